@@ -1,0 +1,108 @@
+"""The unit of work: one database transaction with the repositories bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from allotment.adapters.database.repositories.accounts import (
+    SqlAccountRepository,
+    SqlInstrumentRepository,
+)
+from allotment.adapters.database.repositories.identity import SqlIdentityRepository
+from allotment.adapters.database.repositories.ledger import SqlLedgerRepository
+from allotment.adapters.database.repositories.records import (
+    SqlAllocationRepository,
+    SqlAuditRepository,
+    SqlBlockRepository,
+    SqlIdempotencyRepository,
+)
+from allotment.domain.errors import Conflict
+
+ExtensionFactory = Callable[[Connection], Any]
+_EXTENSIONS: dict[str, ExtensionFactory] = {}
+
+
+def register_extension(name: str, factory: ExtensionFactory) -> None:
+    """Dialect adapters register their own repositories, reached as `uow.extension(name)`."""
+    _EXTENSIONS[name] = factory
+
+
+class SqlUnitOfWork:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect_name = connection.dialect.name
+        self.identity = SqlIdentityRepository(connection)
+        self.accounts = SqlAccountRepository(connection)
+        self.instruments = SqlInstrumentRepository(connection)
+        self.ledger = SqlLedgerRepository(connection)
+        self.allocations = SqlAllocationRepository(connection)
+        self.audit = SqlAuditRepository(connection)
+        self.idempotency = SqlIdempotencyRepository(connection)
+        self.blocks = SqlBlockRepository(connection)
+        self._extensions: dict[str, Any] = {}
+        self._committed = False
+
+    def __enter__(self) -> SqlUnitOfWork:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+    def commit(self) -> None:
+        self._committed = True
+
+    def rollback(self) -> None:
+        self._committed = False
+
+    def extension(self, name: str) -> Any:
+        if name not in self._extensions:
+            self._extensions[name] = _EXTENSIONS[name](self.connection)
+        return self._extensions[name]
+
+
+class SqlUnitOfWorkFactory:
+    """Opens a transaction per unit of work; commits only when the service called commit()."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def __call__(self, *, write: bool = True) -> Iterator[SqlUnitOfWork]:
+        options = {} if write else {"sqlite_begin": "DEFERRED"}
+        with self.engine.connect().execution_options(**options) as connection:
+            transaction = connection.begin()
+            uow = SqlUnitOfWork(connection)
+            try:
+                yield uow
+            except IntegrityError as error:
+                transaction.rollback()
+                raise Conflict(
+                    "the change clashes with data stored meanwhile", detail=str(error.orig)
+                ) from error
+            except OperationalError as error:
+                transaction.rollback()
+                if _is_retryable(error):
+                    raise Conflict("the database refused a concurrent change; retry") from error
+                raise
+            except BaseException:
+                transaction.rollback()
+                raise
+            if uow._committed:
+                try:
+                    transaction.commit()
+                except DBAPIError as error:
+                    if _is_retryable(error):
+                        raise Conflict("the database refused a concurrent change; retry") from error
+                    raise
+            else:
+                transaction.rollback()
+
+
+def _is_retryable(error: DBAPIError) -> bool:
+    code = getattr(error.orig, "sqlstate", None)
+    return code in {"40001", "40P01"} or "database is locked" in str(error.orig)

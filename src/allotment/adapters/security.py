@@ -1,0 +1,87 @@
+"""Password hashing (Argon2id) and signed, expiring tokens (JWT, HS256)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jwt
+from argon2 import PasswordHasher as Argon2
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from allotment.domain.errors import Unauthorized
+from allotment.services.ports import TokenClaims
+
+ISSUER = "allotment"
+
+
+class Argon2PasswordHasher:
+    def __init__(self, *, fast: bool = False) -> None:
+        # Tests may ask for cheap parameters; production keeps argon2-cffi's defaults.
+        self._argon = Argon2(time_cost=1, memory_cost=8, parallelism=1) if fast else Argon2()
+
+    def hash(self, secret: str) -> str:
+        return self._argon.hash(secret)
+
+    def verify(self, hashed: str, secret: str) -> bool:
+        try:
+            return self._argon.verify(hashed, secret)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+class JwtTokenCodec:
+    def __init__(self, secret_key: str) -> None:
+        if len(secret_key) < 32:
+            raise ValueError("the token signing secret must be at least 32 characters")
+        self._key = secret_key
+
+    def encode(self, claims: TokenClaims) -> str:
+        payload = {
+            "iss": ISSUER,
+            "sub": claims.subject,
+            "cid": claims.company_id,
+            "knd": claims.kind,
+            "scope": " ".join(sorted(claims.scopes)),
+            "iat": int(datetime.now(UTC).timestamp()),
+            "exp": int(claims.expires_at.timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(payload, self._key, algorithm="HS256")
+
+    def decode(self, token: str) -> TokenClaims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._key,
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                options={"require": ["exp", "sub", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise Unauthorized("the token has expired") from error
+        except jwt.PyJWTError as error:
+            raise Unauthorized("the token is not valid") from error
+        try:
+            return TokenClaims(
+                company_id=int(payload["cid"]),
+                subject=str(payload["sub"]),
+                kind=str(payload["knd"]),
+                scopes=frozenset(str(payload.get("scope", "")).split()),
+                expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise Unauthorized("the token is not valid") from error
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The signing secret kept under ./var, generated once (never a constant in the code)."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

@@ -1,0 +1,45 @@
+"""The one place that wires settings -> engine -> unit of work -> services' ports."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from allotment.adapters.clock import SystemClock
+from allotment.adapters.database.engine import make_engine
+from allotment.adapters.database.migrate import upgrade
+from allotment.adapters.database.uow import SqlUnitOfWorkFactory
+from allotment.adapters.security import Argon2PasswordHasher, JwtTokenCodec, load_or_create_secret
+from allotment.services.ports import Clock, PasswordHasher, TokenCodec, UnitOfWorkFactory
+from allotment.settings import Settings
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: Settings
+    engine: Engine
+    uow: UnitOfWorkFactory
+    hasher: PasswordHasher
+    tokens: TokenCodec
+    clock: Clock
+
+
+def build(settings: Settings | None = None) -> Container:
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    engine = make_engine(settings.resolved_database_url())
+    secret = settings.secret_key or load_or_create_secret(settings.var_dir / "secret_key")
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow=SqlUnitOfWorkFactory(engine),
+        hasher=Argon2PasswordHasher(fast=settings.fast_password_hashing),
+        tokens=JwtTokenCodec(secret),
+        clock=SystemClock(),
+    )
+
+
+def migrate(container: Container) -> None:
+    upgrade(container.engine)

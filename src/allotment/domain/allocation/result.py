@@ -1,0 +1,64 @@
+"""The answer of a split: one quantity per participant, the remainder, an explanation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+
+from allotment.domain.allocation.errors import UnknownParticipant
+from allotment.domain.allocation.exact import steps_to_decimal
+from allotment.domain.allocation.explain import Explanation, SplitPlan, explain
+from allotment.domain.allocation.model import AllocationPart, SplitRequest
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """Quantities are kept as whole increments (exact ints); decimals, parts and the
+    explanation are built on first use, so a million-participant split pays only for what
+    its caller reads."""
+
+    request: SplitRequest
+    increments: tuple[int, ...]  # per participant, in input order, in request.increment units
+    allocated: Decimal
+    remainder: Decimal  # total - allocated: what could not be split, reported, never dropped
+    plan: SplitPlan
+
+    @cached_property
+    def quantities(self) -> tuple[Decimal, ...]:
+        step = self.request.increment
+        return tuple(steps_to_decimal(count, step) for count in self.increments)
+
+    @cached_property
+    def parts(self) -> tuple[AllocationPart, ...]:
+        return tuple(
+            AllocationPart(participant.key, quantity)
+            for participant, quantity in zip(
+                self.request.participants, self.quantities, strict=True
+            )
+        )
+
+    def quantity_of(self, key: str) -> Decimal:
+        index = self._positions.get(key)
+        if index is None:
+            raise UnknownParticipant(key)
+        return self.quantities[index]
+
+    def by_key(self) -> dict[str, Decimal]:
+        return {part.key: part.quantity for part in self.parts}
+
+    @cached_property
+    def explanation(self) -> Explanation:
+        return explain(
+            self.request,
+            self.plan,
+            self.increments,
+            self.quantities,
+            (self.allocated, self.remainder),
+        )
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {
+            participant.key: index for index, participant in enumerate(self.request.participants)
+        }

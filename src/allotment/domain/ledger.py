@@ -1,0 +1,287 @@
+"""The ledger: balanced journal entries and the running balances they move.
+
+Every movement of securities or cash is a journal entry whose postings sum to zero per asset
+(per instrument for securities, per currency for cash). Entries are never edited; a correction
+is a reversing entry. Balances are running totals; `LedgerState` applies entries to the balances
+of the accounts a batch touches, in memory, enforcing the overdraft rules of SPEC §3 per entry,
+so that a whole batch can be decided first and written once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+
+from allotment.domain.accounts import Account, AccountRole
+from allotment.domain.instruments import Instrument
+from allotment.domain.numbers import MAX_SCALE, ZERO, round_money
+
+COST_UNIT = Decimal(1).scaleb(-MAX_SCALE)
+
+
+class AssetKind(StrEnum):
+    SECURITY = "security"
+    CASH = "cash"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class BalanceKey:
+    """One running balance: an account's position in an instrument or its cash in a currency."""
+
+    account_id: str
+    kind: AssetKind
+    asset: str
+    """The instrument id (as text) for securities, the currency code for cash."""
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account_id: str
+    kind: AssetKind
+    asset: str
+    amount: Decimal
+    price: Decimal | None = None
+    """For securities: the price the quantity moved at (keeps the average cost)."""
+
+    @property
+    def key(self) -> BalanceKey:
+        return BalanceKey(self.account_id, self.kind, self.asset)
+
+    def reversed(self) -> Posting:
+        return Posting(self.account_id, self.kind, self.asset, -self.amount, self.price)
+
+
+class UnbalancedEntry(ValueError):
+    """Postings of an entry do not sum to zero for some asset: a programming error."""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    entry_type: str
+    postings: tuple[Posting, ...]
+    description: str = ""
+    reverses_entry_id: int | None = None
+
+    def __post_init__(self) -> None:
+        totals: dict[tuple[AssetKind, str], Decimal] = defaultdict(Decimal)
+        for posting in self.postings:
+            totals[(posting.kind, posting.asset)] += posting.amount
+        unbalanced = {key: total for key, total in totals.items() if total != 0}
+        if unbalanced:
+            raise UnbalancedEntry(f"entry does not balance: {unbalanced}")
+
+    def reversal(self, original_id: int, description: str = "") -> JournalEntry:
+        postings = tuple(posting.reversed() for posting in self.postings)
+        return JournalEntry("reversal", postings, description, reverses_entry_id=original_id)
+
+
+@dataclass(slots=True)
+class Balance:
+    quantity: Decimal = ZERO
+    cost_amount: Decimal = ZERO
+    """For securities: what the position cost (average-cost method); zero for cash."""
+
+    def copy(self) -> Balance:
+        return Balance(self.quantity, self.cost_amount)
+
+    def average_cost(self) -> Decimal | None:
+        if self.quantity <= 0:
+            return None
+        return self.cost_amount / self.quantity
+
+
+class BookingCode(StrEnum):
+    """The closed set of per-item results of booking (ETNA's Description codes and ours)."""
+
+    OK = "Ok"
+    INVALID_ACCOUNT = "InvalidAccount"
+    ACCOUNT_CLOSED = "AccountClosed"
+    ACCOUNT_TYPE_MISMATCH = "AccountTypeMismatch"
+    INVALID_SYMBOL = "InvalidSymbol"
+    INVALID_QUANTITY = "InvalidQuantity"
+    INVALID_PRICE = "InvalidPrice"
+    INSUFFICIENT_POSITION = "InsufficientPosition"
+    INSUFFICIENT_FUNDS = "InsufficientFunds"
+    PREMIUM_NOT_ALLOWED = "PremiumNotAllowed"
+    NOT_AUTHORIZED_FOR_ACCOUNT = "NotAuthorizedForAccount"
+    SAME_ACCOUNT = "SameAccount"
+
+
+def _moved_cost(balance: Balance, amount: Decimal, price: Decimal | None) -> Decimal:
+    """The position's cost after `amount` units move in (positive) or out (negative)."""
+    old, new = balance.quantity, balance.quantity + amount
+    if new == 0:
+        return ZERO
+    if amount > 0 and old >= 0:
+        return balance.cost_amount + amount * (price if price is not None else ZERO)
+    if amount < 0 and new > 0:
+        remaining = balance.cost_amount * new / old
+        return remaining.quantize(COST_UNIT, rounding=ROUND_HALF_EVEN)
+    # Crossing zero or moving a short position: the cost is the new quantity at this price.
+    return new * (price if price is not None else ZERO)
+
+
+@dataclass(slots=True)
+class LedgerState:
+    """Balances of the accounts a batch touches, loaded once (under lock) and updated in memory."""
+
+    accounts: Mapping[str, Account]
+    balances: dict[BalanceKey, Balance]
+    touched: set[BalanceKey] = field(default_factory=set)
+
+    def balance(self, key: BalanceKey) -> Balance:
+        return self.balances.get(key) or Balance()
+
+    def check(self, entry: JournalEntry, short_allowed: bool = False) -> BookingCode:
+        """Would the entry keep every account within its rules? Changes nothing."""
+        projected = self._project(entry)
+        for key, balance in sorted(projected.items()):
+            code = self._rule_for(key, balance, short_allowed)
+            if code is not BookingCode.OK:
+                return code
+        return BookingCode.OK
+
+    def apply(self, entry: JournalEntry, short_allowed: bool = False) -> BookingCode:
+        """Apply the entry if every rule holds; otherwise leave the balances as they were."""
+        code = self.check(entry, short_allowed)
+        if code is BookingCode.OK:
+            self.force(entry)
+        return code
+
+    def force(self, entry: JournalEntry) -> None:
+        """Apply without rule checks (house bookings that the caller has already decided)."""
+        for key, balance in self._project(entry).items():
+            self.balances[key] = balance
+            self.touched.add(key)
+
+    def _project(self, entry: JournalEntry) -> dict[BalanceKey, Balance]:
+        projected: dict[BalanceKey, Balance] = {}
+        for posting in entry.postings:
+            key = posting.key
+            current = projected.get(key) or self.balance(key).copy()
+            if posting.kind is AssetKind.SECURITY:
+                current.cost_amount = _moved_cost(current, posting.amount, posting.price)
+            current.quantity += posting.amount
+            projected[key] = current
+        return projected
+
+    def _rule_for(self, key: BalanceKey, balance: Balance, short_allowed: bool) -> BookingCode:
+        account = self.accounts[key.account_id]
+        if account.is_house or account.role is AccountRole.EXTERNAL:
+            return BookingCode.OK
+        before = self.balance(key).quantity
+        if balance.quantity >= before:
+            return BookingCode.OK  # a balance that grows never breaks a floor
+        if key.kind is AssetKind.SECURITY:
+            if balance.quantity < 0 and not (short_allowed and account.may_short):
+                return BookingCode.INSUFFICIENT_POSITION
+            return BookingCode.OK
+        if balance.quantity < account.cash_floor:
+            return BookingCode.INSUFFICIENT_FUNDS
+        return BookingCode.OK
+
+
+def cash_key(account_id: str, currency: str) -> BalanceKey:
+    return BalanceKey(account_id, AssetKind.CASH, currency)
+
+
+def security_key(account_id: str, instrument_id: int) -> BalanceKey:
+    return BalanceKey(account_id, AssetKind.SECURITY, str(instrument_id))
+
+
+@dataclass(frozen=True, slots=True)
+class FeeLeg:
+    """A fee moving from the payer to the company's fee account."""
+
+    kind: str
+    """commission, tax or other."""
+    payer_account_id: str
+    fee_account_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """Securities from seller to buyer at a price, cash the other way, fees to the fee account."""
+
+    seller_account_id: str
+    buyer_account_id: str
+    instrument: Instrument
+    quantity: Decimal
+    price: Decimal
+    fees: tuple[FeeLeg, ...] = ()
+
+    @property
+    def trade_value(self) -> Decimal:
+        return round_money(self.quantity * self.price)
+
+    def entry(self, entry_type: str = "trade", description: str = "") -> JournalEntry:
+        security, currency = str(self.instrument.id), self.instrument.currency
+        value = self.trade_value
+        postings = [
+            Posting(
+                self.seller_account_id, AssetKind.SECURITY, security, -self.quantity, self.price
+            ),
+            Posting(self.buyer_account_id, AssetKind.SECURITY, security, self.quantity, self.price),
+            Posting(self.buyer_account_id, AssetKind.CASH, currency, -value),
+            Posting(self.seller_account_id, AssetKind.CASH, currency, value),
+        ]
+        for fee in self.fees:
+            if fee.amount == 0:
+                continue
+            postings.append(Posting(fee.payer_account_id, AssetKind.CASH, currency, -fee.amount))
+            postings.append(Posting(fee.fee_account_id, AssetKind.CASH, currency, fee.amount))
+        return JournalEntry(entry_type, tuple(postings), description)
+
+
+def premium_refused(seller: Account, seller_position: Balance, price: Decimal) -> bool:
+    """SPEC §3 "no premium": a client never buys from the average account above the average
+    price at which the average account acquired the shares (ETNA: allocations may not sell
+    securities to users at a premium)."""
+    if seller.role is not AccountRole.AVERAGE:
+        return False
+    if seller_position.quantity <= 0:
+        return False
+    return price * seller_position.quantity > seller_position.cost_amount + COST_UNIT
+
+
+def cash_entry(account_id: str, external_id: str, currency: str, amount: Decimal) -> JournalEntry:
+    """A deposit (positive amount) or withdrawal (negative) against the outside world."""
+    kind = "deposit" if amount > 0 else "withdrawal"
+    return JournalEntry(
+        kind,
+        (
+            Posting(account_id, AssetKind.CASH, currency, amount),
+            Posting(external_id, AssetKind.CASH, currency, -amount),
+        ),
+    )
+
+
+def position_entry(
+    account_id: str, external_id: str, instrument_id: int, quantity: Decimal, price: Decimal
+) -> JournalEntry:
+    """An opening position brought in from outside at its acquisition price."""
+    asset = str(instrument_id)
+    return JournalEntry(
+        "opening_position",
+        (
+            Posting(account_id, AssetKind.SECURITY, asset, quantity, price),
+            Posting(external_id, AssetKind.SECURITY, asset, -quantity, price),
+        ),
+    )
+
+
+def net_postings(entries: Iterable[JournalEntry]) -> dict[BalanceKey, Decimal]:
+    """Sum of the postings per balance: what a batch moves, netted per account and asset."""
+    net: dict[BalanceKey, Decimal] = defaultdict(Decimal)
+    for entry in entries:
+        for posting in entry.postings:
+            net[posting.key] += posting.amount
+    return dict(net)
+
+
+def keys_of(entries: Sequence[JournalEntry]) -> set[BalanceKey]:
+    return {posting.key for entry in entries for posting in entry.postings}

@@ -1,0 +1,119 @@
+"""`allotment serve | demo | db upgrade | ledger check` and the commands of each capability."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from allotment.bootstrap import Container, build, migrate
+from allotment.domain.errors import AllotmentError
+from allotment.services import demo as demo_data
+from allotment.services import ledger
+
+app = typer.Typer(
+    help="allotment: post-trade allocation on one engine and one ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ledger_app, name="ledger")
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_CODES = {
+    "NotFound": 3,
+    "Unauthorized": 4,
+    "Forbidden": 4,
+    "InvalidInstruction": 2,
+    "RuleViolation": 5,
+    "Conflict": 6,
+}
+
+
+def fail(error: AllotmentError) -> None:
+    """One line on stderr and an exit code by error class."""
+    errors.print(f"[red]error:[/red] {error.message}")
+    for cls in type(error).__mro__:
+        if cls.__name__ in EXIT_CODES:
+            raise typer.Exit(EXIT_CODES[cls.__name__])
+    raise typer.Exit(1)
+
+
+def container() -> Container:
+    return build()
+
+
+def load_demo(box: Container) -> bool:
+    with box.uow() as uow:
+        loaded = demo_data.load(uow, box.hasher, box.clock.now())
+        uow.commit()
+    return loaded
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Server processes (they share the database)."),
+    demo: bool = typer.Option(False, "--demo", help="Migrate and load the demo data first."),
+) -> None:
+    """Serve every API on one port (OpenAPI at /docs)."""
+    import uvicorn
+
+    box = container()
+    if demo:
+        migrate(box)
+        load_demo(box)
+    box.engine.dispose()
+    console.print(f"allotment serving on http://{host}:{port} (OpenAPI at /docs)")
+    uvicorn.run(
+        "allotment.entrypoints.http.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=box.settings.log_level.lower(),
+        factory=False,
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Migrate the database and load the demo data set (once)."""
+    box = container()
+    migrate(box)
+    loaded = load_demo(box)
+    console.print("demo data loaded" if loaded else "demo data already present")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration."""
+    box = container()
+    migrate(box)
+    console.print("database is up to date")
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Recompute every balance from the journal; exit 1 on any mismatch."""
+    box = container()
+    with box.uow(write=False) as uow:
+        mismatches = ledger.check_ledger(uow)
+    if not mismatches:
+        console.print("ledger check passed: every balance equals the sum of its postings")
+        return
+    table = Table("account", "kind", "asset", "stored", "recomputed", title="ledger mismatches")
+    for m in mismatches:
+        table.add_row(
+            m.key.account_id, m.key.kind.value, m.key.asset, str(m.stored), str(m.recomputed)
+        )
+    errors.print(table)
+    errors.print(
+        f"[red]ledger check failed: {len(mismatches)} balances disagree with the journal[/red]"
+    )
+    sys.exit(1)

@@ -1,0 +1,89 @@
+"""FastAPI dependencies: the container, authentication and the per-request service context."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from allotment.bootstrap import Container
+from allotment.domain.errors import Forbidden, Unauthorized
+from allotment.domain.identity import Principal, Scope
+from allotment.services import auth
+from allotment.services.context import Context
+
+
+def container(request: Request) -> Container:
+    found: Container = request.app.state.container
+    return found
+
+
+ContainerDep = Annotated[Container, Depends(container)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise Unauthorized("malformed basic credentials") from error
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        raise Unauthorized("malformed basic credentials")
+    return username, password
+
+
+def resolve_principal(request: Request, box: Container, *, allow_basic: bool = False) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    token = bearer_token(request)
+    with box.uow(write=False) as uow:
+        if token is not None:
+            principal = auth.principal_from_token(uow, box.tokens, token)
+        else:
+            credentials = basic_credentials(request) if allow_basic else None
+            if credentials is None:
+                raise Unauthorized("authentication is required")
+            principal = auth.principal_from_basic(uow, box.hasher, *credentials)
+    request.state.principal = principal
+    return principal
+
+
+def principal(request: Request, box: ContainerDep) -> Principal:
+    return resolve_principal(request, box)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+def context_for(dialect: str, *, allow_basic: bool = False) -> Callable[..., Context]:
+    """A dependency that authenticates the caller and builds the service context."""
+
+    def dependency(request: Request, box: ContainerDep) -> Context:
+        found = resolve_principal(request, box, allow_basic=allow_basic)
+        return Context(principal=found, dialect=dialect, now=box.clock.now())
+
+    return dependency
+
+
+def require_scope(ctx: Context, scope: Scope) -> None:
+    if not ctx.principal.has(scope):
+        raise Forbidden(f"this needs the {scope.value} scope")
+
+
+NativeContext = Annotated[Context, Depends(context_for("native"))]

@@ -1,0 +1,116 @@
+"""Native API: log in, and the company's users, API clients and app keys (admin scope)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from allotment.domain.errors import NotFound
+from allotment.domain.identity import Scope
+from allotment.entrypoints.http.deps import ContainerDep, NativeContext
+from allotment.entrypoints.http.native.schemas import (
+    ApiClientCreated,
+    ApiClientIn,
+    ApiClientOut,
+    AppKeyIn,
+    AppKeyOut,
+    LoginIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
+from allotment.services import auth, registry
+from allotment.services.ports import ApiClientRecord, AppKeyRecord, UserRecord
+
+router = APIRouter(prefix="/api/v1", tags=["Identity"])
+
+
+@router.post("/auth/token", response_model=TokenOut)
+def login(body: LoginIn, box: ContainerDep) -> TokenOut:
+    """A user's token from username and password (the CLI and the web page use this)."""
+    with box.uow(write=False) as uow:
+        issued = auth.login_user(
+            uow, box.hasher, box.tokens, body.username, body.password, box.clock.now()
+        )
+    return TokenOut(access_token=issued.token, expires_in=issued.expires_in_seconds)
+
+
+def _user(user: UserRecord) -> UserOut:
+    assert user.id is not None
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        scopes=sorted(user.scopes),
+        client_ids=sorted(user.client_ids) if user.client_ids is not None else None,
+        active=user.active,
+    )
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserIn, ctx: NativeContext, box: ContainerDep) -> UserOut:
+    with box.uow() as uow:
+        user = registry.create_user(
+            uow, ctx, box.hasher, body.username, body.password, body.scopes, body.client_ids
+        )
+        uow.commit()
+    return _user(user)
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(ctx: NativeContext, box: ContainerDep) -> list[UserOut]:
+    ctx.require(Scope.ADMIN)
+    with box.uow(write=False) as uow:
+        return [_user(user) for user in uow.identity.users(ctx.company_id)]
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+def get_user(user_id: int, ctx: NativeContext, box: ContainerDep) -> UserOut:
+    ctx.require(Scope.ADMIN)
+    with box.uow(write=False) as uow:
+        user = uow.identity.user(ctx.company_id, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return _user(user)
+
+
+def _client(record: ApiClientRecord) -> ApiClientOut:
+    return ApiClientOut(
+        client_id=record.client_id,
+        name=record.name,
+        scopes=sorted(record.scopes),
+        active=record.active,
+    )
+
+
+@router.post("/api-clients", response_model=ApiClientCreated, status_code=status.HTTP_201_CREATED)
+def create_api_client(body: ApiClientIn, ctx: NativeContext, box: ContainerDep) -> ApiClientCreated:
+    with box.uow() as uow:
+        record, secret = registry.create_api_client(uow, ctx, box.hasher, body.name, body.scopes)
+        uow.commit()
+    return ApiClientCreated(**_client(record).model_dump(), client_secret=secret)
+
+
+@router.get("/api-clients", response_model=list[ApiClientOut])
+def list_api_clients(ctx: NativeContext, box: ContainerDep) -> list[ApiClientOut]:
+    ctx.require(Scope.ADMIN)
+    with box.uow(write=False) as uow:
+        return [_client(record) for record in uow.identity.api_clients(ctx.company_id)]
+
+
+def _key(record: AppKeyRecord) -> AppKeyOut:
+    assert record.id is not None
+    return AppKeyOut(id=record.id, key=record.key, name=record.name, active=record.active)
+
+
+@router.post("/app-keys", response_model=AppKeyOut, status_code=status.HTTP_201_CREATED)
+def create_app_key(body: AppKeyIn, ctx: NativeContext, box: ContainerDep) -> AppKeyOut:
+    with box.uow() as uow:
+        record = registry.create_app_key(uow, ctx, body.name)
+        uow.commit()
+    return _key(record)
+
+
+@router.get("/app-keys", response_model=list[AppKeyOut])
+def list_app_keys(ctx: NativeContext, box: ContainerDep) -> list[AppKeyOut]:
+    ctx.require(Scope.ADMIN)
+    with box.uow(write=False) as uow:
+        return [_key(record) for record in uow.identity.app_keys(ctx.company_id)]

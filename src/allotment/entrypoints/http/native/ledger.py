@@ -1,0 +1,249 @@
+"""Native API: cash, opening positions, balances, the journal, reversals, allocations and the
+audit trail."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query, status
+
+from allotment.domain.errors import NotFound
+from allotment.domain.identity import Scope
+from allotment.domain.ledger import AssetKind
+from allotment.entrypoints.http.deps import ContainerDep, NativeContext
+from allotment.entrypoints.http.native.schemas import (
+    AllocationOut,
+    AuditOut,
+    BalancesOut,
+    CashIn,
+    CashOut,
+    EntryCreated,
+    EntryOut,
+    Page,
+    PositionIn,
+    PositionOut,
+    PostingOut,
+    ReverseIn,
+)
+from allotment.services import ledger
+from allotment.services.context import visible_account_ids
+from allotment.services.ports import AllocationRow, EntryFilter, StoredEntry
+
+router = APIRouter(prefix="/api/v1", tags=["Ledger"])
+Limit = Query(default=100, ge=1, le=1000)
+
+
+@router.post("/ledger/deposits", response_model=EntryCreated, status_code=status.HTTP_201_CREATED)
+def deposit(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+    with box.uow() as uow:
+        entry_id = ledger.move_cash(
+            uow, ctx, body.account_id, body.amount, deposit=True, currency=body.currency
+        )
+        uow.commit()
+    return EntryCreated(entry_id=entry_id)
+
+
+@router.post(
+    "/ledger/withdrawals", response_model=EntryCreated, status_code=status.HTTP_201_CREATED
+)
+def withdraw(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+    with box.uow() as uow:
+        entry_id = ledger.move_cash(
+            uow, ctx, body.account_id, body.amount, deposit=False, currency=body.currency
+        )
+        uow.commit()
+    return EntryCreated(entry_id=entry_id)
+
+
+@router.post(
+    "/ledger/opening-positions", response_model=EntryCreated, status_code=status.HTTP_201_CREATED
+)
+def opening_position(body: PositionIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+    with box.uow() as uow:
+        instrument = uow.instruments.by_symbol(body.symbol)
+        if instrument is None:
+            raise NotFound(f"instrument {body.symbol} does not exist", symbol=body.symbol)
+        entry_id = ledger.open_position(
+            uow, ctx, body.account_id, instrument, body.quantity, body.price
+        )
+        uow.commit()
+    return EntryCreated(entry_id=entry_id)
+
+
+@router.get("/accounts/{account_id}/balances", response_model=BalancesOut)
+def balances(account_id: str, ctx: NativeContext, box: ContainerDep) -> BalancesOut:
+    with box.uow(write=False) as uow:
+        found = ledger.account_balances(uow, ctx, account_id)
+        instruments = {str(i.id): i for i in uow.instruments.list()}
+    positions = [
+        PositionOut(
+            instrument_id=int(asset),
+            symbol=instruments[asset].symbol,
+            quantity=balance.quantity,
+            average_cost=balance.average_cost(),
+        )
+        for asset, balance in sorted(found.positions.items())
+    ]
+    cash = [
+        CashOut(currency=currency, amount=balance.quantity)
+        for currency, balance in sorted(found.cash.items())
+    ]
+    return BalancesOut(account_id=account_id, positions=positions, cash=cash)
+
+
+def entry_out(stored: StoredEntry) -> EntryOut:
+    return EntryOut(
+        id=stored.id,
+        entry_type=stored.entry.entry_type,
+        description=stored.entry.description,
+        trade_date=stored.trade_date,
+        created_at=stored.created_at,
+        created_by=stored.created_by,
+        dialect=stored.dialect,
+        reverses_entry_id=stored.entry.reverses_entry_id,
+        postings=[
+            PostingOut(
+                account_id=p.account_id,
+                kind=p.kind.value,
+                asset=p.asset,
+                amount=p.amount,
+                price=p.price if p.kind is AssetKind.SECURITY else None,
+            )
+            for p in stored.entry.postings
+        ],
+    )
+
+
+@router.get("/ledger/journal", response_model=Page[EntryOut])
+def journal(
+    ctx: NativeContext,
+    box: ContainerDep,
+    account_id: str | None = None,
+    trade_date_from: date | None = None,
+    trade_date_to: date | None = None,
+    entry_type: str | None = None,
+    after_id: int = Query(default=0, ge=0),
+    limit: int = Limit,
+) -> Page[EntryOut]:
+    """Journal entries, oldest first; page with `after_id` = the last id seen."""
+    query = EntryFilter(
+        company_id=ctx.company_id,
+        account_id=account_id,
+        trade_date_from=trade_date_from,
+        trade_date_to=trade_date_to,
+        entry_type=entry_type,
+        after_id=after_id,
+        limit=limit,
+    )
+    with box.uow(write=False) as uow:
+        entries = ledger.journal(uow, ctx, query)
+    items = [entry_out(stored) for stored in entries]
+    return Page[EntryOut](items=items, next_after_id=items[-1].id if len(items) == limit else None)
+
+
+@router.get("/ledger/entries/{entry_id}", response_model=EntryOut)
+def get_entry(entry_id: int, ctx: NativeContext, box: ContainerDep) -> EntryOut:
+    with box.uow(write=False) as uow:
+        return entry_out(ledger.get_entry(uow, ctx, entry_id))
+
+
+@router.post(
+    "/ledger/entries/{entry_id}/reverse",
+    response_model=EntryCreated,
+    status_code=status.HTTP_201_CREATED,
+)
+def reverse(entry_id: int, body: ReverseIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+    with box.uow() as uow:
+        reversal_id = ledger.reverse_entry(uow, ctx, entry_id, body.reason)
+        uow.commit()
+    return EntryCreated(entry_id=reversal_id)
+
+
+def allocation_out(row: AllocationRow) -> AllocationOut:
+    assert row.id is not None
+    return AllocationOut(
+        id=row.id,
+        dialect=row.dialect,
+        trade_date=row.trade_date,
+        account_id=row.account_id,
+        source_account_id=row.source_account_id,
+        instrument_id=row.instrument_id,
+        side=row.side,
+        action=row.action,
+        quantity=row.quantity,
+        price=row.price,
+        trade_value=row.trade_value,
+        commission=row.commission,
+        tax=row.tax,
+        other_fees=row.other_fees,
+        net_amount=row.net_amount,
+        block_id=row.block_id,
+        reference=row.reference,
+        comment=row.comment,
+        status=row.status,
+        entry_id=row.entry_id,
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )
+
+
+@router.get("/allocations", response_model=Page[AllocationOut], tags=["Allocations"])
+def list_allocations(
+    ctx: NativeContext,
+    box: ContainerDep,
+    block_id: int | None = None,
+    dialect: str | None = None,
+    after_id: int = Query(default=0, ge=0),
+    limit: int = Limit,
+) -> Page[AllocationOut]:
+    """Booked allocations across every dialect, oldest first."""
+    ctx.require(Scope.READ)
+    with box.uow(write=False) as uow:
+        rows = uow.allocations.list(
+            ctx.company_id, visible_account_ids(uow, ctx), block_id, dialect, after_id, limit
+        )
+    items = [allocation_out(row) for row in rows]
+    return Page[AllocationOut](
+        items=items, next_after_id=items[-1].id if len(items) == limit else None
+    )
+
+
+@router.get("/allocations/{allocation_id}", response_model=AllocationOut, tags=["Allocations"])
+def get_allocation(allocation_id: int, ctx: NativeContext, box: ContainerDep) -> AllocationOut:
+    ctx.require(Scope.READ)
+    with box.uow(write=False) as uow:
+        row = uow.allocations.get(ctx.company_id, allocation_id)
+        visible = visible_account_ids(uow, ctx)
+    if row is None or (visible is not None and row.account_id not in visible):
+        raise NotFound(f"allocation {allocation_id} does not exist")
+    return allocation_out(row)
+
+
+@router.get("/audit-events", response_model=Page[AuditOut], tags=["Audit"])
+def audit_events(
+    ctx: NativeContext,
+    box: ContainerDep,
+    object_type: str | None = None,
+    after_id: int = Query(default=0, ge=0),
+    limit: int = Limit,
+) -> Page[AuditOut]:
+    """Who changed what, when, through which API (admin scope)."""
+    ctx.require(Scope.ADMIN)
+    with box.uow(write=False) as uow:
+        events = uow.audit.list(ctx.company_id, object_type, after_id, limit)
+    items = [
+        AuditOut(
+            id=e.id or 0,
+            at=e.at,
+            actor=e.actor,
+            actor_kind=e.actor_kind,
+            action=e.action,
+            object_type=e.object_type,
+            object_id=e.object_id,
+            dialect=e.dialect,
+            before=dict(e.before) if e.before else None,
+            after=dict(e.after) if e.after else None,
+        )
+        for e in events
+    ]
+    return Page[AuditOut](items=items, next_after_id=items[-1].id if len(items) == limit else None)

@@ -1,0 +1,287 @@
+"""Native API models: snake_case JSON, decimals as strings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from allotment.domain.numbers import NotANumber, fits_storage, to_decimal
+
+
+def _exact(value: Any) -> Decimal:
+    try:
+        number = to_decimal(value)
+    except NotANumber as error:
+        raise ValueError(f'{error}; send decimals as strings, e.g. "12.50"') from error
+    if not fits_storage(number):
+        raise ValueError("at most 9 decimals and 30 digits")
+    return number
+
+
+DecimalStr = Annotated[
+    Decimal,
+    BeforeValidator(_exact),
+    PlainSerializer(lambda value: format(value, "f"), return_type=str),
+    Field(json_schema_extra={"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}),
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Model):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+
+
+class UserIn(Model):
+    username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=200)
+    scopes: list[str]
+    client_ids: list[int] | None = None
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    scopes: list[str]
+    client_ids: list[int] | None
+    active: bool
+
+
+class ApiClientIn(Model):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str]
+
+
+class ApiClientOut(BaseModel):
+    client_id: str
+    name: str
+    scopes: list[str]
+    active: bool
+
+
+class ApiClientCreated(ApiClientOut):
+    client_secret: str = Field(description="Shown once; stored only hashed.")
+
+
+class AppKeyIn(Model):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class AppKeyOut(BaseModel):
+    id: int
+    key: str
+    name: str
+    active: bool
+
+
+class ClientIn(Model):
+    name: str = Field(min_length=1, max_length=200)
+    id: int | None = Field(default=None, ge=1, le=2**62)
+
+
+class ClientOut(BaseModel):
+    id: int
+    name: str
+    client_key: str
+
+
+class AccountIn(Model):
+    id: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
+    client_id: int | None = Field(default=None, ge=1, le=2**62)
+    type: str = Field(pattern="^(Cash|Margin|DayTrader)$")
+    role: str = Field(default="client", pattern="^(client|average)$")
+    currency: str = Field(default="USD", pattern="^[A-Z]{3}$")
+    credit_limit: DecimalStr = Decimal(0)
+    account_key: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class AccountOut(BaseModel):
+    id: str
+    account_key: str
+    client_id: int | None
+    type: str
+    role: str
+    status: str
+    currency: str
+    credit_limit: DecimalStr
+
+
+class InstrumentIn(Model):
+    symbol: str = Field(min_length=1, max_length=50)
+    uic: int = Field(ge=1, le=2**62)
+    asset_type: str = Field(default="Stock", min_length=1, max_length=50)
+    currency: str = Field(default="USD", pattern="^[A-Z]{3}$")
+    quantity_increment: DecimalStr = Decimal(1)
+    price_increment: DecimalStr = Decimal("0.01")
+
+
+class InstrumentOut(BaseModel):
+    id: int
+    symbol: str
+    uic: int
+    asset_type: str
+    currency: str
+    quantity_increment: DecimalStr
+    price_increment: DecimalStr
+
+
+class CashIn(Model):
+    account_id: str = Field(min_length=1, max_length=50)
+    amount: DecimalStr
+    currency: str | None = Field(default=None, pattern="^[A-Z]{3}$")
+
+
+class PositionIn(Model):
+    account_id: str = Field(min_length=1, max_length=50)
+    symbol: str = Field(min_length=1, max_length=50)
+    quantity: DecimalStr
+    price: DecimalStr
+
+
+class EntryCreated(BaseModel):
+    entry_id: int
+
+
+class ReverseIn(Model):
+    reason: str = Field(default="", max_length=500)
+
+
+class PostingOut(BaseModel):
+    account_id: str
+    kind: str
+    asset: str
+    amount: DecimalStr
+    price: DecimalStr | None
+
+
+class EntryOut(BaseModel):
+    id: int
+    entry_type: str
+    description: str
+    trade_date: date
+    created_at: datetime
+    created_by: str
+    dialect: str
+    reverses_entry_id: int | None
+    postings: list[PostingOut]
+
+
+class PositionOut(BaseModel):
+    instrument_id: int
+    symbol: str
+    quantity: DecimalStr
+    average_cost: DecimalStr | None
+
+
+class CashOut(BaseModel):
+    currency: str
+    amount: DecimalStr
+
+
+class BalancesOut(BaseModel):
+    account_id: str
+    positions: list[PositionOut]
+    cash: list[CashOut]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    actor_kind: str
+    action: str
+    object_type: str
+    object_id: str
+    dialect: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class FillIn(Model):
+    quantity: DecimalStr
+    price: DecimalStr
+    executed_at: datetime | None = None
+
+
+class BlockIn(Model):
+    account_id: str = Field(min_length=1, max_length=50)
+    symbol: str = Field(min_length=1, max_length=50)
+    side: str = Field(pattern="^(Buy|Sell)$")
+    quantity: DecimalStr
+    fills: list[FillIn] = Field(default_factory=list, max_length=10_000)
+    master_reference: str | None = Field(default=None, min_length=1, max_length=16)
+    allocation_key_id: str | None = Field(default=None, max_length=50)
+    id: int | None = Field(default=None, ge=1, le=2**62)
+
+
+class FillOut(BaseModel):
+    id: int
+    sequence: int
+    quantity: DecimalStr
+    price: DecimalStr
+    executed_at: datetime
+    entry_id: int
+
+
+class BlockOut(BaseModel):
+    id: int
+    block_trade_allocation_id: int
+    master_reference: str | None
+    account_id: str
+    symbol: str
+    side: str
+    ordered_quantity: DecimalStr
+    filled_quantity: DecimalStr
+    allocated_quantity: DecimalStr
+    unallocated_quantity: DecimalStr
+    average_price: DecimalStr | None
+    allocation_key_id: str | None
+    status: str
+    created_at: datetime
+    fills: list[FillOut]
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AllocationOut(BaseModel):
+    id: int
+    dialect: str
+    trade_date: date
+    account_id: str
+    source_account_id: str
+    instrument_id: int
+    side: str
+    action: str
+    quantity: DecimalStr
+    price: DecimalStr
+    trade_value: DecimalStr
+    commission: DecimalStr
+    tax: DecimalStr
+    other_fees: DecimalStr
+    net_amount: DecimalStr
+    block_id: int | None
+    reference: str | None
+    comment: str
+    status: str
+    entry_id: int
+    created_at: datetime
+    created_by: str
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_after_id: int | None

@@ -1,0 +1,116 @@
+"""Logging in and resolving who calls: user passwords, OAuth2 client credentials, ETNA app
+keys and HTTP Basic, all ending in one `Principal`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from allotment.domain.errors import Forbidden, Unauthorized
+from allotment.domain.identity import Principal, PrincipalKind, Scope, parse_scopes
+from allotment.services.ports import PasswordHasher, TokenClaims, TokenCodec, UnitOfWork
+
+USER_TOKEN_LIFETIME = timedelta(hours=24)
+"""ETNA tokens live 24 hours (SPEC §4.1)."""
+CLIENT_TOKEN_LIFETIME = timedelta(seconds=1200)
+"""The book-building token endpoint answers expires_in 1200 (SPEC §4.4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in_seconds: int
+    scopes: frozenset[Scope]
+
+
+def check_app_key(uow: UnitOfWork, key: str | None) -> int:
+    """The company an ETNA application key belongs to; Forbidden when missing or unknown."""
+    record = uow.identity.app_key(key) if key else None
+    if record is None or not record.active:
+        raise Forbidden("Application key is not defined or does not exist")
+    return record.company_id
+
+
+def login_user(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    username: str,
+    password: str,
+    now: datetime,
+    app_company_id: int | None = None,
+) -> IssuedToken:
+    """A token for a user whose password matches (and whose company owns the app key)."""
+    user = uow.identity.user_by_username(username)
+    if user is None or not user.active or not hasher.verify(user.password_hash, password):
+        raise Unauthorized("invalid username or password")
+    if app_company_id is not None and user.company_id != app_company_id:
+        raise Unauthorized("invalid username or password")
+    scopes = parse_scopes(" ".join(user.scopes))
+    claims = TokenClaims(
+        company_id=user.company_id,
+        subject=user.username,
+        kind=PrincipalKind.USER.value,
+        scopes=frozenset(scope.value for scope in scopes),
+        expires_at=now + USER_TOKEN_LIFETIME,
+    )
+    return IssuedToken(codec.encode(claims), int(USER_TOKEN_LIFETIME.total_seconds()), scopes)
+
+
+def client_credentials(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    client_id: str,
+    client_secret: str,
+    requested_scope: str | None,
+    now: datetime,
+) -> IssuedToken:
+    """OAuth2 client credentials: the granted scopes are the requested ones the client has."""
+    record = uow.identity.api_client(client_id)
+    if record is None or not record.active or not hasher.verify(record.secret_hash, client_secret):
+        raise Unauthorized("invalid_client")
+    allowed = parse_scopes(" ".join(record.scopes))
+    if requested_scope:
+        requested = parse_scopes(requested_scope)
+        unknown = set(requested_scope.split()) - {scope.value for scope in requested}
+        if unknown or not requested <= allowed:
+            raise Forbidden("invalid_scope", requested=requested_scope)
+        allowed = requested
+    claims = TokenClaims(
+        company_id=record.company_id,
+        subject=record.client_id,
+        kind=PrincipalKind.API_CLIENT.value,
+        scopes=frozenset(scope.value for scope in allowed),
+        expires_at=now + CLIENT_TOKEN_LIFETIME,
+    )
+    return IssuedToken(codec.encode(claims), int(CLIENT_TOKEN_LIFETIME.total_seconds()), allowed)
+
+
+def principal_from_token(uow: UnitOfWork, codec: TokenCodec, token: str) -> Principal:
+    """Verify a bearer token and check that its user or client still exists and is active."""
+    claims = codec.decode(token)
+    scopes = parse_scopes(" ".join(claims.scopes))
+    if claims.kind == PrincipalKind.USER.value:
+        user = uow.identity.user_by_username(claims.subject)
+        if user is None or not user.active or user.company_id != claims.company_id:
+            raise Unauthorized("the token's user no longer exists")
+        scopes &= parse_scopes(" ".join(user.scopes))
+        return Principal(
+            claims.company_id, user.username, PrincipalKind.USER, scopes, user.client_ids
+        )
+    record = uow.identity.api_client(claims.subject)
+    if record is None or not record.active or record.company_id != claims.company_id:
+        raise Unauthorized("the token's client no longer exists")
+    return Principal(claims.company_id, record.client_id, PrincipalKind.API_CLIENT, scopes, None)
+
+
+def principal_from_basic(
+    uow: UnitOfWork, hasher: PasswordHasher, username: str, password: str
+) -> Principal:
+    """HTTP Basic with a user's credentials (the block-trade vendor accepts it)."""
+    user = uow.identity.user_by_username(username)
+    if user is None or not user.active or not hasher.verify(user.password_hash, password):
+        raise Unauthorized("invalid username or password")
+    scopes = parse_scopes(" ".join(user.scopes))
+    return Principal(user.company_id, user.username, PrincipalKind.USER, scopes, user.client_ids)

@@ -1,0 +1,204 @@
+"""Blocks: an order executed on an average account, its fills, and its average price.
+
+A fill is an execution that happened at the market: it is booked between the external account
+and the average account as a fact (no overdraft check), so that the average account holds what
+it then hands out to the participants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from allotment.domain.accounts import Account, AccountRole
+from allotment.domain.errors import Conflict, InvalidInstruction, NotFound
+from allotment.domain.identity import Scope
+from allotment.domain.instruments import Instrument
+from allotment.domain.ledger import Trade
+from allotment.domain.numbers import fits_storage, is_multiple_of
+from allotment.services.context import Context, record, visible_account
+from allotment.services.ledger import post_entry
+from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
+from allotment.services.registry import house_account
+
+SIDES = ("Buy", "Sell")
+PRICE_PRECISION = Decimal("0.000001")
+
+
+@dataclass(frozen=True, slots=True)
+class FillInput:
+    quantity: Decimal
+    price: Decimal
+    executed_at: datetime | None = None
+
+
+FillListener = Callable[[UnitOfWork, Context, BlockRecord, FillRecord], None]
+_FILL_LISTENERS: list[FillListener] = []
+
+
+def on_fill(listener: FillListener) -> None:
+    """Dialects that allocate fills as they arrive (Saxo's block orders) register here."""
+    if listener not in _FILL_LISTENERS:
+        _FILL_LISTENERS.append(listener)
+
+
+def average_price(block: BlockRecord) -> Decimal | None:
+    """The block's exact VWAP, reported to 6 decimals half-even (None before any fill)."""
+    if block.filled_quantity == 0:
+        return None
+    return (block.filled_notional / block.filled_quantity).quantize(
+        PRICE_PRECISION, rounding=ROUND_HALF_EVEN
+    )
+
+
+def unallocated(block: BlockRecord) -> Decimal:
+    return block.filled_quantity - block.allocated_quantity
+
+
+def create_block(
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    account_id: str,
+    instrument: Instrument,
+    side: str,
+    quantity: Decimal,
+    fills: Sequence[FillInput] = (),
+    master_reference: str | None = None,
+    allocation_key_id: str | None = None,
+    block_id: int | None = None,
+) -> BlockRecord:
+    ctx.require(Scope.WRITE)
+    if side not in SIDES:
+        raise InvalidInstruction(f"side must be Buy or Sell, not {side!r}", side=side)
+    _check_quantity(quantity, instrument, "quantity")
+    account = visible_account(uow, ctx, account_id)
+    if account.role is not AccountRole.AVERAGE:
+        raise InvalidInstruction(
+            f"account {account_id} is not an average account", account_id=account_id
+        )
+    if not account.is_open:
+        raise InvalidInstruction(f"account {account_id} is closed", account_id=account_id)
+    if master_reference is not None:
+        if len(master_reference) > 16:
+            raise InvalidInstruction("MasterReference is at most 16 characters")
+        if uow.blocks.by_master_reference(ctx.company_id, master_reference) is not None:
+            raise Conflict(f"master reference {master_reference} exists already")
+    if block_id is not None and uow.blocks.get(ctx.company_id, block_id) is not None:
+        raise Conflict(f"block {block_id} exists already")
+    block = uow.blocks.add(
+        BlockRecord(
+            company_id=ctx.company_id,
+            account_id=account.id,
+            instrument_id=instrument.id,
+            side=side,
+            ordered_quantity=quantity,
+            dialect=ctx.dialect,
+            created_at=ctx.now,
+            created_by=ctx.principal.subject,
+            master_reference=master_reference,
+            allocation_key_id=allocation_key_id,
+            id=block_id,
+        )
+    )
+    record(
+        uow,
+        ctx,
+        "block.created",
+        "block",
+        block.id,
+        after={"side": side, "quantity": quantity, "symbol": instrument.symbol},
+    )
+    for fill in fills:
+        add_fill(uow, ctx, block, account, instrument, fill)
+    return block
+
+
+def _check_quantity(quantity: Decimal, instrument: Instrument, what: str) -> None:
+    if quantity <= 0 or not fits_storage(quantity):
+        raise InvalidInstruction(f"{what} must be positive", quantity=quantity)
+    if not is_multiple_of(quantity, instrument.quantity_increment):
+        raise InvalidInstruction(
+            f"{what} must be a multiple of {instrument.quantity_increment}", quantity=quantity
+        )
+
+
+def report_fill(uow: UnitOfWork, ctx: Context, block_id: int, fill: FillInput) -> FillRecord:
+    """A new execution of a block, booked, then handed to the allocating dialects."""
+    ctx.require(Scope.WRITE)
+    block = get_block(uow, ctx, block_id, lock=True)
+    account = visible_account(uow, ctx, block.account_id)
+    instrument = uow.instruments.get(block.instrument_id)
+    assert instrument is not None
+    return add_fill(uow, ctx, block, account, instrument, fill)
+
+
+def add_fill(
+    uow: UnitOfWork,
+    ctx: Context,
+    block: BlockRecord,
+    account: Account,
+    instrument: Instrument,
+    fill: FillInput,
+) -> FillRecord:
+    _check_quantity(fill.quantity, instrument, "fill quantity")
+    if fill.price <= 0 or not is_multiple_of(fill.price, instrument.price_increment):
+        raise InvalidInstruction(
+            f"fill price must be positive and a multiple of {instrument.price_increment}"
+        )
+    if block.status == "cancelled":
+        raise Conflict(f"block {block.id} is cancelled")
+    if block.filled_quantity + fill.quantity > block.ordered_quantity:
+        raise InvalidInstruction(
+            "the fills would exceed the ordered quantity",
+            ordered=block.ordered_quantity,
+            filled=block.filled_quantity,
+            fill=fill.quantity,
+        )
+    external = house_account(uow, ctx.company_id, AccountRole.EXTERNAL)
+    seller, buyer = (external, account) if block.side == "Buy" else (account, external)
+    trade = Trade(seller.id, buyer.id, instrument, fill.quantity, fill.price)
+    entry_id = post_entry(
+        uow,
+        ctx,
+        trade.entry("fill", f"fill of block {block.id}"),
+        {external.id: external, account.id: account},
+        force=True,
+    )
+    assert block.id is not None
+    stored = uow.blocks.add_fill(
+        FillRecord(
+            block_id=block.id,
+            sequence=len(uow.blocks.fills(block.id)) + 1,
+            quantity=fill.quantity,
+            price=fill.price,
+            executed_at=fill.executed_at or ctx.now,
+            entry_id=entry_id,
+        )
+    )
+    block.filled_quantity += fill.quantity
+    block.filled_notional += fill.quantity * fill.price
+    if block.filled_quantity == block.ordered_quantity:
+        block.status = "filled"
+    uow.blocks.update(block)
+    record(
+        uow,
+        ctx,
+        "block.filled",
+        "block",
+        block.id,
+        after={"quantity": fill.quantity, "price": fill.price, "entry_id": entry_id},
+    )
+    for listener in _FILL_LISTENERS:
+        listener(uow, ctx, block, stored)
+    return stored
+
+
+def get_block(uow: UnitOfWork, ctx: Context, block_id: int, lock: bool = False) -> BlockRecord:
+    ctx.require(Scope.READ)
+    block = uow.blocks.get(ctx.company_id, block_id, lock=lock)
+    if block is None:
+        raise NotFound(f"block {block_id} does not exist", block_id=block_id)
+    return block

@@ -1,0 +1,213 @@
+"""Booking allocations on the ledger in bulk.
+
+The batch is decided in memory first: every touched balance is loaded once (locked, in a stable
+order), each item is checked against the running balances and the rules of SPEC §3, then the
+accepted entries, allocation rows and final balances are written set-based. No round trip per
+item (PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from allotment.domain.accounts import Account
+from allotment.domain.instruments import Instrument
+from allotment.domain.ledger import (
+    BookingCode,
+    FeeLeg,
+    JournalEntry,
+    LedgerState,
+    Trade,
+    keys_of,
+    premium_refused,
+    security_key,
+)
+from allotment.domain.numbers import ZERO, is_multiple_of
+from allotment.services.context import Context
+from allotment.services.ports import AllocationRow, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """One allocation: `client` buys from or sells to `counterparty` (the source account)."""
+
+    client: Account
+    counterparty: Account
+    instrument: Instrument
+    side: str
+    """Buy or Sell, seen from the client account."""
+    quantity: Decimal
+    price: Decimal
+    commission: Decimal = ZERO
+    tax: Decimal = ZERO
+    other_fees: Decimal = ZERO
+    action: str = ""
+    short_allowed: bool = False
+    fee_account: Account | None = None
+    comment: str = ""
+    reference: str | None = None
+    block_id: int | None = None
+    fees_paid_by_client: bool = True
+
+    @property
+    def fees_total(self) -> Decimal:
+        return self.commission + self.tax + self.other_fees
+
+    def trade(self) -> Trade:
+        buying = self.side == "Buy"
+        seller, buyer = (
+            (self.counterparty, self.client) if buying else (self.client, self.counterparty)
+        )
+        fees: tuple[FeeLeg, ...] = ()
+        if self.fee_account is not None:
+            payer = self.client.id if self.fees_paid_by_client else self.counterparty.id
+            fees = tuple(
+                FeeLeg(kind, payer, self.fee_account.id, amount)
+                for kind, amount in (
+                    ("commission", self.commission),
+                    ("tax", self.tax),
+                    ("other", self.other_fees),
+                )
+                if amount
+            )
+        return Trade(seller.id, buyer.id, self.instrument, self.quantity, self.price, fees)
+
+    def net_amount(self, trade_value: Decimal) -> Decimal:
+        """FIX AllocNetMoney: trade value plus fees on a buy, minus fees on a sale."""
+        if self.side == "Buy":
+            return trade_value + self.fees_total
+        return trade_value - self.fees_total
+
+
+@dataclass(frozen=True, slots=True)
+class BookingOutcome:
+    code: BookingCode
+    allocation_id: int | None = None
+    entry_id: int | None = None
+
+
+def shape_code(request: BookingRequest) -> BookingCode:
+    """Checks that need no balance: open accounts, distinct accounts, increments, signs."""
+    if not request.client.is_open or not request.counterparty.is_open:
+        return BookingCode.ACCOUNT_CLOSED
+    if request.client.id == request.counterparty.id:
+        return BookingCode.SAME_ACCOUNT
+    increment = request.instrument.quantity_increment
+    if request.quantity <= 0 or not is_multiple_of(request.quantity, increment):
+        return BookingCode.INVALID_QUANTITY
+    if request.price < 0 or not is_multiple_of(request.price, request.instrument.price_increment):
+        return BookingCode.INVALID_PRICE
+    if min(request.commission, request.tax, request.other_fees) < 0:
+        return BookingCode.INVALID_PRICE
+    return BookingCode.OK
+
+
+def book(
+    uow: UnitOfWork,
+    ctx: Context,
+    requests: Sequence[BookingRequest | BookingCode],
+    *,
+    atomic: bool = False,
+) -> list[BookingOutcome]:
+    """Book every request that passes; items given as a BookingCode were refused upstream.
+
+    With `atomic`, one refusal books nothing (the refused items keep their codes). Nothing is
+    committed here: the caller commits the unit of work.
+    """
+    prepared = [(r, r.trade()) if isinstance(r, BookingRequest) else (r, None) for r in requests]
+    entries = {i: trade.entry() for i, (_, trade) in enumerate(prepared) if trade is not None}
+    accounts = _accounts_of(requests)
+    state = LedgerState(accounts, uow.ledger.lock_balances(sorted(keys_of(list(entries.values())))))
+    codes: list[BookingCode] = []
+    for index, (request, _trade) in enumerate(prepared):
+        if not isinstance(request, BookingRequest):
+            codes.append(request)
+            continue
+        code = shape_code(request)
+        if code is BookingCode.OK:
+            code = _premium_code(state, request)
+        if code is BookingCode.OK:
+            code = state.apply(entries[index], short_allowed=request.short_allowed)
+        codes.append(code)
+    if atomic and any(code is not BookingCode.OK for code in codes):
+        return [BookingOutcome(code) for code in codes]
+    return _write(uow, ctx, requests, prepared, entries, codes, state)
+
+
+def _premium_code(state: LedgerState, request: BookingRequest) -> BookingCode:
+    if request.side != "Buy":
+        return BookingCode.OK
+    position = state.balance(security_key(request.counterparty.id, request.instrument.id))
+    if premium_refused(request.counterparty, position, request.price):
+        return BookingCode.PREMIUM_NOT_ALLOWED
+    return BookingCode.OK
+
+
+def _accounts_of(requests: Sequence[BookingRequest | BookingCode]) -> dict[str, Account]:
+    accounts: dict[str, Account] = {}
+    for request in requests:
+        if isinstance(request, BookingRequest):
+            accounts[request.client.id] = request.client
+            accounts[request.counterparty.id] = request.counterparty
+            if request.fee_account is not None:
+                accounts[request.fee_account.id] = request.fee_account
+    return accounts
+
+
+def _write(
+    uow: UnitOfWork,
+    ctx: Context,
+    requests: Sequence[BookingRequest | BookingCode],
+    prepared: Sequence[tuple[BookingRequest | BookingCode, Trade | None]],
+    entries: dict[int, JournalEntry],
+    codes: Sequence[BookingCode],
+    state: LedgerState,
+) -> list[BookingOutcome]:
+    accepted = [i for i, code in enumerate(codes) if code is BookingCode.OK]
+    entry_list = [entries[i] for i in accepted]
+    entry_ids = uow.ledger.add_entries(
+        ctx.company_id, entry_list, ctx.today, ctx.now, ctx.principal.subject, ctx.dialect
+    )
+    rows = []
+    for index, entry_id in zip(accepted, entry_ids, strict=True):
+        request, trade = prepared[index]
+        assert isinstance(request, BookingRequest) and trade is not None
+        rows.append(_allocation_row(ctx, request, trade, entry_id))
+    allocation_ids = uow.allocations.add_many(rows)
+    uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
+    by_index = dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
+    return [
+        BookingOutcome(code, *by_index[i]) if i in by_index else BookingOutcome(code)
+        for i, code in enumerate(codes)
+    ]
+
+
+def _allocation_row(
+    ctx: Context, request: BookingRequest, trade: Trade, entry_id: int
+) -> AllocationRow:
+    value = trade.trade_value
+    return AllocationRow(
+        company_id=ctx.company_id,
+        entry_id=entry_id,
+        dialect=ctx.dialect,
+        trade_date=ctx.today,
+        account_id=request.client.id,
+        source_account_id=request.counterparty.id,
+        instrument_id=request.instrument.id,
+        side=request.side,
+        action=request.action or request.side,
+        quantity=request.quantity,
+        price=request.price,
+        trade_value=value,
+        commission=request.commission,
+        tax=request.tax,
+        other_fees=request.other_fees,
+        net_amount=request.net_amount(value),
+        comment=request.comment,
+        created_at=ctx.now,
+        created_by=ctx.principal.subject,
+        block_id=request.block_id,
+        reference=request.reference,
+    )
