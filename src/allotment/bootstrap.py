@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from allotment.adapters.clock import SystemClock
+from allotment.adapters.database import schema  # noqa: F401  (registers every capability)
 from allotment.adapters.database.engine import make_engine
 from allotment.adapters.database.migrate import upgrade
 from allotment.adapters.database.uow import SqlUnitOfWorkFactory

@@ -298,7 +298,9 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, write: bool = True) -> AbstractContextManager[UnitOfWork, bool | None]: ...
+    def __call__(
+        self, *, write: bool = True
+    ) -> AbstractContextManager[UnitOfWork, bool | None]: ...
 
 
 class PasswordHasher(Protocol):

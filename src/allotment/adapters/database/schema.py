@@ -1,7 +1,7 @@
-"""All tables, in one metadata: the foundation's and each dialect's (imported for their side
-effect of registering on the shared metadata)."""
+"""All tables, in one metadata: the foundation's and each capability's. Importing this module
+also registers each capability's repository with the unit of work."""
 
-from allotment.adapters.database import tables
+from allotment.adapters.database import blocktrade, bookbuilding, clearing, saxo, tables
 from allotment.adapters.database.tables import metadata
 
-__all__ = ["metadata", "tables"]
+__all__ = ["blocktrade", "bookbuilding", "clearing", "metadata", "saxo", "tables"]

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from allotment.bootstrap import Container, build, migrate
 from allotment.domain.errors import AllotmentError
+from allotment.entrypoints.cli import allocate, bookbuilding, clearing
 from allotment.services import demo as demo_data
 from allotment.services import ledger
 
@@ -22,6 +23,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(clearing.app, name="clearing")
+app.add_typer(bookbuilding.app, name="bookbuilding")
+app.add_typer(allocate.app, name="allocate")
 console = Console()
 errors = Console(stderr=True)
 

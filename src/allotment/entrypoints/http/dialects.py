@@ -1,10 +1,21 @@
-"""The routers of the four vendor dialects and of the engine's native routes, in one list."""
+"""The routers of the four vendor dialects and of the native routes built on them, in one list."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from allotment.entrypoints.http import blocktrade, bookbuilding, etna, saxo
+from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
+from allotment.entrypoints.http.native import clearing, preview
+
 
 def routers() -> list[APIRouter]:
-    found: list[APIRouter] = []
-    return found
+    return [
+        etna.router,
+        saxo.router,
+        blocktrade.router,
+        bookbuilding.router,
+        clearing.router,
+        native_bookbuilding.router,
+        preview.router,
+    ]

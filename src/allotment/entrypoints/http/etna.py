@@ -1,0 +1,7 @@
+"""The etna dialect's HTTP routes (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
