@@ -15,6 +15,8 @@ from decimal import Decimal
 from allotment.domain.accounts import Account
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import (
+    Balance,
+    BalanceKey,
     BookingCode,
     FeeLeg,
     JournalEntry,
@@ -25,6 +27,7 @@ from allotment.domain.ledger import (
     security_key,
 )
 from allotment.domain.numbers import ZERO, is_multiple_of
+from allotment.services.clearing import ensure_open
 from allotment.services.context import Context
 from allotment.services.ports import AllocationRow, UnitOfWork
 
@@ -110,30 +113,91 @@ def book(
     requests: Sequence[BookingRequest | BookingCode],
     *,
     atomic: bool = False,
+    groups: Sequence[int] | None = None,
 ) -> list[BookingOutcome]:
     """Book every request that passes; items given as a BookingCode were refused upstream.
 
-    With `atomic`, one refusal books nothing (the refused items keep their codes). Nothing is
-    committed here: the caller commits the unit of work.
+    With `atomic`, one refusal books nothing (the refused items keep their codes). `groups`
+    (one value per item, equal values adjacent) makes each group all or nothing on its own: a
+    refused member gives its code to every member of its group (ETNA's multi-leg requests).
+    Bookings are dated today: a closed clearing session refuses them all (SessionClosed).
+    Nothing is committed here: the caller commits the unit of work.
     """
+    if groups is not None and len(groups) != len(requests):
+        raise ValueError("groups needs one value per request")
+    if any(isinstance(r, BookingRequest) for r in requests):
+        ensure_open(uow, ctx.company_id, ctx.today)
     prepared = [(r, r.trade()) if isinstance(r, BookingRequest) else (r, None) for r in requests]
     entries = {i: trade.entry() for i, (_, trade) in enumerate(prepared) if trade is not None}
     accounts = _accounts_of(requests)
     state = LedgerState(accounts, uow.ledger.lock_balances(sorted(keys_of(list(entries.values())))))
-    codes: list[BookingCode] = []
-    for index, (request, _trade) in enumerate(prepared):
-        if not isinstance(request, BookingRequest):
-            codes.append(request)
-            continue
-        code = shape_code(request)
-        if code is BookingCode.OK:
-            code = _premium_code(state, request)
-        if code is BookingCode.OK:
-            code = state.apply(entries[index], short_allowed=request.short_allowed)
-        codes.append(code)
+    codes = _decide(state, requests, entries, groups)
     if atomic and any(code is not BookingCode.OK for code in codes):
         return [BookingOutcome(code) for code in codes]
     return _write(uow, ctx, requests, prepared, entries, codes, state)
+
+
+def _decide(
+    state: LedgerState,
+    requests: Sequence[BookingRequest | BookingCode],
+    entries: dict[int, JournalEntry],
+    groups: Sequence[int] | None,
+) -> list[BookingCode]:
+    """Each item's code, applying the accepted ones to the in-memory balances in order."""
+    codes: list[BookingCode] = []
+    start = 0
+    while start < len(requests):
+        end = start + 1
+        if groups is not None:
+            while end < len(requests) and groups[end] == groups[start]:
+                end += 1
+        if end - start == 1:
+            codes.append(_decide_one(state, requests[start], entries.get(start)))
+        else:
+            codes.extend(_decide_group(state, requests, entries, range(start, end)))
+        start = end
+    return codes
+
+
+def _decide_one(
+    state: LedgerState, request: BookingRequest | BookingCode, entry: JournalEntry | None
+) -> BookingCode:
+    if not isinstance(request, BookingRequest):
+        return request
+    assert entry is not None
+    code = shape_code(request)
+    if code is BookingCode.OK:
+        code = _premium_code(state, request)
+    if code is BookingCode.OK:
+        code = state.apply(entry, short_allowed=request.short_allowed)
+    return code
+
+
+def _decide_group(
+    state: LedgerState,
+    requests: Sequence[BookingRequest | BookingCode],
+    entries: dict[int, JournalEntry],
+    members: range,
+) -> list[BookingCode]:
+    """All or nothing for one group: on a refusal, the balances go back to where they were."""
+    keys = keys_of([entries[i] for i in members if i in entries])
+    saved = {key: (state.balances.get(key), key in state.touched) for key in keys}
+    for index in members:
+        code = _decide_one(state, requests[index], entries.get(index))
+        if code is not BookingCode.OK:
+            _restore(state, saved)
+            return [code] * len(members)
+    return [BookingCode.OK] * len(members)
+
+
+def _restore(state: LedgerState, saved: dict[BalanceKey, tuple[Balance | None, bool]]) -> None:
+    for key, (balance, was_touched) in saved.items():
+        if balance is None:
+            state.balances.pop(key, None)
+        else:
+            state.balances[key] = balance
+        if not was_touched:
+            state.touched.discard(key)
 
 
 def _premium_code(state: LedgerState, request: BookingRequest) -> BookingCode:

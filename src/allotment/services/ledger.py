@@ -21,6 +21,7 @@ from allotment.domain.ledger import (
     position_entry,
 )
 from allotment.domain.numbers import fits_storage, is_multiple_of
+from allotment.services.clearing import ensure_open
 from allotment.services.context import Context, record, visible_account, visible_account_ids
 from allotment.services.ports import EntryFilter, Mismatch, StoredEntry, UnitOfWork
 from allotment.services.registry import house_account
@@ -43,7 +44,12 @@ def post_entry(
     short_allowed: bool = False,
     force: bool = False,
 ) -> int:
-    """Lock the touched balances, apply the entry under the rules, write it. Returns its id."""
+    """Lock the touched balances, apply the entry under the rules, write it. Returns its id.
+
+    The entry is dated today: a closed clearing session refuses it (SessionClosed), so a
+    reversal of a closed session's booking always lands in a later session.
+    """
+    ensure_open(uow, ctx.company_id, ctx.today)
     state = LedgerState(accounts, uow.ledger.lock_balances(sorted(keys_of([entry]))))
     if force:
         state.force(entry)
