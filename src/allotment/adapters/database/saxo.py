@@ -1,4 +1,310 @@
-"""Tables and repository of the saxo capability (being built). They share the foundation's
-metadata; the repository is reached as `uow.extension("saxo")`."""
+"""The Saxo dialect's repository (tables in `saxo_tables`): allocation keys, block orders with
+each holder's running state, and fee schedules; reached as `uow.extension("saxo")`."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+
+from allotment.adapters.database.bulk import insert_rows
+from allotment.adapters.database.saxo_tables import (
+    fee_schedules,
+    saxo_allocation_keys,
+    saxo_block_holders,
+    saxo_block_orders,
+    saxo_key_participants,
+)
+from allotment.adapters.database.tables import accounts
+from allotment.adapters.database.uow import register_extension
+from allotment.domain.allocation.fills import FillPolicy
+from allotment.services.saxo_records import (
+    EXTENSION,
+    AllocationKey,
+    BlockOrder,
+    FeeScheduleRecord,
+    Holder,
+    KeyParticipant,
+    KeyQuery,
+    KeyStatus,
+    MarginHandling,
+    UnitType,
+)
+
+CHUNK = 5000
+
+# Holders' running figures, rewritten after every fill.
+_HOLDER_FIGURES = (
+    "allocated_quantity",
+    "held_quantity",
+    "paid_amount",
+    "cost_amount",
+    "commission",
+    "tax",
+    "other_fees",
+)
+_HOLDER_COLUMNS = [f.name for f in fields(Holder) if f.name != "is_new"]
+_SCHEDULE_FIELDS = [f.name for f in fields(FeeScheduleRecord)]
+_KEY = saxo_allocation_keys.c
+_PART = saxo_key_participants.c
+
+
+def _key(row: Row[Any], participants: tuple[KeyParticipant, ...]) -> AllocationKey:
+    return AllocationKey(
+        id=row.id,
+        company_id=row.company_id,
+        name=row.name,
+        unit_type=UnitType(row.unit_type),
+        margin_handling=MarginHandling(row.margin_handling),
+        status=KeyStatus(row.status),
+        fill_policy=FillPolicy(row.fill_policy),
+        owner_account_id=row.owner_account_id,
+        error_account_id=row.error_account_id,
+        participants=participants,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        uic=row.uic,
+        asset_type=row.asset_type,
+        buy_sell=row.buy_sell,
+        external_reference=row.external_reference,
+        participant_count=row.participant_count,
+        total_unit_values=row.total_unit_values,
+    )
+
+
+class SqlSaxoRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+        self._postgres = connection.dialect.name == "postgresql"
+
+    # Allocation keys --------------------------------------------------------------------------
+    def add_key(self, key: AllocationKey) -> AllocationKey:
+        values = asdict(key)
+        for name in ("participants", "id"):
+            del values[name]
+        if key.id is not None:
+            values["id"] = key.id
+        result = self._db.execute(saxo_allocation_keys.insert().values(**values))
+        assert result.inserted_primary_key is not None
+        key_id = int(result.inserted_primary_key[0])
+        if self._postgres and key.id is not None:
+            # An id chosen by the caller (the demo's 227) must not be handed out again later.
+            self._db.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('saxo_allocation_keys', 'id'), "
+                    "(SELECT MAX(id) FROM saxo_allocation_keys))"
+                )
+            )
+        rows = [
+            {"key_id": key_id, "position": position, **asdict(participant)}
+            for position, participant in enumerate(key.participants)
+        ]
+        insert_rows(self._db, saxo_key_participants, rows)
+        found = self.key(key.company_id, key_id)
+        assert found is not None
+        return found
+
+    def key(self, company_id: int, key_id: int, *, lock: bool = False) -> AllocationKey | None:
+        query = select(saxo_allocation_keys).where(_KEY.id == key_id, _KEY.company_id == company_id)
+        if lock and self._postgres:
+            query = query.with_for_update()
+        row = self._db.execute(query).first()
+        if row is None:
+            return None
+        parts = self._db.execute(
+            select(_PART.account_id, _PART.unit_value, _PART.priority, _PART.accepts_remainder)
+            .where(_PART.key_id == key_id)
+            .order_by(_PART.position)
+        )
+        return _key(row, tuple(KeyParticipant(*part) for part in parts))
+
+    def keys(self, query: KeyQuery) -> tuple[list[AllocationKey], int]:
+        where = [
+            _KEY.company_id == query.company_id,
+            _KEY.status.in_(sorted(status.value for status in query.statuses)),
+        ]
+        joined = saxo_key_participants.join(accounts, accounts.c.id == _PART.account_id)
+        if query.account_id is not None:
+            takes_part = exists().where(
+                _PART.key_id == _KEY.id, _PART.account_id == query.account_id
+            )
+            where.append(or_(_KEY.owner_account_id == query.account_id, takes_part))
+        if query.participant_client_id is not None:
+            where.append(
+                exists(
+                    select(_PART.key_id)
+                    .select_from(joined)
+                    .where(
+                        _PART.key_id == _KEY.id, accounts.c.client_id == query.participant_client_id
+                    )
+                )
+            )
+        if query.only_clients is not None:
+            foreign = or_(
+                accounts.c.client_id.is_(None),
+                accounts.c.client_id.not_in(sorted(query.only_clients)),
+            )
+            where.append(
+                ~exists(
+                    select(_PART.key_id).select_from(joined).where(_PART.key_id == _KEY.id, foreign)
+                )
+            )
+        count = self._db.execute(
+            select(func.count()).select_from(saxo_allocation_keys).where(*where)
+        ).scalar_one()
+        page = select(saxo_allocation_keys).where(*where).order_by(_KEY.id)
+        rows = self._db.execute(page.offset(query.skip).limit(query.top))
+        return [_key(row, ()) for row in rows], int(count)
+
+    def set_key_status(self, key_id: int, status: KeyStatus) -> None:
+        self._db.execute(
+            update(saxo_allocation_keys).where(_KEY.id == key_id).values(status=status.value)
+        )
+
+    def closed_participants(self, key_ids: Sequence[int]) -> set[int]:
+        if not key_ids:
+            return set()
+        query = (
+            select(_PART.key_id)
+            .select_from(saxo_key_participants.join(accounts, accounts.c.id == _PART.account_id))
+            .where(_PART.key_id.in_(sorted(set(key_ids))), accounts.c.status == "closed")
+            .distinct()
+        )
+        return {int(row[0]) for row in self._db.execute(query)}
+
+    # Block orders -----------------------------------------------------------------------------
+    def add_block_order(self, order: BlockOrder, holders: Sequence[Holder]) -> None:
+        self._db.execute(saxo_block_orders.insert().values(**asdict(order)))
+        self.save_holders(holders)
+
+    def block_order(self, block_id: int) -> BlockOrder | None:
+        row = self._db.execute(
+            select(saxo_block_orders).where(saxo_block_orders.c.block_id == block_id)
+        ).first()
+        if row is None:
+            return None
+        values = row._asdict()
+        values["margin_handling"] = MarginHandling(values["margin_handling"])
+        values["fill_policy"] = FillPolicy(values["fill_policy"])
+        return BlockOrder(**values)
+
+    def set_residue(self, block_id: int, residue_amount: Decimal) -> None:
+        self._db.execute(
+            update(saxo_block_orders)
+            .where(saxo_block_orders.c.block_id == block_id)
+            .values(residue_amount=residue_amount)
+        )
+
+    def holders(self, block_id: int) -> list[Holder]:
+        h = saxo_block_holders.c
+        query = select(saxo_block_holders).where(h.block_id == block_id).order_by(h.position)
+        return [Holder(**row._asdict()) for row in self._db.execute(query)]
+
+    def save_holders(self, holders: Sequence[Holder]) -> None:
+        new: list[Holder] = []
+        changed: list[Holder] = []
+        for holder in holders:
+            (new if holder.is_new else changed).append(holder)
+        insert_rows(
+            self._db,
+            saxo_block_holders,
+            [{name: getattr(h, name) for name in _HOLDER_COLUMNS} for h in new],
+        )
+        for holder in new:
+            holder.is_new = False
+        if not changed:
+            return
+        if self._postgres:
+            self._update_postgres(changed)
+            return
+        h = saxo_block_holders.c
+        statement = (
+            update(saxo_block_holders)
+            .where(h.block_id == bindparam("b_block_id"), h.account_id == bindparam("b_account_id"))
+            .values({name: bindparam(f"b_{name}") for name in _HOLDER_FIGURES})
+        )
+        rows = [
+            {
+                f"b_{name}": getattr(holder, name)
+                for name in ("block_id", "account_id", *_HOLDER_FIGURES)
+            }
+            for holder in changed
+        ]
+        for start in range(0, len(rows), CHUNK):
+            self._db.execute(statement, rows[start : start + CHUNK])
+
+    def _update_postgres(self, changed: Sequence[Holder]) -> None:
+        # One set-based statement whatever the number of holders: UPDATE ... FROM unnest(...).
+        columns = ", ".join(f"{name} = v.{name}" for name in _HOLDER_FIGURES)
+        arrays = ", ".join(f"CAST(:{name} AS numeric[])" for name in _HOLDER_FIGURES)
+        self._db.execute(
+            text(
+                f"UPDATE saxo_block_holders AS h SET {columns} "
+                f"FROM unnest(CAST(:account_ids AS text[]), {arrays}) "
+                f"AS v(account_id, {', '.join(_HOLDER_FIGURES)}) "
+                "WHERE h.block_id = :block_id AND h.account_id = v.account_id"
+            ),
+            {
+                "block_id": changed[0].block_id,
+                "account_ids": [holder.account_id for holder in changed],
+                **{name: [getattr(holder, name) for holder in changed] for name in _HOLDER_FIGURES},
+            },
+        )
+
+    # Fee schedules ----------------------------------------------------------------------------
+    def put_schedule(self, schedule: FeeScheduleRecord) -> None:
+        f = fee_schedules.c
+        values = asdict(schedule)
+        match = and_(f.company_id == schedule.company_id, _same_client(schedule.client_id))
+        updated = self._db.execute(update(fee_schedules).where(match).values(**values))
+        if not updated.rowcount:
+            self._db.execute(fee_schedules.insert().values(**values))
+
+    def schedule(self, company_id: int, client_id: int | None) -> FeeScheduleRecord | None:
+        f = fee_schedules.c
+        row = self._db.execute(
+            select(fee_schedules).where(f.company_id == company_id, _same_client(client_id))
+        ).first()
+        return _schedule(row) if row else None
+
+    def schedules(
+        self, company_id: int, client_ids: Sequence[int]
+    ) -> Mapping[int | None, FeeScheduleRecord]:
+        f = fee_schedules.c
+        found: dict[int | None, FeeScheduleRecord] = {}
+        default = self.schedule(company_id, None)
+        if default is not None:
+            found[None] = default
+        wanted = sorted(set(client_ids))
+        for start in range(0, len(wanted), CHUNK):
+            query = select(fee_schedules).where(
+                f.company_id == company_id, f.client_id.in_(wanted[start : start + CHUNK])
+            )
+            found.update((row.client_id, _schedule(row)) for row in self._db.execute(query))
+        return found
+
+
+def _same_client(client_id: int | None) -> Any:
+    column = fee_schedules.c.client_id
+    return column.is_(None) if client_id is None else column == client_id
+
+
+def _schedule(row: Row[Any]) -> FeeScheduleRecord:
+    return FeeScheduleRecord(**{name: getattr(row, name) for name in _SCHEDULE_FIELDS})
+
+
+register_extension(EXTENSION, SqlSaxoRepository)
