@@ -1,4 +1,434 @@
-"""Tables and repository of the bookbuilding capability (being built). They share the foundation's
-metadata; the repository is reached as `uow.extension("bookbuilding")`."""
+"""Tables and repository of the book-building capability, reached as
+`uow.extension("bookbuilding")`.
+
+Every searchable field of a CAS allocation is a column, so that a search is one query plus
+one count. Amounts are exact (ExactDecimal); for filtering and sorting they also keep
+`amount_key`, the amount in billionths as 30 zero-padded digits, which orders the same as the
+number on both databases (amounts are never negative and below 1e21).
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    Row,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+
+from allotment.adapters.database.bulk import insert_rows
+from allotment.adapters.database.tables import metadata
+from allotment.adapters.database.types import ExactDecimal, UtcDateTime
+from allotment.adapters.database.uow import register_extension
+from allotment.domain.bookbuilding import (
+    AllocationValue,
+    BookAllocation,
+    Deal,
+    DistributionType,
+    Indication,
+    InvestorAccount,
+    OrderStatus,
+    Tranche,
+    ValueType,
+)
+from allotment.services.bookbuilding_ports import Criterion, FieldKind, Operator, SearchQuery
+
+Id = String(36)
+SortText = String(30).with_variant(String(30, collation="C"), "postgresql")
+
+deals = Table(
+    "bookbuilding_deals",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column(
+        "company_id",
+        ForeignKey("companies.id", name="fk_bb_deals_company_id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("name", String(200), nullable=False),
+    Column("issuer", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+tranches = Table(
+    "bookbuilding_tranches",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column(
+        "company_id", ForeignKey("companies.id", name="fk_bb_tranches_company_id"), nullable=False
+    ),
+    Column(
+        "deal_id",
+        ForeignKey("bookbuilding_deals.id", name="fk_bb_tranches_deal_id"),
+        nullable=False,
+    ),
+    Column("name", String(200), nullable=False),
+    Column("offered_size", ExactDecimal(), nullable=False),
+    Column("offer_price", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("minimum_allocation", ExactDecimal(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Index("ix_bookbuilding_tranches_company_deal", "company_id", "deal_id"),
+)
+
+investor_accounts = Table(
+    "bookbuilding_investor_accounts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column(
+        "company_id",
+        ForeignKey("companies.id", name="fk_bb_investors_company_id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("name", String(200), nullable=False),
+    Column("finra_5130", Boolean(), nullable=False),
+    Column("finra_5131", Boolean(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+indications = Table(
+    "bookbuilding_indications",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column(
+        "company_id",
+        ForeignKey("companies.id", name="fk_bb_indications_company_id"),
+        nullable=False,
+    ),
+    Column(
+        "deal_id",
+        ForeignKey("bookbuilding_deals.id", name="fk_bb_indications_deal_id"),
+        nullable=False,
+    ),
+    Column(
+        "tranche_id",
+        ForeignKey("bookbuilding_tranches.id", name="fk_bb_indications_tranche_id"),
+        nullable=False,
+    ),
+    Column(
+        "investor_account_id",
+        ForeignKey(
+            "bookbuilding_investor_accounts.id", name="fk_bb_indications_investor_account_id"
+        ),
+        nullable=False,
+    ),
+    Column("demand_type", String(10), nullable=False),
+    Column("demand_amount", ExactDecimal(), nullable=False),
+    Column("limit_price", ExactDecimal(), nullable=True),
+    Column("priority_tier", Integer(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Index("ix_bookbuilding_indications_company_tranche", "company_id", "tranche_id"),
+)
+
+allocations = Table(
+    "bookbuilding_allocations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column(
+        "company_id",
+        ForeignKey("companies.id", name="fk_bb_allocations_company_id"),
+        nullable=False,
+    ),
+    Column("deal_id", Id, nullable=False),
+    Column("tranche_id", Id, nullable=False),
+    Column("investor_account_id", Id, nullable=False),
+    Column("indication_id", Id, nullable=True),
+    Column("indication_group_id", String(200), nullable=True),
+    Column("source_id", String(200), nullable=True),
+    Column("source_row_version", String(200), nullable=True),
+    Column("order_status", String(20), nullable=False),
+    Column("distribution_type", String(10), nullable=False),
+    Column("value_type", String(10), nullable=False),
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("amount_key", SortText, nullable=False),
+    Column("override_type", String(10), nullable=True),
+    Column("override_amount", ExactDecimal(), nullable=True),
+    Column("is_affirmed", Boolean(), nullable=True),
+    Column("extras", Text(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_modified_by", String(200), nullable=False),
+    Column("last_modified_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("company_id", "source_id", name="uq_bookbuilding_allocations_source"),
+    Index("ix_bookbuilding_allocations_created", "company_id", "created_at", "id"),
+    Index("ix_bookbuilding_allocations_modified", "company_id", "last_modified_at"),
+    Index("ix_bookbuilding_allocations_deal", "company_id", "deal_id", "created_at"),
+    Index("ix_bookbuilding_allocations_tranche", "company_id", "tranche_id", "amount_key"),
+    Index("ix_bookbuilding_allocations_investor", "company_id", "investor_account_id"),
+    Index("ix_bookbuilding_allocations_indication", "company_id", "indication_id"),
+)
+
+AMOUNT_SCALE = 10**9
+
+
+def amount_key(amount: Decimal) -> str:
+    """The amount in billionths, 30 digits: text order equals number order."""
+    return f"{int(amount * AMOUNT_SCALE):030d}"
+
+
+def allocation_row(allocation: BookAllocation) -> dict[str, Any]:
+    override = allocation.override
+    detail = allocation.detail or {}
+    affirmation = detail.get("order", {}).get("affirmation") or {}
+    extras = {
+        "statusMessages": list(allocation.status_messages),
+        "comment": allocation.comment,
+        "detail": allocation.detail,
+    }
+    return {
+        "id": allocation.id,
+        "company_id": allocation.company_id,
+        "deal_id": allocation.deal_id,
+        "tranche_id": allocation.tranche_id,
+        "investor_account_id": allocation.investor_account_id,
+        "indication_id": allocation.indication_id,
+        "indication_group_id": allocation.indication_group_id,
+        "source_id": allocation.source_id,
+        "source_row_version": allocation.source_row_version,
+        "order_status": allocation.order_status.value,
+        "distribution_type": allocation.distribution_type.value,
+        "value_type": allocation.value.type.value,
+        "amount": allocation.value.amount,
+        "amount_key": amount_key(allocation.value.amount),
+        "override_type": override.type.value if override else None,
+        "override_amount": override.amount if override else None,
+        "is_affirmed": affirmation.get("isAffirmed"),
+        "extras": json.dumps(extras, separators=(",", ":")),
+        "created_by": allocation.created_by,
+        "created_at": allocation.created_at,
+        "last_modified_by": allocation.last_modified_by,
+        "last_modified_at": allocation.last_modified_at,
+    }
+
+
+def _allocation(row: Row[Any]) -> BookAllocation:
+    extras = json.loads(row.extras)
+    override = None
+    if row.override_type is not None:
+        override = AllocationValue(ValueType(row.override_type), row.override_amount)
+    return BookAllocation(
+        id=row.id,
+        company_id=row.company_id,
+        deal_id=row.deal_id,
+        tranche_id=row.tranche_id,
+        investor_account_id=row.investor_account_id,
+        indication_id=row.indication_id,
+        indication_group_id=row.indication_group_id,
+        source_id=row.source_id,
+        source_row_version=row.source_row_version,
+        order_status=OrderStatus(row.order_status),
+        distribution_type=DistributionType(row.distribution_type),
+        value=AllocationValue(ValueType(row.value_type), row.amount),
+        override=override,
+        status_messages=tuple(extras.get("statusMessages") or ()),
+        comment=extras.get("comment"),
+        detail=extras.get("detail"),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        last_modified_by=row.last_modified_by,
+        last_modified_at=row.last_modified_at,
+    )
+
+
+def _deal(row: Row[Any]) -> Deal:
+    return Deal(**row._asdict())
+
+
+def _tranche(row: Row[Any]) -> Tranche:
+    return Tranche(**row._asdict())
+
+
+def _investor(row: Row[Any]) -> InvestorAccount:
+    return InvestorAccount(**row._asdict())
+
+
+def _indication(row: Row[Any]) -> Indication:
+    values = row._asdict()
+    values["demand_type"] = ValueType(values["demand_type"])
+    return Indication(**values)
+
+
+def _record(obj: Any) -> dict[str, Any]:
+    names = obj.__dataclass_fields__
+    return {name: _plain(getattr(obj, name)) for name in names}
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, ValueType) else value
+
+
+_A = allocations.c
+
+
+def _condition(criterion: Criterion) -> ColumnElement[bool]:
+    column = _A[criterion.column]
+    value = criterion.value
+    if criterion.kind is FieldKind.DECIMAL:
+        column = _A.amount_key
+        value = tuple(map(amount_key, value)) if isinstance(value, tuple) else amount_key(value)
+    op = criterion.operator
+    if op is Operator.CONTAINS:
+        return func.lower(column).contains(value.lower(), autoescape=True)
+    if op is Operator.STARTS_WITH:
+        return func.lower(column).startswith(value.lower(), autoescape=True)
+    if op is Operator.IN:
+        return column.in_(value)
+    if op is Operator.NE:
+        return or_(column != value, column.is_(None))  # SQL's != would also drop nulls
+    comparisons = {
+        Operator.EQ: column.__eq__,
+        Operator.GT: column.__gt__,
+        Operator.GE: column.__ge__,
+        Operator.LT: column.__lt__,
+        Operator.LE: column.__le__,
+    }
+    condition: ColumnElement[bool] = comparisons[op](value)
+    return condition
+
+
+class SqlBookbuildingRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def _one(self, table: Table, company_id: int, key: str, lock: bool = False) -> Any:
+        query = select(table).where(table.c.id == key, table.c.company_id == company_id)
+        return self._db.execute(query.with_for_update() if lock else query).first()
+
+    def add_deal(self, deal: Deal) -> None:
+        self._db.execute(deals.insert().values(**_record(deal)))
+
+    def deal(self, company_id: int, deal_id: str) -> Deal | None:
+        row = self._one(deals, company_id, deal_id)
+        return _deal(row) if row else None
+
+    def deals(self, company_id: int) -> list[Deal]:
+        query = select(deals).where(deals.c.company_id == company_id)
+        return [_deal(r) for r in self._db.execute(query.order_by(deals.c.created_at, deals.c.id))]
+
+    def add_tranche(self, tranche: Tranche) -> None:
+        self._db.execute(tranches.insert().values(**_record(tranche)))
+
+    def tranche(self, company_id: int, tranche_id: str, lock: bool = False) -> Tranche | None:
+        row = self._one(tranches, company_id, tranche_id, lock)
+        return _tranche(row) if row else None
+
+    def tranches(self, company_id: int, deal_id: str) -> list[Tranche]:
+        t = tranches.c
+        query = select(tranches).where(t.company_id == company_id, t.deal_id == deal_id)
+        return [_tranche(r) for r in self._db.execute(query.order_by(t.created_at, t.id))]
+
+    def tranche_company(self, tranche_id: str) -> int | None:
+        query = select(tranches.c.company_id).where(tranches.c.id == tranche_id)
+        found: int | None = self._db.execute(query).scalar_one_or_none()
+        return found
+
+    def add_investor(self, investor: InvestorAccount) -> None:
+        self._db.execute(investor_accounts.insert().values(**_record(investor)))
+
+    def investor(self, company_id: int, investor_id: str) -> InvestorAccount | None:
+        row = self._one(investor_accounts, company_id, investor_id)
+        return _investor(row) if row else None
+
+    def investors(
+        self, company_id: int, ids: Sequence[str] | None = None
+    ) -> dict[str, InvestorAccount]:
+        i = investor_accounts.c
+        query = select(investor_accounts).where(i.company_id == company_id)
+        if ids is not None:
+            query = query.where(i.id.in_(sorted(set(ids))))
+        found = [_investor(r) for r in self._db.execute(query.order_by(i.created_at, i.id))]
+        return {investor.id: investor for investor in found}
+
+    def add_indication(self, indication: Indication) -> None:
+        self._db.execute(indications.insert().values(**_record(indication)))
+
+    def indication(self, company_id: int, indication_id: str) -> Indication | None:
+        row = self._one(indications, company_id, indication_id)
+        return _indication(row) if row else None
+
+    def indications(self, company_id: int, tranche_id: str) -> list[Indication]:
+        i = indications.c
+        query = select(indications).where(i.company_id == company_id, i.tranche_id == tranche_id)
+        return [_indication(r) for r in self._db.execute(query.order_by(i.created_at, i.id))]
+
+    def add_allocations(self, rows: Sequence[BookAllocation]) -> None:
+        insert_rows(self._db, allocations, [allocation_row(row) for row in rows])
+
+    def allocation(
+        self, company_id: int, allocation_id: str, lock: bool = False
+    ) -> BookAllocation | None:
+        row = self._one(allocations, company_id, allocation_id, lock)
+        return _allocation(row) if row else None
+
+    def allocation_by_source(
+        self, company_id: int, source_id: str, lock: bool = False
+    ) -> BookAllocation | None:
+        query = select(allocations).where(_A.company_id == company_id, _A.source_id == source_id)
+        row = self._db.execute(query.with_for_update() if lock else query).first()
+        return _allocation(row) if row else None
+
+    def update_allocation(self, row: BookAllocation) -> None:
+        values = allocation_row(row)
+        del values["id"], values["company_id"]
+        query = update(allocations).where(_A.id == row.id, _A.company_id == row.company_id)
+        self._db.execute(query.values(**values))
+
+    def delete_allocations(self, company_id: int, ids: Sequence[str]) -> None:
+        if ids:
+            query = delete(allocations).where(_A.company_id == company_id, _A.id.in_(list(ids)))
+            self._db.execute(query)
+
+    def tranche_allocations(self, company_id: int, tranche_id: str) -> list[BookAllocation]:
+        query = select(allocations).where(_A.company_id == company_id, _A.tranche_id == tranche_id)
+        return [_allocation(r) for r in self._db.execute(query.order_by(_A.id))]
+
+    def search(self, query: SearchQuery) -> tuple[int, list[BookAllocation]]:
+        """One count and one page query, both on the same conditions."""
+        where = and_(_A.company_id == query.company_id, *map(_condition, query.criteria))
+        total = self._db.execute(select(func.count()).select_from(allocations).where(where))
+        count = int(total.scalar_one())
+        if query.offset >= count:
+            return count, []
+        page = select(allocations).where(where).order_by(*self._order(query))
+        rows = self._db.execute(page.offset(query.offset).limit(query.limit))
+        return count, [_allocation(row) for row in rows]
+
+    def _order(self, query: SearchQuery) -> list[Any]:
+        """Nulls sort as the largest value on both databases (PostgreSQL's default)."""
+        order: list[Any] = []
+        sqlite = self._db.dialect.name == "sqlite"
+        for key in query.sort:
+            column = _A.amount_key if key.column == "amount" else _A[key.column]
+            ordered = column.desc() if key.descending else column.asc()
+            if key.nullable and sqlite:
+                ordered = ordered.nulls_first() if key.descending else ordered.nulls_last()
+            order.append(ordered)
+        return order
+
+
+register_extension("bookbuilding", SqlBookbuildingRepository)

@@ -1,7 +1,433 @@
-"""The bookbuilding dialect's HTTP routes (being built)."""
+"""The book-building dialect: Ipreo/IHS Markit CAS Allocations service v4 under
+`/book-building/allocations` (SPEC §4.4), with its health check, its own Swagger UI and
+ASP.NET-style validation problem bodies for errors."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from allotment.domain import errors as e
+from allotment.entrypoints.http.bodies import parse_json
+from allotment.entrypoints.http.deps import ContainerDep, context_for
+from allotment.entrypoints.http.errors import TITLES, register_renderer
+from allotment.services import bookbuilding as service
+from allotment.services.bookbuilding_document import render
+from allotment.services.context import Context
+
+ROOT = "/book-building/allocations"
+OPENAPI_URL = f"{ROOT}/docs/v4/openapi.json"
+router = APIRouter(prefix=ROOT, tags=["Book-building dialect (CAS Allocations v4)"])
+CasContext = Annotated[Context, Depends(context_for("bookbuilding"))]
+
+
+def _dumps(value: Any) -> str:
+    """JSON with Decimals written as numbers from their exact text (never through float)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{_dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_dumps(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def cas_json(value: Any, status_code: int = 200) -> Response:
+    return Response(_dumps(value), status_code=status_code, media_type="application/json")
+
+
+async def _json_body(request: Request) -> Any:
+    return parse_json(await request.body())
+
+
+async def _patch_body(request: Request) -> Any:
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media not in ("application/json-patch+json", "application/json", ""):
+        raise _UnsupportedMedia(media)
+    return parse_json(await request.body())
+
+
+async def _search_body(request: Request) -> Any:
+    """A JSON body, or form data (`criteria[0].field=…` / `criteria[0][field]=…`, or a
+    `criteria` field holding JSON)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip()
+    raw = await request.body()
+    if media == "application/x-www-form-urlencoded":
+        return _form_to_object(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    if media == "multipart/form-data":
+        form = await request.form()
+        return _form_to_object([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    return parse_json(raw) if raw.strip() else {}
+
+
+def _form_to_object(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    lists: dict[str, dict[int, dict[str, str]]] = {}
+    for key, value in pairs:
+        name, _, rest = key.partition("[")
+        if rest and name in ("criteria", "sortFields"):
+            index_text, _, member = rest.partition("]")
+            member = member.strip(".[]")
+            if not index_text.isdigit() or not member:
+                raise e.InvalidInstruction(f"{key}: not a form field of a search", field=key)
+            lists.setdefault(name, {}).setdefault(int(index_text), {})[member] = value
+        elif name in ("criteria", "sortFields"):
+            out[name] = parse_json(value.encode("utf-8")) if value.strip() else None
+        else:
+            out[key] = value
+    for name, items in lists.items():
+        rows = [items[i] for i in sorted(items)]
+        for row in rows:
+            if "value" in row and row["value"].startswith("["):
+                row["value"] = parse_json(row["value"].encode("utf-8"))
+        out[name] = rows
+    return out
+
+
+class _UnsupportedMedia(e.InvalidInstruction):
+    code = "UnsupportedMediaType"
+
+    def __init__(self, media: str) -> None:
+        super().__init__(
+            f"Content-Type {media} is not a JSON Patch; send application/json-patch+json",
+            field="Content-Type",
+        )
+
+
+DESCRIPTION = """\
+The Allocations service of the book-building dialect: create, amend and view the syndicate
+desk's allocations per indication. Tokens: `POST /connect/token` (client credentials); reads
+need `allocations-read`, writes `allocations-write`. Errors are problem details with the
+offending fields under `errors`. Search answers `{page, pageSize, totalCount, totalPages,
+items}`. These are primary-market allocations: they are not booked on the ledger.
+"""
+
+
+class _Amount(BaseModel):
+    amount: Decimal = Field(ge=0)
+
+
+class _Value(BaseModel):
+    type: Literal["cash", "quantity"]
+    data: _Amount
+
+
+class _AllocationValue(_Value):
+    overrideAllocation: _Value | None = None
+
+
+class _StatusMessage(BaseModel):
+    code: str | None = None
+    message: str | None = None
+
+
+class _Comment(BaseModel):
+    commentType: Literal["public", "private"]
+    comment: str
+    lastModifiedBy: str | None = Field(default=None, description="Set by the service.")
+    lastModifiedDateTime: str | None = Field(default=None, description="Set by the service.")
+
+
+class _Comments(BaseModel):
+    comments: list[_Comment] = []
+
+
+class _Affirmation(BaseModel):
+    isAffirmed: bool
+    modifiedBy: str | None = None
+    modifiedDateTime: str | None = None
+
+
+class _Order(BaseModel):
+    affirmation: _Affirmation | None = None
+
+
+class _Detail(BaseModel):
+    order: _Order | None = None
+
+
+class Allocation(BaseModel):
+    id: str | None = Field(default=None, description="CAS id (UUID); required on PUT.")
+    createdBy: str | None = None
+    createdDateTime: str | None = None
+    lastModifiedBy: str | None = None
+    lastModifiedDateTime: str | None = None
+    dealId: str
+    trancheId: str
+    sourceId: str | None = Field(default=None, description="Unique within the company.")
+    investorAccountId: str
+    indicationId: str | None = None
+    companyId: int | None = Field(default=None, description="The token's company.")
+    sourceRowVersion: str | None = None
+    orderStatus: Literal["pending", "delivered", "successful", "failed", "deletePending"] = (
+        "pending"
+    )
+    indicationGroupId: str | None = None
+    statusMessages: list[_StatusMessage] = []
+    allocationValue: _AllocationValue
+    distributionType: Literal["manual", "auto", "none"] = "manual"
+    comment: _Comments | None = None
+    detail: _Detail | None = None
+
+
+class _Criterion(BaseModel):
+    field: str
+    operator: Literal["=", "!=", ">", ">=", "<", "<=", "in", "contains", "startsWith"]
+    value: Any
+
+
+class _SortField(BaseModel):
+    field: str
+    direction: Literal["asc", "desc"] = "asc"
+
+
+class SearchRequest(BaseModel):
+    page: int = Field(default=1, ge=1)
+    pageSize: int = Field(default=250, ge=1, le=1000)
+    projection: str | None = Field(default=None, description="Field names, comma-separated.")
+    criteria: list[_Criterion] | None = None
+    sortFields: list[_SortField] | None = None
+
+
+class AllocationPage(BaseModel):
+    page: int
+    pageSize: int
+    totalCount: int
+    totalPages: int
+    items: list[Allocation]
+
+
+class _PatchOperation(BaseModel):
+    op: Literal["add", "remove", "replace", "move", "copy", "test"]
+    path: str
+    value: Any = None
+    # "from" is a keyword in Python; documented through the alias.
+    from_: str | None = Field(default=None, alias="from")
+
+
+class JsonPatch(BaseModel):
+    operations: list[_PatchOperation]
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "Allocation": Allocation,
+    "SearchRequest": SearchRequest,
+    "AllocationPage": AllocationPage,
+}
+
+
+def _schemas() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, model in _MODELS.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        found.update(schema.pop("$defs", {}))
+        found[name] = schema
+    patch = _PatchOperation.model_json_schema(ref_template="#/components/schemas/{model}")
+    found["JsonPatch"] = {"type": "array", "items": patch}
+    return found
+
+
+_SCHEMAS = _schemas()
+_PROBLEM = {"description": "Problem details", "content": {"application/problem+json": {}}}
+
+
+def _doc(
+    request: str | None, answer: str | None, status: int = 200, media: str = "application/json"
+) -> dict[str, Any]:
+    """Route keywords that document a hand-parsed body and answer in this service's OpenAPI."""
+    ref = {"$ref": f"#/components/schemas/{answer}"} if answer else None
+    ok: dict[str, Any] = {"description": "OK"}
+    if ref:
+        ok["content"] = {"application/json": {"schema": ref}}
+    responses: dict[int | str, Any] = {status: ok}
+    responses.update({code: _PROBLEM for code in (400, 401, 403, 404, 409)})
+    extra: dict[str, Any] = {}
+    if request:
+        schema = {"$ref": f"#/components/schemas/{request}"}
+        content = {media: {"schema": schema}}
+        if media != "application/json":
+            content["application/json"] = {"schema": schema}
+        extra["requestBody"] = {"required": True, "content": content}
+    return {"responses": responses, "openapi_extra": extra, "response_class": Response}
+
+
+@router.get("/hc/status", tags=["Health"])
+def health_status(box: ContainerDep) -> JSONResponse:
+    """200 when the database answers, 503 when it does not (no authentication)."""
+    try:
+        with box.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        return JSONResponse({"status": "Unhealthy"}, status_code=503)
+    return JSONResponse({"status": "Healthy"})
+
+
+@router.post("/v4/allocations/search", **_doc("SearchRequest", "AllocationPage"))
+def search_allocations(
+    ctx: CasContext, box: ContainerDep, body: Annotated[Any, Depends(_search_body)]
+) -> Response:
+    """Search allocations: criteria, projection, sortFields, page and pageSize (≤ 1000)."""
+    with box.uow(write=False) as uow:
+        found = service.search_allocations(uow, ctx, body)
+    return cas_json(
+        {
+            "page": found.page,
+            "pageSize": found.page_size,
+            "totalCount": found.total_count,
+            "totalPages": found.total_pages,
+            "items": found.items,
+        }
+    )
+
+
+@router.get("/v4/allocations/{id}", **_doc(None, "Allocation"))
+def get_allocation(id: str, ctx: CasContext, box: ContainerDep) -> Response:
+    """The allocation with this CAS id."""
+    with box.uow(write=False) as uow:
+        return cas_json(render(service.get_allocation(uow, ctx, id)))
+
+
+@router.post("/v4/allocations", status_code=201, **_doc("Allocation", "Allocation", 201))
+def create_allocation(
+    ctx: CasContext, box: ContainerDep, body: Annotated[Any, Depends(_json_body)]
+) -> Response:
+    """Create an allocation; companyId, createdBy and the times come from the token."""
+    with box.uow() as uow:
+        created = service.create_allocation(uow, ctx, body)
+        uow.commit()
+    return cas_json(render(created), status_code=201)
+
+
+@router.put("/v4/allocations", **_doc("Allocation", "Allocation"))
+def replace_allocation(
+    ctx: CasContext, box: ContainerDep, body: Annotated[Any, Depends(_json_body)]
+) -> Response:
+    """Replace an allocation (its id in the body); a stale sourceRowVersion answers 409."""
+    with box.uow() as uow:
+        updated = service.replace_allocation(uow, ctx, body)
+        uow.commit()
+    return cas_json(render(updated))
+
+
+@router.patch(
+    "/v4/allocations/{id}", **_doc("JsonPatch", "Allocation", media="application/json-patch+json")
+)
+def patch_allocation(
+    id: str, ctx: CasContext, box: ContainerDep, body: Annotated[Any, Depends(_patch_body)]
+) -> Response:
+    """RFC 6902 JSON Patch (application/json-patch+json or application/json)."""
+    with box.uow() as uow:
+        updated = service.patch_allocation(uow, ctx, id, body)
+        uow.commit()
+    return cas_json(render(updated))
+
+
+def _deleted(remaining: Any) -> Response:
+    if remaining is None:
+        return Response(status_code=200)
+    return cas_json(render(remaining))
+
+
+@router.delete("/v4/allocations/{id}", **_doc(None, None))
+def delete_allocation(id: str, ctx: CasContext, box: ContainerDep) -> Response:
+    """Delete by id; a delivered allocation becomes deletePending (and is returned)."""
+    with box.uow() as uow:
+        remaining = service.delete_allocation(uow, ctx, id)
+        uow.commit()
+    return _deleted(remaining)
+
+
+@router.delete("/v4/allocations", **_doc(None, None))
+def delete_by_source_id(
+    ctx: CasContext,
+    box: ContainerDep,
+    source_id: Annotated[str | None, Query(alias="sourceId")] = None,
+) -> Response:
+    """Delete by the source application's id; as delete by id otherwise."""
+    with box.uow() as uow:
+        remaining = service.delete_by_source_id(uow, ctx, source_id)
+        uow.commit()
+    return _deleted(remaining)
+
+
+_openapi_cache: dict[str, Any] = {}
+
+
+@router.get("/docs/v4/openapi.json", include_in_schema=False)
+def openapi_document() -> JSONResponse:
+    """The OpenAPI document of this service alone."""
+    if not _openapi_cache:
+        _openapi_cache.update(
+            get_openapi(
+                title="Allocations (book-building)",
+                version="v4",
+                description=DESCRIPTION,
+                separate_input_output_schemas=False,
+                routes=router.routes,
+            )
+        )
+        _openapi_cache["components"]["schemas"].update(_SCHEMAS)
+    return JSONResponse(_openapi_cache)
+
+
+@router.get("/docs/index.html", include_in_schema=False)
+def swagger_ui() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url=OPENAPI_URL, title="Allocations v4 - Swagger UI")
+
+
+def _errors(error: BaseException | None, detail: str, fields: list[dict[str, Any]]) -> Any:
+    facts = error.facts if isinstance(error, e.AllotmentError) else {}
+    if isinstance(facts.get("errors"), Mapping):
+        return facts["errors"]
+    if "field" in facts:
+        return {facts["field"]: [detail.split(": ", 1)[-1]]}
+    if fields:
+        out: dict[str, list[str]] = {}
+        for item in fields:
+            out.setdefault(item["field"] or "body", []).append(item["message"])
+        return out
+    return None
+
+
+def render_error(
+    request: Request,
+    status: int,
+    error: BaseException | None,
+    detail: str,
+    fields: list[dict[str, Any]],
+) -> Response:
+    """ASP.NET Core's (validation) problem details, as CAS services answer: bad input is 400
+    with the offending fields under `errors`; a reused Idempotency-Key stays 422."""
+    if status == 422 and not isinstance(error, e.IdempotencyKeyReused):
+        status = 400
+    if isinstance(error, _UnsupportedMedia):
+        status = 415
+    body: dict[str, Any] = {
+        "type": f"https://httpstatuses.io/{status}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    found = _errors(error, detail, fields)
+    if found:
+        body["errors"] = found
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(
+        _dumps(body),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+register_renderer("/book-building/", render_error)
