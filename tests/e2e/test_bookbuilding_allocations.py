@@ -147,7 +147,11 @@ def test_each_endpoint_answers_403_to_a_token_without_its_scope(
     client: TestClient, scope: str, method: str, path: str
 ) -> None:
     headers = cas_token(client, scope)
-    body = [] if method == "PATCH" else ({} if method == "POST" and path == "/search" else allocation())
+    body = (
+        []
+        if method == "PATCH"
+        else ({} if method == "POST" and path == "/search" else allocation())
+    )
     response = client.request(method, V4 + path, json=body, headers=headers)
     assert response.status_code == 403, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -182,7 +186,10 @@ def test_a_stale_source_row_version_answers_409_and_changes_nothing(
     assert newer.status_code == 200
     # Text versions compare as text.
     text_version = create(client, cas, sourceRowVersion="b")
-    assert client.put(V4, json={**text_version, "sourceRowVersion": "a"}, headers=cas).status_code == 409
+    assert (
+        client.put(V4, json={**text_version, "sourceRowVersion": "a"}, headers=cas).status_code
+        == 409
+    )
 
 
 @pytest.mark.parametrize(
