@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -52,7 +53,7 @@ def _book(
                 tier if tiers else 1,
                 NOW,
                 "t",
-            )  # fmt: skip
+            )
         )
     return indications, investors
 
@@ -103,6 +104,6 @@ def test_with_tiers_a_lower_tier_gets_shares_only_once_every_higher_tier_is_fill
             (share.quantity, share.demand_quantity)
         )
     tiers = sorted(by_tier)
-    for higher, lower in zip(tiers, tiers[1:], strict=False):
+    for higher, lower in itertools.pairwise(tiers):
         if any(quantity > 0 for quantity, _ in by_tier[lower]):
             assert all(quantity == demand for quantity, demand in by_tier[higher])
