@@ -152,6 +152,7 @@ class SaxoRepository(Protocol):
         """One page of keys (participants not loaded) and the total count."""
 
     def set_key_status(self, key_id: int, status: KeyStatus) -> None: ...
+    def account_ids_by_keys(self, account_keys: Sequence[str]) -> dict[str, str]: ...
     def closed_participants(self, key_ids: Sequence[int]) -> set[int]:
         """The keys, among these, with at least one closed participant account."""
 

@@ -175,6 +175,17 @@ class SqlSaxoRepository:
             update(saxo_allocation_keys).where(_KEY.id == key_id).values(status=status.value)
         )
 
+    def account_ids_by_keys(self, account_keys: Sequence[str]) -> dict[str, str]:
+        """Account ids by account key, in chunks (the foundation looks keys up one by one)."""
+        wanted = sorted(set(account_keys))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), CHUNK):
+            query = select(accounts.c.account_key, accounts.c.id).where(
+                accounts.c.account_key.in_(wanted[start : start + CHUNK])
+            )
+            found.update((row.account_key, row.id) for row in self._db.execute(query))
+        return found
+
     def closed_participants(self, key_ids: Sequence[int]) -> set[int]:
         if not key_ids:
             return set()
