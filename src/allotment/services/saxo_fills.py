@@ -1,0 +1,274 @@
+"""Allocating each fill of a Saxo block order as it arrives, booked in bulk on the ledger.
+
+Per fill, in one unit of work (the fill's own):
+
+1. The engine's partial-fill allocation (`allocate_fill`, ProRata or the key's Priority) gives
+   each participant its part, against what earlier fills gave it.
+2. `saxo_fill_plan` checks what each can take (MarginHandling Reduce or Reject).
+3. One `booking.book` call books every part at the fill's price, with each client's fees;
+   what a participant could not take, what a failed booking left, and any over-fill go to the
+   key's error account (a second call only if a booking failed).
+4. Average pricing: every holder's cash for the block is brought to `round(held × average
+   price)` and its position's cost to `held × average price` by one adjustment entry (cash
+   between the holder and the average account; on a buy, the shares restated at the average
+   price). What rounding leaves between the block's notional and what the holders paid moves
+   between the average account and the error account (the residue). So after each fill every
+   participant has paid the block's running average price, to the cent, and the average
+   account is flat in cash for the block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
+
+from allotment.domain.accounts import Account, AccountRole
+from allotment.domain.allocation.errors import EngineError
+from allotment.domain.allocation.fills import FillTarget, allocate_fill
+from allotment.domain.errors import RuleViolation
+from allotment.domain.instruments import Instrument
+from allotment.domain.ledger import (
+    AssetKind,
+    BookingCode,
+)
+from allotment.domain.numbers import ZERO, round_money
+from allotment.services import blocks
+from allotment.services.booking import BookingRequest, book
+from allotment.services.context import Context, record
+from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
+from allotment.services.registry import house_account
+from allotment.services.saxo import repository
+from allotment.services.saxo_fees import schedules_for
+from allotment.services.saxo_fill_plan import Part, Pricing, plan_parts
+from allotment.services.saxo_pricing import Desk, adjust
+from allotment.services.saxo_records import BlockOrder, Holder
+
+DIALECT = "saxo"
+
+
+def allocate(
+    uow: UnitOfWork, ctx: Context, block: BlockRecord, fill: FillRecord, order: BlockOrder
+) -> None:
+    """Allocate and book one fill of a block order (see the module docstring)."""
+    ctx = replace(ctx, dialect=DIALECT)
+    assert block.id is not None
+    holders = repository(uow).holders(block.id)
+    error_holder = _error_holder(holders, order)
+    participants = [h for h in holders if not h.is_error_account]
+    desk = _desk(uow, ctx, block, order)
+    average_price = blocks.average_price(block)
+    assert average_price is not None
+    pricing = Pricing(
+        block.side,
+        fill.price,
+        average_price,
+        desk.instrument.quantity_increment,
+        desk.instrument.currency,
+    )
+    wanted, overfill = _engine_parts(participants, fill, order, desk.instrument)
+    wanted_ids = [holder.account_id for holder, _ in wanted]
+    accounts = uow.accounts.accounts_by_ids(
+        [*wanted_ids, *(h.account_id for h in participants if h.held_quantity)]
+    )
+    clients = {account.client_id for account in accounts.values() if account.client_id}
+    parts = plan_parts(
+        pricing,
+        wanted,
+        accounts,
+        _available(uow, pricing, wanted_ids, accounts, desk.instrument),
+        schedules_for(uow, ctx.company_id, clients),
+        order.margin_handling,
+    )
+    to_error = _book_parts(uow, ctx, block, fill, desk, parts, overfill, error_holder, accounts)
+    holding = [*participants, error_holder] if error_holder.held_quantity else participants
+    adjust(uow, ctx, block, order, desk, pricing, holding, accounts)
+    block.allocated_quantity += fill.quantity
+    uow.blocks.update(block)
+    repository(uow).save_holders(holding)
+    record(
+        uow,
+        ctx,
+        "block.fill_allocated",
+        "block",
+        block.id,
+        after={
+            "fill": fill.sequence,
+            "quantity": fill.quantity,
+            "price": fill.price,
+            "average_price": average_price,
+            "participants_booked": sum(1 for part in parts if part.quantity),
+            "to_error_account": to_error,
+            "reduced": sum(1 for part in parts if part.diverted),
+        },
+    )
+
+
+def _desk(uow: UnitOfWork, ctx: Context, block: BlockRecord, order: BlockOrder) -> Desk:
+    instrument = uow.instruments.get(block.instrument_id)
+    assert instrument is not None
+    found = uow.accounts.accounts_by_ids([block.account_id, order.error_account_id])
+    return Desk(
+        average=found[block.account_id],
+        error=found[order.error_account_id],
+        fee=house_account(uow, ctx.company_id, AccountRole.FEE),
+        instrument=instrument,
+    )
+
+
+def _error_holder(holders: Sequence[Holder], order: BlockOrder) -> Holder:
+    for holder in holders:
+        if holder.is_error_account:
+            return holder
+    return Holder(
+        block_id=order.block_id,
+        account_id=order.error_account_id,
+        position=len(holders),
+        target_quantity=ZERO,
+        is_error_account=True,
+        is_new=True,
+    )
+
+
+def _engine_parts(
+    participants: Sequence[Holder], fill: FillRecord, order: BlockOrder, instrument: Instrument
+) -> tuple[list[tuple[Holder, Decimal]], Decimal]:
+    """The engine's part of this fill for each participant (non-zero ones), and the over-fill."""
+    targets = [
+        FillTarget(h.account_id, h.target_quantity, h.priority, h.accepts_remainder)
+        for h in participants
+    ]
+    so_far = {h.account_id: h.allocated_quantity for h in participants if h.allocated_quantity}
+    try:
+        result = allocate_fill(
+            targets,
+            so_far,
+            fill.quantity,
+            order.fill_policy,
+            increment=instrument.quantity_increment,
+        )
+    except EngineError as error:
+        raise RuleViolation(f"the fill cannot be allocated: {error.message}") from error
+    wanted = [
+        (holder, part.quantity)
+        for holder, part in zip(participants, result.parts, strict=True)
+        if part.quantity
+    ]
+    return wanted, result.remainder
+
+
+def _available(
+    uow: UnitOfWork,
+    pricing: Pricing,
+    account_ids: Sequence[str],
+    accounts: Mapping[str, Account],
+    instrument: Instrument,
+) -> dict[str, Decimal]:
+    """Cash above each account's floor (a buy) or its position (a sale), read in bulk."""
+    buying = pricing.side == "Buy"
+    kind = AssetKind.CASH if buying else AssetKind.SECURITY
+    asset = instrument.currency if buying else str(instrument.id)
+    found = uow.ledger.balances(account_ids, kind.value)
+    held = {key.account_id: b.quantity for key, b in found.items() if key.asset == asset}
+    available: dict[str, Decimal] = {}
+    for account_id in account_ids:
+        account = accounts.get(account_id)
+        if account is not None:
+            amount = held.get(account_id, ZERO)
+            available[account_id] = amount - account.cash_floor if buying else amount
+    return available
+
+
+def _book_parts(
+    uow: UnitOfWork,
+    ctx: Context,
+    block: BlockRecord,
+    fill: FillRecord,
+    desk: Desk,
+    parts: Sequence[Part],
+    overfill: Decimal,
+    error_holder: Holder,
+    accounts: Mapping[str, Account],
+) -> Decimal:
+    """Book the parts in one call, the error account's share with them; returns what went to
+    the error account."""
+    taking = [part for part in parts if part.quantity]
+    to_error = sum((part.diverted for part in parts), overfill)
+    requests = [
+        _request(block, fill, desk, accounts[part.holder.account_id], part) for part in taking
+    ]
+    if to_error:
+        requests.append(_error_request(block, fill, desk, to_error))
+    outcomes = book(uow, ctx, requests)
+    refused = ZERO
+    for part, outcome in zip(taking, outcomes, strict=False):
+        if outcome.code is BookingCode.OK:
+            _took(part.holder, part.quantity, fill.price, part)
+        else:
+            part.reason = outcome.code.value
+            refused += part.quantity
+    for part in parts:
+        part.holder.allocated_quantity += part.wanted
+    if to_error:
+        _require_booked(outcomes[-1].code, desk, to_error)
+    if refused:
+        # A participant whose booking failed (SPEC §4.2): its part goes to the error account.
+        [outcome] = book(uow, ctx, [_error_request(block, fill, desk, refused)])
+        _require_booked(outcome.code, desk, refused)
+    if to_error + refused:
+        _took(error_holder, to_error + refused, fill.price, None)
+        error_holder.allocated_quantity += to_error + refused
+    return to_error + refused
+
+
+def _request(
+    block: BlockRecord, fill: FillRecord, desk: Desk, account: Account, part: Part
+) -> BookingRequest:
+    return BookingRequest(
+        client=account,
+        counterparty=desk.average,
+        instrument=desk.instrument,
+        side=block.side,
+        quantity=part.quantity,
+        price=fill.price,
+        commission=part.commission,
+        tax=part.tax,
+        other_fees=part.other_fees,
+        fee_account=desk.fee,
+        comment=f"Saxo block order {block.id}, fill {fill.sequence}",
+        block_id=block.id,
+    )
+
+
+def _error_request(
+    block: BlockRecord, fill: FillRecord, desk: Desk, quantity: Decimal
+) -> BookingRequest:
+    return BookingRequest(
+        client=desk.error,
+        counterparty=desk.average,
+        instrument=desk.instrument,
+        side=block.side,
+        quantity=quantity,
+        price=fill.price,
+        comment=f"Saxo block order {block.id}, fill {fill.sequence}: to the error account",
+        block_id=block.id,
+    )
+
+
+def _require_booked(code: BookingCode, desk: Desk, quantity: Decimal) -> None:
+    if code is not BookingCode.OK:
+        raise RuleViolation(
+            f"the fill cannot be allocated: booking {quantity} to the error account "
+            f"{desk.error.id} was refused ({code.value})",
+            result=code.value,
+        )
+
+
+def _took(holder: Holder, quantity: Decimal, price: Decimal, part: Part | None) -> None:
+    holder.held_quantity += quantity
+    holder.paid_amount += round_money(quantity * price)
+    holder.cost_amount += quantity * price
+    if part is not None:
+        holder.commission += part.commission
+        holder.tax += part.tax
+        holder.other_fees += part.other_fees
