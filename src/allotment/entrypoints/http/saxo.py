@@ -1,7 +1,331 @@
-"""The saxo dialect's HTTP routes (being built)."""
+"""The Saxo dialect (SPEC §4.2): allocation keys, their distribution preview, block orders and
+the account list, in Saxo OpenAPI's paths, field names and error body; plus the native fee
+schedule routes the block orders' fees come from."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from allotment.domain.allocation.fills import FillPolicy
+from allotment.domain.errors import InvalidInstruction
+from allotment.entrypoints.http import errors
+from allotment.entrypoints.http.deps import ContainerDep, NativeContext, context_for
+from allotment.entrypoints.http.native.blocks import add_block_details
+from allotment.entrypoints.http.native.schemas import DecimalStr, Model
+from allotment.entrypoints.http.saxo_views import account_row, key_details, key_summary
+from allotment.entrypoints.http.saxo_wire import (
+    KeyIn,
+    OrderIn,
+    SaxoJSON,
+    next_link,
+    read_model,
+    render_error,
+)
+from allotment.services import saxo, saxo_accounts, saxo_fees, saxo_orders, saxo_queries
+from allotment.services.context import Context
+from allotment.services.saxo_records import KeyStatus, MarginHandling, UnitType
+
+SaxoContext = Annotated[Context, Depends(context_for("saxo"))]
+SAXO: list[str | Enum] = ["Saxo"]
+MAX_ROWS = 1000
 
 router = APIRouter()
+keys = APIRouter(prefix="/trade/v1/allocationkeys", tags=SAXO)
+
+
+@keys.post("", status_code=status.HTTP_201_CREATED, response_class=SaxoJSON)
+async def create_key(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
+    """Create an allocation key (Saxo's AllocationKeyCreateRequest; JSON floats are exact)."""
+    body = await read_model(request, KeyIn)
+    draft = saxo.KeyDraft(
+        name=body.AllocationKeyName,
+        unit_type=UnitType(body.AllocationUnitType),
+        margin_handling=MarginHandling(body.MarginHandling),
+        one_time=body.OneTime,
+        owner_account_key=body.OwnerAccountKey,
+        participants=[
+            saxo.ParticipantDraft(
+                p.UnitValue, p.Priority, p.AcceptRemainderAmount, p.AccountKey, p.AccountId
+            )
+            for p in body.ParticipatingAccountsInfo
+        ],
+        fill_policy=FillPolicy(body.PartialFillPolicy),
+        uic=body.Uic,
+        asset_type=body.AssetType,
+        buy_sell=body.BuySell,
+        external_reference=body.ExternalReference,
+        error_account=body.ErrorAccount,
+    )
+    _require_account_named(body)
+    with box.uow() as uow:
+        key = saxo.create_key(uow, ctx, draft)
+        uow.commit()
+    return SaxoJSON({"AllocationKeyId": str(key.id)}, status_code=status.HTTP_201_CREATED)
+
+
+def _require_account_named(body: KeyIn) -> None:
+    for index, participant in enumerate(body.ParticipatingAccountsInfo):
+        if participant.AccountKey is None and participant.AccountId is None:
+            raise InvalidInstruction(
+                "a participant needs an AccountKey or an AccountId",
+                field=f"ParticipatingAccountsInfo[{index}].AccountKey",
+            )
+
+
+@keys.get("", response_class=SaxoJSON)
+def list_keys(
+    request: Request,
+    ctx: SaxoContext,
+    box: ContainerDep,
+    skip: int = Query(0, alias="$skip", ge=0),
+    top: int = Query(MAX_ROWS, alias="$top", ge=0),
+    account_key: str | None = Query(None, alias="AccountKey", min_length=1),
+    client_key: str | None = Query(None, alias="ClientKey", min_length=1),
+    include_sub_clients: bool = Query(True, alias="IncludeSubClients"),
+    statuses: str = Query("Active", alias="Statuses"),
+) -> SaxoJSON:
+    """Allocation keys of the caller's company, Active ones unless `Statuses` says otherwise."""
+    wanted = saxo_queries.KeyFilter(
+        statuses=_statuses(statuses),
+        account_key=account_key,
+        client_key=client_key,
+        include_sub_clients=include_sub_clients,
+        skip=skip,
+        top=min(top, MAX_ROWS),
+    )
+    with box.uow(write=False) as uow:
+        page = saxo_queries.list_keys(uow, ctx, wanted)
+    body: dict[str, Any] = {"__count": page.count}
+    if skip + wanted.top < page.count and wanted.top:
+        body["__next"] = next_link(request, skip + wanted.top, wanted.top)
+    body["Data"] = [key_summary(key, page) for key in page.keys]
+    body["MaxRows"] = MAX_ROWS
+    return SaxoJSON(body)
+
+
+def _statuses(text: str) -> frozenset[KeyStatus]:
+    known = {status.value.lower(): status for status in KeyStatus}
+    words = [word.strip() for word in text.split(",") if word.strip()]
+    unknown = [word for word in words if word.lower() not in known]
+    if unknown or not words:
+        raise InvalidInstruction(
+            f"Statuses takes {', '.join(known[k].value for k in known)}; not {text!r}",
+            field="Statuses",
+        )
+    return frozenset(known[word.lower()] for word in words)
+
+
+@keys.get("/distributions/{AllocationKeyId}", response_class=SaxoJSON)
+def distributions(
+    AllocationKeyId: str,
+    ctx: SaxoContext,
+    box: ContainerDep,
+    total_amount: str | None = Query(None, alias="Totalamount"),
+    total_amount_camel: str | None = Query(None, alias="TotalAmount", include_in_schema=False),
+    uic: int | None = Query(None, alias="Uic", ge=1),
+    asset_type: str | None = Query(None, alias="AssetType", min_length=1),
+    amount_type: str | None = Query(None, alias="OrderAmountType"),
+) -> SaxoJSON:
+    """Preview how the key splits `Totalamount` (the allocation engine's answer; nothing is
+    stored): one amount per participant and the remainder no one could take."""
+    total = _decimal(total_amount if total_amount is not None else total_amount_camel)
+    with box.uow(write=False) as uow:
+        result = saxo_queries.preview(
+            uow,
+            ctx,
+            AllocationKeyId,
+            total,
+            uic=uic,
+            asset_type=asset_type,
+            amount_type=amount_type,
+        )
+    return SaxoJSON(
+        {
+            "Remainder": result.remainder,
+            "SubClientsInfo": [
+                {"AccountId": account_id, "Amount": amount, "MultiLegAmount": Decimal(0)}
+                for account_id, amount in result.amounts
+            ],
+        }
+    )
+
+
+def _decimal(text: str | None) -> Decimal:
+    if text is None:
+        raise InvalidInstruction("The Totalamount field is required.", field="Totalamount")
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation as error:
+        raise InvalidInstruction(
+            f"Totalamount must be a number, not {text!r}", field="Totalamount"
+        ) from error
+    if not value.is_finite():
+        raise InvalidInstruction("Totalamount must be a finite number", field="Totalamount")
+    return value
+
+
+@keys.get("/{AllocationKeyId}", response_class=SaxoJSON)
+def get_key(AllocationKeyId: str, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
+    """The key's details (Saxo's AllocationKeyDetails), Participants and TotalUnitValues
+    computed."""
+    with box.uow(write=False) as uow:
+        view = saxo.key_view(uow, ctx, AllocationKeyId)
+        return SaxoJSON(key_details(view, ctx.company_id))
+
+
+@keys.delete("/{AllocationKeyId}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_key(AllocationKeyId: str, ctx: SaxoContext, box: ContainerDep) -> Response:
+    """Deactivate the key: it becomes Inactive and can place no more orders."""
+    with box.uow() as uow:
+        saxo.delete_key(uow, ctx, AllocationKeyId)
+        uow.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/trade/v2/orders", tags=SAXO, response_class=SaxoJSON)
+async def place_order(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
+    """Place a block order on a block trading (average) account with an AllocationKeyId; its
+    fills, reported with POST /api/v1/blocks/{OrderId}/fills, are allocated by the key."""
+    body = await read_model(request, OrderIn)
+    if body.AllocationKeyId is None:
+        raise InvalidInstruction(
+            "this service places block orders only: AllocationKeyId is required",
+            field="AllocationKeyId",
+        )
+    draft = saxo_orders.OrderDraft(
+        account_key=body.AccountKey,
+        uic=body.Uic,
+        asset_type=body.AssetType,
+        buy_sell=body.BuySell,
+        amount=body.Amount,
+        order_type=body.OrderType,
+        allocation_key_id=body.AllocationKeyId,
+        external_reference=body.ExternalReference,
+    )
+    with box.uow() as uow:
+        block = saxo_orders.place_block_order(uow, ctx, draft)
+        uow.commit()
+    return SaxoJSON({"OrderId": str(block.id)})
+
+
+@router.get("/port/v1/accounts", tags=SAXO, response_class=SaxoJSON)
+def accounts(
+    request: Request,
+    ctx: SaxoContext,
+    box: ContainerDep,
+    client_key: str | None = Query(None, alias="ClientKey", min_length=1),
+    include_sub_accounts: bool = Query(False, alias="IncludeSubAccounts"),
+    skip: int = Query(0, alias="$skip", ge=0),
+    top: int = Query(MAX_ROWS, alias="$top", ge=0),
+) -> SaxoJSON:
+    """Accounts of the master client (the company: its block trading accounts) and, with
+    IncludeSubAccounts=true, of its clients; or of one client by its ClientKey."""
+    top = min(top, MAX_ROWS)
+    with box.uow(write=False) as uow:
+        page = saxo_accounts.list_accounts(
+            uow,
+            ctx,
+            client_key=client_key,
+            include_sub_accounts=include_sub_accounts,
+            skip=skip,
+            top=top,
+        )
+    body: dict[str, Any] = {"__count": page.count}
+    if skip + top < page.count and top:
+        body["__next"] = next_link(request, skip + top, top)
+    body["Data"] = [account_row(row, page.legal_asset_types) for row in page.rows]
+    return SaxoJSON(body)
+
+
+# Native fee schedules --------------------------------------------------------------------------
+fees = APIRouter(prefix="/api/v1", tags=["Fees"])
+
+
+class FeeScheduleIn(Model):
+    commission_per_share: DecimalStr = Decimal(0)
+    commission_rate: DecimalStr = Decimal(0)
+    commission_minimum: DecimalStr = Decimal(0)
+    other_fees: DecimalStr = Decimal(0)
+
+
+class FeeScheduleOut(BaseModel):
+    client_id: int | None
+    source: str
+    commission_per_share: DecimalStr
+    commission_rate: DecimalStr
+    commission_minimum: DecimalStr
+    other_fees: DecimalStr
+    tax_rate: DecimalStr
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+def _schedule_out(client_id: int | None, found: saxo_fees.EffectiveSchedule) -> FeeScheduleOut:
+    terms, stored = found.terms, found.record
+    return FeeScheduleOut(
+        client_id=client_id,
+        source=found.source,
+        commission_per_share=terms.commission_per_share,
+        commission_rate=terms.commission_rate,
+        commission_minimum=terms.commission_minimum,
+        other_fees=terms.other_fees,
+        tax_rate=found.tax_rate,
+        updated_at=stored.updated_at if stored else None,
+        updated_by=stored.updated_by if stored else None,
+    )
+
+
+def _terms(body: FeeScheduleIn) -> saxo_fees.FeeTerms:
+    return saxo_fees.FeeTerms(
+        body.commission_per_share, body.commission_rate, body.commission_minimum, body.other_fees
+    )
+
+
+@fees.put("/fee-schedules", response_model=FeeScheduleOut)
+def put_company_schedule(
+    body: FeeScheduleIn, ctx: NativeContext, box: ContainerDep
+) -> FeeScheduleOut:
+    """The company's default fees (admin): commission per share or rate of value with a
+    minimum, other fees per allocation; tax on commission is the company's tax rate."""
+    with box.uow() as uow:
+        found = saxo_fees.put_schedule(uow, ctx, None, _terms(body))
+        uow.commit()
+    return _schedule_out(None, found)
+
+
+@fees.get("/fee-schedules", response_model=FeeScheduleOut)
+def get_company_schedule(ctx: NativeContext, box: ContainerDep) -> FeeScheduleOut:
+    with box.uow(write=False) as uow:
+        return _schedule_out(None, saxo_fees.get_schedule(uow, ctx, None))
+
+
+@fees.put("/clients/{client_id}/fee-schedule", response_model=FeeScheduleOut)
+def put_client_schedule(
+    client_id: int, body: FeeScheduleIn, ctx: NativeContext, box: ContainerDep
+) -> FeeScheduleOut:
+    """A client's own fees, used instead of the company's (admin)."""
+    with box.uow() as uow:
+        found = saxo_fees.put_schedule(uow, ctx, client_id, _terms(body))
+        uow.commit()
+    return _schedule_out(client_id, found)
+
+
+@fees.get("/clients/{client_id}/fee-schedule", response_model=FeeScheduleOut)
+def get_client_schedule(client_id: int, ctx: NativeContext, box: ContainerDep) -> FeeScheduleOut:
+    """The fees that apply to the client: its own, else the company's (`source` says which)."""
+    with box.uow(write=False) as uow:
+        return _schedule_out(client_id, saxo_fees.get_schedule(uow, ctx, client_id))
+
+
+router.include_router(keys)
+router.include_router(fees)
+errors.register_renderer("/trade/", render_error)
+errors.register_renderer("/port/", render_error)
+add_block_details(saxo_orders.block_details)
