@@ -264,8 +264,8 @@ def stamp_detail(
 
 def render_time(moment: datetime) -> str:
     """UTC with milliseconds and a Z, as the seed's examples."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.removesuffix("+00:00") + "Z"
 
 
 def _value_document(value: AllocationValue) -> dict[str, Any]:

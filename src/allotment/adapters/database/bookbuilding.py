@@ -177,9 +177,22 @@ allocations = Table(
     UniqueConstraint("company_id", "source_id", name="uq_bookbuilding_allocations_source"),
     Index("ix_bookbuilding_allocations_created", "company_id", "created_at", "id"),
     Index("ix_bookbuilding_allocations_modified", "company_id", "last_modified_at"),
-    Index("ix_bookbuilding_allocations_deal", "company_id", "deal_id", "created_at"),
+    # INCLUDE lets PostgreSQL count a deal's (or an investor's) matches from the index alone.
+    Index(
+        "ix_bookbuilding_allocations_deal",
+        "company_id",
+        "deal_id",
+        "created_at",
+        postgresql_include=["order_status", "distribution_type"],
+    ),
     Index("ix_bookbuilding_allocations_tranche", "company_id", "tranche_id", "amount_key"),
-    Index("ix_bookbuilding_allocations_investor", "company_id", "investor_account_id"),
+    Index(
+        "ix_bookbuilding_allocations_investor",
+        "company_id",
+        "investor_account_id",
+        "last_modified_at",
+        postgresql_include=["amount_key", "order_status"],
+    ),
     Index("ix_bookbuilding_allocations_indication", "company_id", "indication_id"),
 )
 
@@ -189,6 +202,13 @@ AMOUNT_SCALE = 10**9
 def amount_key(amount: Decimal) -> str:
     """The amount in billionths, 30 digits: text order equals number order."""
     return f"{int(amount * AMOUNT_SCALE):030d}"
+
+
+def _dumps_extras(extras: dict[str, Any]) -> str:
+    return json.dumps(extras, separators=(",", ":"))
+
+
+_EMPTY_EXTRAS = _dumps_extras({"statusMessages": [], "comment": None, "detail": None})
 
 
 def allocation_row(allocation: BookAllocation) -> dict[str, Any]:
@@ -218,7 +238,7 @@ def allocation_row(allocation: BookAllocation) -> dict[str, Any]:
         "override_type": override.type.value if override else None,
         "override_amount": override.amount if override else None,
         "is_affirmed": affirmation.get("isAffirmed"),
-        "extras": json.dumps(extras, separators=(",", ":")),
+        "extras": _dumps_extras(extras),
         "created_by": allocation.created_by,
         "created_at": allocation.created_at,
         "last_modified_by": allocation.last_modified_by,
@@ -226,32 +246,76 @@ def allocation_row(allocation: BookAllocation) -> dict[str, Any]:
     }
 
 
+_NO_EXTRAS: dict[str, Any] = {}
+_ORDER = [
+    "id",
+    "company_id",
+    "deal_id",
+    "tranche_id",
+    "investor_account_id",
+    "indication_id",
+    "indication_group_id",
+    "source_id",
+    "source_row_version",
+    "order_status",
+    "distribution_type",
+    "value_type",
+    "amount",
+    "amount_key",
+    "override_type",
+    "override_amount",
+    "is_affirmed",
+    "extras",
+    "created_by",
+    "created_at",
+    "last_modified_by",
+    "last_modified_at",
+]
+assert [column.name for column in allocations.columns] == _ORDER, "_allocation reads by position"
+
+
+def _extras(text: str) -> dict[str, Any]:
+    """Most allocations carry no messages, comments or detail: skip the JSON parser then."""
+    if text == _EMPTY_EXTRAS:
+        return _NO_EXTRAS
+    found: dict[str, Any] = json.loads(text)
+    return found
+
+
 def _allocation(row: Row[Any]) -> BookAllocation:
-    extras = json.loads(row.extras)
+    """A stored allocation; read by position (the table's column order), which is several
+    times cheaper per row than by name on a page of hundreds."""
+    (
+        allocation_id, company_id, deal_id, tranche_id, investor_account_id, indication_id,
+        indication_group_id, source_id, source_row_version, order_status, distribution_type,
+        value_type, amount, _amount_key, override_type, override_amount, _is_affirmed, extras,
+        created_by, created_at, last_modified_by, last_modified_at,
+    ) = tuple(row)  # fmt: skip
+    found = _extras(extras)
     override = None
-    if row.override_type is not None:
-        override = AllocationValue(ValueType(row.override_type), row.override_amount)
+    if override_type is not None:
+        override = AllocationValue(ValueType(override_type), override_amount)
     return BookAllocation(
-        id=row.id,
-        company_id=row.company_id,
-        deal_id=row.deal_id,
-        tranche_id=row.tranche_id,
-        investor_account_id=row.investor_account_id,
-        indication_id=row.indication_id,
-        indication_group_id=row.indication_group_id,
-        source_id=row.source_id,
-        source_row_version=row.source_row_version,
-        order_status=OrderStatus(row.order_status),
-        distribution_type=DistributionType(row.distribution_type),
-        value=AllocationValue(ValueType(row.value_type), row.amount),
+        id=allocation_id,
+        company_id=company_id,
+        deal_id=deal_id,
+        tranche_id=tranche_id,
+        investor_account_id=investor_account_id,
+        indication_id=indication_id,
+        indication_group_id=indication_group_id,
+        source_id=source_id,
+        source_row_version=source_row_version,
+        order_status=OrderStatus(order_status),
+        distribution_type=DistributionType(distribution_type),
+        value=AllocationValue(ValueType(value_type), amount),
         override=override,
-        status_messages=tuple(extras.get("statusMessages") or ()),
-        comment=extras.get("comment"),
-        detail=extras.get("detail"),
-        created_by=row.created_by,
-        created_at=row.created_at,
-        last_modified_by=row.last_modified_by,
-        last_modified_at=row.last_modified_at,
+        status_messages=tuple(found.get("statusMessages") or ()),
+        comment=found.get("comment"),
+        detail=found.get("detail"),
+        created_by=created_by,
+        created_at=created_at,
+        last_modified_by=last_modified_by,
+        last_modified_at=last_modified_at,
     )
 
 

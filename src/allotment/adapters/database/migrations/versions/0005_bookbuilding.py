@@ -148,22 +148,31 @@ def upgrade() -> None:
         sa.UniqueConstraint("company_id", "source_id", name="uq_bookbuilding_allocations_source"),
     )
     table = "bookbuilding_allocations"
-    for name, columns in INDEXES:
-        op.create_index(name, table, columns)
+    for name, columns, include in INDEXES:
+        op.create_index(name, table, columns, postgresql_include=include)
 
 
-INDEXES = [
-    ("ix_bookbuilding_allocations_created", ["company_id", "created_at", "id"]),
-    ("ix_bookbuilding_allocations_modified", ["company_id", "last_modified_at"]),
-    ("ix_bookbuilding_allocations_deal", ["company_id", "deal_id", "created_at"]),
-    ("ix_bookbuilding_allocations_tranche", ["company_id", "tranche_id", "amount_key"]),
-    ("ix_bookbuilding_allocations_investor", ["company_id", "investor_account_id"]),
-    ("ix_bookbuilding_allocations_indication", ["company_id", "indication_id"]),
+# (name, key columns, columns PostgreSQL keeps in the index so that counts need no heap)
+INDEXES: list[tuple[str, list[str], list[str]]] = [
+    ("ix_bookbuilding_allocations_created", ["company_id", "created_at", "id"], []),
+    ("ix_bookbuilding_allocations_modified", ["company_id", "last_modified_at"], []),
+    (
+        "ix_bookbuilding_allocations_deal",
+        ["company_id", "deal_id", "created_at"],
+        ["order_status", "distribution_type"],
+    ),
+    ("ix_bookbuilding_allocations_tranche", ["company_id", "tranche_id", "amount_key"], []),
+    (
+        "ix_bookbuilding_allocations_investor",
+        ["company_id", "investor_account_id", "last_modified_at"],
+        ["amount_key", "order_status"],
+    ),
+    ("ix_bookbuilding_allocations_indication", ["company_id", "indication_id"], []),
 ]
 
 
 def downgrade() -> None:
-    for name, _columns in reversed(INDEXES):
+    for name, _columns, _include in reversed(INDEXES):
         op.drop_index(name, table_name="bookbuilding_allocations")
     op.drop_table("bookbuilding_allocations")
     op.drop_index("ix_bookbuilding_indications_company_tranche", "bookbuilding_indications")
