@@ -326,3 +326,18 @@ def test_the_swagger_ui_shows_the_allocations_service_alone(client: TestClient) 
         V4,
     }
     assert "Allocation" in document["components"]["schemas"]
+
+
+def test_a_create_repeated_with_the_same_idempotency_key_creates_one_allocation(
+    client: TestClient, cas: dict[str, str]
+) -> None:
+    body = allocation(sourceId="idem-1")
+    headers = {**cas, "Idempotency-Key": "bb-create-1"}
+    first = client.post(V4, json=body, headers=headers)
+    again = client.post(V4, json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    other = client.post(V4, json=allocation(sourceId="idem-2"), headers=headers)
+    assert other.status_code == 422
+    search = {"criteria": [{"field": "sourceId", "operator": "startsWith", "value": "idem-"}]}
+    assert client.post(f"{V4}/search", json=search, headers=cas).json()["totalCount"] == 1

@@ -215,10 +215,6 @@ class _PatchOperation(BaseModel):
     from_: str | None = Field(default=None, alias="from")
 
 
-class JsonPatch(BaseModel):
-    operations: list[_PatchOperation]
-
-
 _MODELS: dict[str, type[BaseModel]] = {
     "Allocation": Allocation,
     "SearchRequest": SearchRequest,
