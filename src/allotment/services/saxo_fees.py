@@ -24,6 +24,7 @@ from allotment.services.saxo_records import FeeScheduleRecord
 COMPANY = "company"
 CLIENT = "client"
 NONE = "none"
+BULK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,8 @@ def schedules_for(
     """The engine's fee schedule of each client, read in bulk (client's own, else the
     company's, else zero), with the company's tax rate."""
     wanted = sorted(set(client_ids))
-    found = repository(uow).schedules(company_id, wanted)
+    # Many clients: every schedule of the company in one read beats chunks of IN lists.
+    found = repository(uow).schedules(company_id, wanted if len(wanted) <= BULK else None)
     tax_rate = _tax_rate(uow, company_id)
     default = found.get(None)
     schedules: dict[int, FeeSchedule] = {}

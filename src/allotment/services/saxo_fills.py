@@ -19,19 +19,18 @@ Per fill, in one unit of work (the fill's own):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
 from allotment.domain.accounts import Account, AccountRole
-from allotment.domain.allocation.errors import EngineError
-from allotment.domain.allocation.fills import FillTarget, allocate_fill
+from allotment.domain.allocation.fillcore import priority_fill, pro_rata_fill
+from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.errors import RuleViolation
 from allotment.domain.instruments import Instrument
-from allotment.domain.ledger import (
-    AssetKind,
-    BookingCode,
-)
+from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import ZERO, round_money
 from allotment.services import blocks
 from allotment.services.booking import BookingRequest, book
@@ -51,6 +50,27 @@ def allocate(
     uow: UnitOfWork, ctx: Context, block: BlockRecord, fill: FillRecord, order: BlockOrder
 ) -> None:
     """Allocate and book one fill of a block order (see the module docstring)."""
+    with gc_paused():
+        _allocate(uow, ctx, block, fill, order)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a fill builds its hundreds of thousands of
+    records: its full passes over every live object made a 100,000-participant fill 2.5 times
+    slower. Nothing here makes reference cycles; collection resumes at the end."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _allocate(
+    uow: UnitOfWork, ctx: Context, block: BlockRecord, fill: FillRecord, order: BlockOrder
+) -> None:
     ctx = replace(ctx, dialect=DIALECT)
     assert block.id is not None
     holders = repository(uow).holders(block.id)
@@ -68,7 +88,7 @@ def allocate(
     )
     wanted, overfill = _engine_parts(participants, fill, order, desk.instrument)
     wanted_ids = [holder.account_id for holder, _ in wanted]
-    accounts = uow.accounts.accounts_by_ids(
+    accounts = repository(uow).accounts(
         [*wanted_ids, *(h.account_id for h in participants if h.held_quantity)]
     )
     clients = {account.client_id for account in accounts.values() if account.client_id}
@@ -133,28 +153,39 @@ def _error_holder(holders: Sequence[Holder], order: BlockOrder) -> Holder:
 def _engine_parts(
     participants: Sequence[Holder], fill: FillRecord, order: BlockOrder, instrument: Instrument
 ) -> tuple[list[tuple[Holder, Decimal]], Decimal]:
-    """The engine's part of this fill for each participant (non-zero ones), and the over-fill."""
-    targets = [
-        FillTarget(h.account_id, h.target_quantity, h.priority, h.accepts_remainder)
-        for h in participants
-    ]
-    so_far = {h.account_id: h.allocated_quantity for h in participants if h.allocated_quantity}
-    try:
-        result = allocate_fill(
-            targets,
-            so_far,
-            fill.quantity,
-            order.fill_policy,
-            increment=instrument.quantity_increment,
-        )
-    except EngineError as error:
-        raise RuleViolation(f"the fill cannot be allocated: {error.message}") from error
+    """The engine's part of this fill for each participant (non-zero ones), and the over-fill.
+
+    This is `fills.allocate_fill` on the engine's integer core directly: the quantities are
+    whole increments already (targets come from the engine's split, allocations are sums of
+    its parts), and converting 100,000 of them through Fractions would cost a second.
+    """
+    increment = instrument.quantity_increment
+    targets = [_steps(h.target_quantity, increment) for h in participants]
+    held = [_steps(h.allocated_quantity, increment) for h in participants]
+    fill_steps = _steps(fill.quantity, increment)
+
+    def tie_key(index: int) -> tuple[int, int, str]:
+        holder = participants[index]
+        return (0 if holder.accepts_remainder else 1, holder.priority, holder.account_id)
+
+    if order.fill_policy is FillPolicy.PRIORITY:
+        priorities = [h.priority for h in participants]
+        given, over = priority_fill(targets, held, fill_steps, priorities, tie_key)
+    else:
+        given, over = pro_rata_fill(targets, held, fill_steps, tie_key)
     wanted = [
-        (holder, part.quantity)
-        for holder, part in zip(participants, result.parts, strict=True)
-        if part.quantity
+        (holder, Decimal(count) * increment)
+        for holder, count in zip(participants, given, strict=True)
+        if count
     ]
-    return wanted, result.remainder
+    return wanted, Decimal(over) * increment
+
+
+def _steps(quantity: Decimal, increment: Decimal) -> int:
+    count = quantity / increment
+    if count != count.to_integral_value():
+        raise RuleViolation(f"{quantity} is not a whole number of increments of {increment}")
+    return int(count)
 
 
 def _available(
@@ -164,17 +195,17 @@ def _available(
     accounts: Mapping[str, Account],
     instrument: Instrument,
 ) -> dict[str, Decimal]:
-    """Cash above each account's floor (a buy) or its position (a sale), read in bulk."""
+    """Cash above each account's floor (a buy) or its position (a sale), read in bulk. The
+    booking checks again under lock: an account whose cash went meanwhile is refused there,
+    and its part goes to the error account."""
     buying = pricing.side == "Buy"
-    kind = AssetKind.CASH if buying else AssetKind.SECURITY
-    asset = instrument.currency if buying else str(instrument.id)
-    found = uow.ledger.balances(account_ids, kind.value)
-    held = {key.account_id: b.quantity for key, b in found.items() if key.asset == asset}
+    kind, asset = ("cash", instrument.currency) if buying else ("security", str(instrument.id))
+    found = repository(uow).balances_of(account_ids, kind, asset)
     available: dict[str, Decimal] = {}
     for account_id in account_ids:
         account = accounts.get(account_id)
         if account is not None:
-            amount = held.get(account_id, ZERO)
+            amount = found.get(account_id, ZERO)
             available[account_id] = amount - account.cash_floor if buying else amount
     return available
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from allotment.domain.accounts import Account
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.numbers import ZERO
 
@@ -153,6 +154,12 @@ class SaxoRepository(Protocol):
 
     def set_key_status(self, key_id: int, status: KeyStatus) -> None: ...
     def account_ids_by_keys(self, account_keys: Sequence[str]) -> dict[str, str]: ...
+    def accounts(self, account_ids: Sequence[str]) -> dict[str, Account]:
+        """Accounts by id, in bulk (a fill's participants)."""
+
+    def balances_of(self, account_ids: Sequence[str], kind: str, asset: str) -> dict[str, Decimal]:
+        """One balance of each account (missing: none yet), read in bulk without a lock."""
+
     def closed_participants(self, key_ids: Sequence[int]) -> set[int]:
         """The keys, among these, with at least one closed participant account."""
 
@@ -166,6 +173,7 @@ class SaxoRepository(Protocol):
     def put_schedule(self, schedule: FeeScheduleRecord) -> None: ...
     def schedule(self, company_id: int, client_id: int | None) -> FeeScheduleRecord | None: ...
     def schedules(
-        self, company_id: int, client_ids: Sequence[int]
+        self, company_id: int, client_ids: Sequence[int] | None
     ) -> Mapping[int | None, FeeScheduleRecord]:
-        """The company's default (key None) and these clients' own schedules, where set."""
+        """The company's default (key None) and these clients' own schedules, where set
+        (client_ids None: every schedule of the company)."""

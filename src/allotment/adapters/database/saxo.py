@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Row,
     and_,
-    bindparam,
     exists,
     func,
     or_,
@@ -22,11 +19,10 @@ from sqlalchemy import (
 )
 
 from allotment.adapters.database.bulk import insert_rows
+from allotment.adapters.database.saxo_blocks import CHUNK, SqlSaxoBlockRepository
 from allotment.adapters.database.saxo_tables import (
     fee_schedules,
     saxo_allocation_keys,
-    saxo_block_holders,
-    saxo_block_orders,
     saxo_key_participants,
 )
 from allotment.adapters.database.tables import accounts
@@ -35,9 +31,7 @@ from allotment.domain.allocation.fills import FillPolicy
 from allotment.services.saxo_records import (
     EXTENSION,
     AllocationKey,
-    BlockOrder,
     FeeScheduleRecord,
-    Holder,
     KeyParticipant,
     KeyQuery,
     KeyStatus,
@@ -45,19 +39,6 @@ from allotment.services.saxo_records import (
     UnitType,
 )
 
-CHUNK = 5000
-
-# Holders' running figures, rewritten after every fill.
-_HOLDER_FIGURES = (
-    "allocated_quantity",
-    "held_quantity",
-    "paid_amount",
-    "cost_amount",
-    "commission",
-    "tax",
-    "other_fees",
-)
-_HOLDER_COLUMNS = [f.name for f in fields(Holder) if f.name != "is_new"]
 _SCHEDULE_FIELDS = [f.name for f in fields(FeeScheduleRecord)]
 _KEY = saxo_allocation_keys.c
 _PART = saxo_key_participants.c
@@ -86,10 +67,8 @@ def _key(row: Row[Any], participants: tuple[KeyParticipant, ...]) -> AllocationK
     )
 
 
-class SqlSaxoRepository:
-    def __init__(self, connection: Connection) -> None:
-        self._db = connection
-        self._postgres = connection.dialect.name == "postgresql"
+class SqlSaxoRepository(SqlSaxoBlockRepository):
+    """Allocation keys and fee schedules here; block orders and holders in the base class."""
 
     # Allocation keys --------------------------------------------------------------------------
     def add_key(self, key: AllocationKey) -> AllocationKey:
@@ -197,85 +176,6 @@ class SqlSaxoRepository:
         )
         return {int(row[0]) for row in self._db.execute(query)}
 
-    # Block orders -----------------------------------------------------------------------------
-    def add_block_order(self, order: BlockOrder, holders: Sequence[Holder]) -> None:
-        self._db.execute(saxo_block_orders.insert().values(**asdict(order)))
-        self.save_holders(holders)
-
-    def block_order(self, block_id: int) -> BlockOrder | None:
-        row = self._db.execute(
-            select(saxo_block_orders).where(saxo_block_orders.c.block_id == block_id)
-        ).first()
-        if row is None:
-            return None
-        values = row._asdict()
-        values["margin_handling"] = MarginHandling(values["margin_handling"])
-        values["fill_policy"] = FillPolicy(values["fill_policy"])
-        return BlockOrder(**values)
-
-    def set_residue(self, block_id: int, residue_amount: Decimal) -> None:
-        self._db.execute(
-            update(saxo_block_orders)
-            .where(saxo_block_orders.c.block_id == block_id)
-            .values(residue_amount=residue_amount)
-        )
-
-    def holders(self, block_id: int) -> list[Holder]:
-        h = saxo_block_holders.c
-        query = select(saxo_block_holders).where(h.block_id == block_id).order_by(h.position)
-        return [Holder(**row._asdict()) for row in self._db.execute(query)]
-
-    def save_holders(self, holders: Sequence[Holder]) -> None:
-        new: list[Holder] = []
-        changed: list[Holder] = []
-        for holder in holders:
-            (new if holder.is_new else changed).append(holder)
-        insert_rows(
-            self._db,
-            saxo_block_holders,
-            [{name: getattr(h, name) for name in _HOLDER_COLUMNS} for h in new],
-        )
-        for holder in new:
-            holder.is_new = False
-        if not changed:
-            return
-        if self._postgres:
-            self._update_postgres(changed)
-            return
-        h = saxo_block_holders.c
-        statement = (
-            update(saxo_block_holders)
-            .where(h.block_id == bindparam("b_block_id"), h.account_id == bindparam("b_account_id"))
-            .values({name: bindparam(f"b_{name}") for name in _HOLDER_FIGURES})
-        )
-        rows = [
-            {
-                f"b_{name}": getattr(holder, name)
-                for name in ("block_id", "account_id", *_HOLDER_FIGURES)
-            }
-            for holder in changed
-        ]
-        for start in range(0, len(rows), CHUNK):
-            self._db.execute(statement, rows[start : start + CHUNK])
-
-    def _update_postgres(self, changed: Sequence[Holder]) -> None:
-        # One set-based statement whatever the number of holders: UPDATE ... FROM unnest(...).
-        columns = ", ".join(f"{name} = v.{name}" for name in _HOLDER_FIGURES)
-        arrays = ", ".join(f"CAST(:{name} AS numeric[])" for name in _HOLDER_FIGURES)
-        self._db.execute(
-            text(
-                f"UPDATE saxo_block_holders AS h SET {columns} "
-                f"FROM unnest(CAST(:account_ids AS text[]), {arrays}) "
-                f"AS v(account_id, {', '.join(_HOLDER_FIGURES)}) "
-                "WHERE h.block_id = :block_id AND h.account_id = v.account_id"
-            ),
-            {
-                "block_id": changed[0].block_id,
-                "account_ids": [holder.account_id for holder in changed],
-                **{name: [getattr(holder, name) for holder in changed] for name in _HOLDER_FIGURES},
-            },
-        )
-
     # Fee schedules ----------------------------------------------------------------------------
     def put_schedule(self, schedule: FeeScheduleRecord) -> None:
         f = fee_schedules.c
@@ -293,19 +193,20 @@ class SqlSaxoRepository:
         return _schedule(row) if row else None
 
     def schedules(
-        self, company_id: int, client_ids: Sequence[int]
+        self, company_id: int, client_ids: Sequence[int] | None
     ) -> Mapping[int | None, FeeScheduleRecord]:
         f = fee_schedules.c
+        query = select(fee_schedules).where(f.company_id == company_id)
+        if client_ids is None:
+            return {row.client_id: _schedule(row) for row in self._db.execute(query)}
         found: dict[int | None, FeeScheduleRecord] = {}
         default = self.schedule(company_id, None)
         if default is not None:
             found[None] = default
         wanted = sorted(set(client_ids))
         for start in range(0, len(wanted), CHUNK):
-            query = select(fee_schedules).where(
-                f.company_id == company_id, f.client_id.in_(wanted[start : start + CHUNK])
-            )
-            found.update((row.client_id, _schedule(row)) for row in self._db.execute(query))
+            chunk = query.where(f.client_id.in_(wanted[start : start + CHUNK]))
+            found.update((row.client_id, _schedule(row)) for row in self._db.execute(chunk))
         return found
 
 
