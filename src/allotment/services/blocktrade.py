@@ -25,6 +25,7 @@ from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import (
     CENT,
+    MAX_SCALE,
     NotANumber,
     fits_storage,
     is_multiple_of,
@@ -231,7 +232,9 @@ def allocate(uow: UnitOfWork, ctx: Context, request: BlockTradeBlockAllocation) 
     master = uow.blocks.get(ctx.company_id, request.block_trade_allocation_id, lock=True)
     instrument = uow.instruments.get(master.instrument_id) if master is not None else None
     checker = _checker(uow, ctx, request, master, instrument)
-    errors = [checker.errors(line) for line in request.allocation_details]
+    with localcontext() as exact:
+        exact.prec = 80  # products of stored amounts are never rounded silently
+        errors = [checker.errors(line) for line in request.allocation_details]
     if any(errors):
         return _refused(request, errors)
     assert master is not None and instrument is not None
@@ -392,25 +395,17 @@ class _Checker:
     requested: Decimal = Decimal(0)
 
     def errors(self, line: BlockAllocation) -> list[str]:
-        with localcontext() as exact:
-            exact.prec = 80  # no silent rounding of products, whatever the inputs
-            found = self._out_of_range(line)
-            if found:
-                return found
-            found += self._master_errors()
-            found += self._reference_errors(line)
-            found += self._client_errors(line)
-            found += self._quantity_errors(line)
-            found += self._price_errors(line)
-            found += self._money_errors(line)
+        """Every rule the line breaks, in a fixed order (empty when it passes)."""
+        found = _out_of_range(line)
+        if found:
+            return found
+        found += self._master_errors()
+        found += self._reference_errors(line)
+        found += self._client_errors(line)
+        found += self._quantity_errors(line)
+        found += self._price_errors(line)
+        found += self._money_errors(line)
         return found
-
-    def _out_of_range(self, line: BlockAllocation) -> list[str]:
-        return [
-            f"{name} is out of range"
-            for name, value in _numbers(line)
-            if not fits_storage(value) or abs(value) >= MAX_MAGNITUDE
-        ]
 
     def _master_errors(self) -> list[str]:
         master, wanted = self.master, self.request.block_trade_allocation_id
@@ -506,6 +501,18 @@ class _Checker:
                 f"{self.request.block_trade_allocation_id}"
             ]
         return []
+
+
+def _out_of_range(line: BlockAllocation) -> list[str]:
+    return [f"{name} is out of range" for name, value in _numbers(line) if not _storable(value)]
+
+
+def _storable(value: Decimal) -> bool:
+    """Below MAX_MAGNITUDE with at most 9 decimals (so at most 30 digits), as stored."""
+    if abs(value) >= MAX_MAGNITUDE:
+        return False
+    exponent = value.as_tuple().exponent
+    return (isinstance(exponent, int) and exponent >= -MAX_SCALE) or fits_storage(value)
 
 
 def _numbers(line: BlockAllocation) -> list[tuple[str, Decimal]]:

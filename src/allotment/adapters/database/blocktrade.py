@@ -5,7 +5,6 @@ foundation's metadata; the repository is reached as `uow.extension("blocktrade")
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from sqlalchemy import Column, Connection, ForeignKey, String, Table, select
 
@@ -40,7 +39,10 @@ class SqlBlockTradeRepository:
         insert_rows(
             self._db,
             blocktrade_orders,
-            [{**asdict(order), "id": new_id} for new_id, order in zip(ids, orders, strict=True)],
+            [
+                {**{name: getattr(order, name) for name in _VALUES}, "id": new_id}
+                for new_id, order in zip(ids, orders, strict=True)
+            ],
         )
         return ids
 
@@ -56,5 +58,6 @@ class SqlBlockTradeRepository:
 
 
 _FIELDS = [column.name for column in blocktrade_orders.columns]
+_VALUES = [name for name in _FIELDS if name != "id"]
 
 register_extension(EXTENSION, SqlBlockTradeRepository)
