@@ -171,6 +171,24 @@ def test_a_token_from_the_oauth2_endpoint_is_accepted(
     assert len(children(demo_container)) == 2
 
 
+def test_a_token_without_the_write_scope_answers_403(
+    client: TestClient, demo_container: Container
+) -> None:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "demo-client",
+        "client_secret": "demo-secret",
+        "scope": "allocations-read",
+    }
+    token = client.post("/connect/token", data=form).json()["access_token"]
+    response = client.post(
+        PATH, content=SEED_XML, headers=as_xml({"Authorization": f"Bearer {token}"})
+    )
+    assert response.status_code == 403
+    assert xml_message(response.text) == "this needs the allocations-write scope"
+    assert children(demo_container) == []
+
+
 def test_a_token_from_the_etna_endpoint_is_accepted(
     client: TestClient, demo_container: Container
 ) -> None:
