@@ -6,6 +6,7 @@ ones in one transaction."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from allotment.domain.bookbuilding import (
@@ -14,6 +15,7 @@ from allotment.domain.bookbuilding import (
     BookAllocation,
     Distribution,
     DistributionType,
+    InvestorAccount,
     OrderStatus,
     ValueType,
     distribute,
@@ -31,6 +33,7 @@ class DistributionOutcome:
     distribution: Distribution
     preview: bool
     allocation_ids: dict[str, str]  # indication id -> the stored (or kept) allocation's id
+    investors: Mapping[str, InvestorAccount]  # the tranche's investors, by id
 
 
 def distribute_tranche(
@@ -46,7 +49,7 @@ def distribute_tranche(
     result = distribute(tranche, indications, investors, existing)
     ids = {s.indication.id: s.kept_allocation_id or "" for s in result.shares}
     if preview:
-        return DistributionOutcome(result, True, ids)
+        return DistributionOutcome(result, True, ids, investors)
     rows = _auto_allocations(ctx, result)
     repo.delete_allocations(ctx.company_id, list(result.replaced_allocation_ids))
     repo.add_allocations(rows)
@@ -65,7 +68,7 @@ def distribute_tranche(
             "excluded": {e.indication.id: e.reason.value for e in result.excluded},
         },
     )
-    return DistributionOutcome(result, False, ids)
+    return DistributionOutcome(result, False, ids, investors)
 
 
 def _auto_allocations(ctx: Context, result: Distribution) -> list[BookAllocation]:

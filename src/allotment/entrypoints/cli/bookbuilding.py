@@ -60,12 +60,13 @@ def _print(outcome: DistributionOutcome) -> None:
         f"{result.tranche.offer_price} {result.tranche.currency}"
         + (" (preview, nothing stored)" if outcome.preview else "")
     )
-    table = Table("indication", "investor", "tier", "demand", "allocated", "basis", title=title)
+    table = Table("investor", "indication", "tier", "demand", "allocated", "basis", title=title)
+    table.columns[1].overflow = "fold"
     for share in result.shares:
         indication = share.indication
         table.add_row(
+            _name(outcome, indication.investor_account_id),
             indication.id,
-            indication.investor_account_id,
             str(indication.priority_tier),
             str(share.demand_quantity),
             str(share.quantity),
@@ -73,13 +74,19 @@ def _print(outcome: DistributionOutcome) -> None:
         )
     console.print(table)
     if result.excluded:
-        excluded = Table("indication", "investor", "reason", "why", title="excluded")
+        excluded = Table("investor", "indication", "reason", "why", title="excluded")
+        excluded.columns[1].overflow = "fold"
         for item in result.excluded:
             excluded.add_row(
+                _name(outcome, item.indication.investor_account_id),
                 item.indication.id,
-                item.indication.investor_account_id,
                 item.reason.value,
                 item.message,
             )
         console.print(excluded)
     console.print(f"allocated {result.allocated}, unallocated {result.unallocated}")
+
+
+def _name(outcome: DistributionOutcome, investor_id: str) -> str:
+    investor = outcome.investors.get(investor_id)
+    return investor.name if investor else investor_id

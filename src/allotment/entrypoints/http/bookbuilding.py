@@ -215,41 +215,46 @@ class _PatchOperation(BaseModel):
     from_: str | None = Field(default=None, alias="from")
 
 
-_MODELS: dict[str, type[BaseModel]] = {
-    "Allocation": Allocation,
-    "SearchRequest": SearchRequest,
-    "AllocationPage": AllocationPage,
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """A schema with its `$defs` references replaced by the definitions themselves, so that
+    it reads the same in this service's OpenAPI document and in the whole application's."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in node.items() if key != "$defs"}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(by_alias=True)
+    inlined: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
+    return inlined
+
+
+_BODIES: dict[str, dict[str, Any]] = {
+    "Allocation": _schema(Allocation),
+    "SearchRequest": _schema(SearchRequest),
+    "JsonPatch": {"type": "array", "items": _schema(_PatchOperation)},
 }
-
-
-def _schemas() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for name, model in _MODELS.items():
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        found.update(schema.pop("$defs", {}))
-        found[name] = schema
-    patch = _PatchOperation.model_json_schema(ref_template="#/components/schemas/{model}")
-    found["JsonPatch"] = {"type": "array", "items": patch}
-    return found
-
-
-_SCHEMAS = _schemas()
+_ANSWERS: dict[str, type[BaseModel]] = {"Allocation": Allocation, "AllocationPage": AllocationPage}
 _PROBLEM = {"description": "Problem details", "content": {"application/problem+json": {}}}
 
 
 def _doc(
     request: str | None, answer: str | None, status: int = 200, media: str = "application/json"
 ) -> dict[str, Any]:
-    """Route keywords that document a hand-parsed body and answer in this service's OpenAPI."""
-    ref = {"$ref": f"#/components/schemas/{answer}"} if answer else None
+    """Route keywords that document a hand-parsed body and its answer in the OpenAPI."""
     ok: dict[str, Any] = {"description": "OK"}
-    if ref:
-        ok["content"] = {"application/json": {"schema": ref}}
+    if answer:
+        ok["model"] = _ANSWERS[answer]
     responses: dict[int | str, Any] = {status: ok}
     responses.update({code: _PROBLEM for code in (400, 401, 403, 404, 409)})
     extra: dict[str, Any] = {}
     if request:
-        schema = {"$ref": f"#/components/schemas/{request}"}
+        schema = _BODIES[request]
         content = {media: {"schema": schema}}
         if media != "application/json":
             content["application/json"] = {"schema": schema}
@@ -372,7 +377,6 @@ def openapi_document() -> JSONResponse:
                 routes=router.routes,
             )
         )
-        _openapi_cache["components"]["schemas"].update(_SCHEMAS)
     return JSONResponse(_openapi_cache)
 
 
