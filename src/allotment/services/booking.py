@@ -125,16 +125,38 @@ def book(
     """
     if groups is not None and len(groups) != len(requests):
         raise ValueError("groups needs one value per request")
-    if any(isinstance(r, BookingRequest) for r in requests):
-        ensure_open(uow, ctx.company_id, ctx.today)
-    prepared = [(r, r.trade()) if isinstance(r, BookingRequest) else (r, None) for r in requests]
-    entries = {i: trade.entry() for i, (_, trade) in enumerate(prepared) if trade is not None}
-    accounts = _accounts_of(requests)
-    state = LedgerState(accounts, uow.ledger.lock_balances(sorted(keys_of(list(entries.values())))))
+    trades = {i: r.trade() for i, r in enumerate(requests) if isinstance(r, BookingRequest)}
+    if not trades:
+        return [BookingOutcome(code) for code in requests if isinstance(code, BookingCode)]
+    ensure_open(uow, ctx.company_id, ctx.today)
+    entries = {i: trade.entry() for i, trade in trades.items()}
+    keys = {posting.key for entry in entries.values() for posting in entry.postings}
+    state = _BatchState(_accounts_of(requests), uow.ledger.lock_balances(list(keys)))
     codes = _decide(state, requests, entries, groups)
     if atomic and any(code is not BookingCode.OK for code in codes):
         return [BookingOutcome(code) for code in codes]
-    return _write(uow, ctx, requests, prepared, entries, codes, state)
+    return _write(uow, ctx, requests, trades, entries, codes, state)
+
+
+class _BatchState(LedgerState):
+    """LedgerState deciding each entry with one projection instead of two (check, then
+    force): the same rules, checked in the same order, at half the cost per item."""
+
+    __slots__ = ()
+
+    def apply(self, entry: JournalEntry, short_allowed: bool = False) -> BookingCode:
+        projected = self._project(entry)
+        for key in sorted(projected, key=_order):
+            code = self._rule_for(key, projected[key], short_allowed)
+            if code is not BookingCode.OK:
+                return code
+        self.balances.update(projected)
+        self.touched.update(projected)
+        return BookingCode.OK
+
+
+def _order(key: BalanceKey) -> tuple[str, str, str]:
+    return (key.account_id, key.kind.value, key.asset)
 
 
 def _decide(
@@ -144,13 +166,14 @@ def _decide(
     groups: Sequence[int] | None,
 ) -> list[BookingCode]:
     """Each item's code, applying the accepted ones to the in-memory balances in order."""
+    if groups is None:
+        return [_decide_one(state, r, entries.get(i)) for i, r in enumerate(requests)]
     codes: list[BookingCode] = []
     start = 0
     while start < len(requests):
         end = start + 1
-        if groups is not None:
-            while end < len(requests) and groups[end] == groups[start]:
-                end += 1
+        while end < len(requests) and groups[end] == groups[start]:
+            end += 1
         if end - start == 1:
             codes.append(_decide_one(state, requests[start], entries.get(start)))
         else:
@@ -224,21 +247,26 @@ def _write(
     uow: UnitOfWork,
     ctx: Context,
     requests: Sequence[BookingRequest | BookingCode],
-    prepared: Sequence[tuple[BookingRequest | BookingCode, Trade | None]],
+    trades: dict[int, Trade],
     entries: dict[int, JournalEntry],
     codes: Sequence[BookingCode],
     state: LedgerState,
 ) -> list[BookingOutcome]:
+    """Entries, postings, allocation rows and the batch's final balances, each written once."""
     accepted = [i for i, code in enumerate(codes) if code is BookingCode.OK]
-    entry_list = [entries[i] for i in accepted]
     entry_ids = uow.ledger.add_entries(
-        ctx.company_id, entry_list, ctx.today, ctx.now, ctx.principal.subject, ctx.dialect
+        ctx.company_id,
+        [entries[i] for i in accepted],
+        ctx.today,
+        ctx.now,
+        ctx.principal.subject,
+        ctx.dialect,
     )
     rows = []
     for index, entry_id in zip(accepted, entry_ids, strict=True):
-        request, trade = prepared[index]
-        assert isinstance(request, BookingRequest) and trade is not None
-        rows.append(_allocation_row(ctx, request, trade, entry_id))
+        request = requests[index]
+        assert isinstance(request, BookingRequest)
+        rows.append(_allocation_row(ctx, request, trades[index], entry_id))
     allocation_ids = uow.allocations.add_many(rows)
     uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
     by_index = dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))

@@ -12,16 +12,54 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, bindparam, func, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Connection, func, select, text
 
 from allotment.adapters.database import tables as t
-from allotment.adapters.database.bulk import insert_rows, reserve_ids
+from allotment.adapters.database.bulk import insert_values, reserve_ids
 from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry, Posting
 from allotment.services.ports import EntryFilter, Mismatch, StoredEntry
 
 CHUNK = 5000
 ZERO = Decimal(0)
+ENTRY_COLUMNS = (
+    "id",
+    "company_id",
+    "entry_type",
+    "description",
+    "trade_date",
+    "created_at",
+    "created_by",
+    "dialect",
+    "reverses_entry_id",
+)
+POSTING_COLUMNS = ("entry_id", "account_id", "kind", "asset", "amount", "price")
+_KINDS = {kind.value: kind for kind in AssetKind}
+_UNNEST_VALUES = (
+    "unnest(CAST(:account_ids AS text[]), CAST(:kinds AS text[]), CAST(:assets AS text[]), "
+    "CAST(:quantities AS numeric[]), CAST(:costs AS numeric[])) "
+    "AS v(account_id, kind, asset, quantity, cost_amount)"
+)
+_UNNEST_KEYS = (
+    "unnest(CAST(:account_ids AS text[]), CAST(:kinds AS text[]), CAST(:assets AS text[])) "
+    "AS v(account_id, kind, asset)"
+)
+
+
+def _order(key: BalanceKey) -> tuple[str, str, str]:
+    """The stable locking order: account, kind, asset (cheaper than comparing the keys)."""
+    return (key.account_id, key.kind.value, key.asset)
+
+
+def _key_arrays(keys: Sequence[BalanceKey]) -> dict[str, list[str]]:
+    return {
+        "account_ids": [key.account_id for key in keys],
+        "kinds": [key.kind.value for key in keys],
+        "assets": [key.asset for key in keys],
+    }
+
+
+def _exact_text(value: Decimal) -> str:
+    return format(value, "f")
 
 
 class SqlLedgerRepository:
@@ -31,94 +69,120 @@ class SqlLedgerRepository:
 
     # Balances ---------------------------------------------------------------------------------
     def lock_balances(self, keys: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]:
-        ordered = sorted(set(keys))
-        if self._postgres and ordered:
-            self._db.execute(
-                pg_insert(t.balances).on_conflict_do_nothing(),
-                [
-                    {
-                        "account_id": k.account_id,
-                        "kind": k.kind.value,
-                        "asset": k.asset,
-                        "quantity": ZERO,
-                        "cost_amount": ZERO,
-                    }
-                    for k in ordered
-                ],
-            )
-        return self._read(ordered, lock=self._postgres)
+        """The balances of `keys` (missing ones are absent), locked until the transaction ends.
 
-    def _read(self, ordered: Sequence[BalanceKey], lock: bool) -> dict[BalanceKey, Balance]:
+        PostgreSQL: missing rows are created first (in one statement), then the others are locked
+        FOR UPDATE in one statement; both go in (account, kind, asset) order, so concurrent
+        batches queue instead of deadlocking. SQLite: the write transaction holds the database's
+        write lock already.
+        """
+        ordered = sorted(set(keys), key=_order)
+        if not ordered:
+            return {}
+        if self._postgres:
+            return self._lock_postgres(ordered)
+        return self._read_sqlite(ordered)
+
+    def _lock_postgres(self, ordered: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]:
+        # Rows this transaction creates are its own until it ends: only the others need FOR UPDATE.
+        created = self._db.execute(
+            text(
+                "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
+                f"SELECT v.account_id, v.kind, v.asset, 0, 0 FROM {_UNNEST_KEYS} "
+                "ORDER BY v.account_id, v.kind, v.asset ON CONFLICT DO NOTHING "
+                "RETURNING account_id, kind, asset"
+            ),
+            _key_arrays(ordered),
+        )
+        found = {
+            BalanceKey(account_id, _KINDS[kind], asset): Balance()
+            for account_id, kind, asset in created
+        }
+        existing = [key for key in ordered if key not in found]
+        if not existing:
+            return found
+        rows = self._db.execute(
+            text(
+                "SELECT b.account_id, b.kind, b.asset, b.quantity, b.cost_amount "
+                f"FROM balances AS b JOIN {_UNNEST_KEYS} ON b.account_id = v.account_id "
+                "AND b.kind = v.kind AND b.asset = v.asset "
+                "ORDER BY b.account_id, b.kind, b.asset FOR UPDATE OF b"
+            ),
+            _key_arrays(existing),
+        )
+        for account_id, kind, asset, quantity, cost_amount in rows:
+            found[BalanceKey(account_id, _KINDS[kind], asset)] = Balance(quantity, cost_amount)
+        return found
+
+    def _read_sqlite(self, ordered: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]:
+        wanted = set(ordered)
+        accounts = sorted({key.account_id for key in ordered})
         found: dict[BalanceKey, Balance] = {}
-        columns = tuple_(t.balances.c.account_id, t.balances.c.kind, t.balances.c.asset)
-        for start in range(0, len(ordered), CHUNK):
-            chunk = ordered[start : start + CHUNK]
-            query = (
-                select(t.balances)
-                .where(columns.in_([(k.account_id, k.kind.value, k.asset) for k in chunk]))
-                .order_by(t.balances.c.account_id, t.balances.c.kind, t.balances.c.asset)
+        for start in range(0, len(accounts), CHUNK):
+            chunk = accounts[start : start + CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._db.exec_driver_sql(
+                "SELECT account_id, kind, asset, quantity, cost_amount FROM balances "
+                f"WHERE account_id IN ({marks})",
+                tuple(chunk),
             )
-            if lock:
-                query = query.with_for_update()
-            for row in self._db.execute(query):
-                key = BalanceKey(row.account_id, AssetKind(row.kind), row.asset)
-                found[key] = Balance(row.quantity, row.cost_amount)
+            for account_id, kind, asset, quantity, cost_amount in rows:
+                key = BalanceKey(account_id, _KINDS[kind], asset)
+                if key in wanted:
+                    found[key] = Balance(Decimal(quantity), Decimal(cost_amount))
         return found
 
     def write_balances(self, changed: Mapping[BalanceKey, Balance]) -> None:
+        """Write the final balances of a batch in one statement, whatever the number of rows."""
         if not changed:
             return
-        keys = sorted(changed)
-        existing = set(self._read(keys, lock=False)) if not self._postgres else set(keys)
-        new_rows = [self._row(k, changed[k]) for k in keys if k not in existing]
-        insert_rows(self._db, t.balances, new_rows)
-        updates = [self._row(k, changed[k]) for k in keys if k in existing]
-        if not updates:
-            return
+        keys = sorted(changed, key=_order)
         if self._postgres:
-            self._update_postgres(updates)
+            self._write_postgres(keys, changed)
             return
-        statement = (
-            update(t.balances)
-            .where(
-                t.balances.c.account_id == bindparam("b_account_id"),
-                t.balances.c.kind == bindparam("b_kind"),
-                t.balances.c.asset == bindparam("b_asset"),
-            )
-            .values(quantity=bindparam("b_quantity"), cost_amount=bindparam("b_cost_amount"))
-        )
-        self._db.execute(
-            statement, [{f"b_{name}": value for name, value in row.items()} for row in updates]
+        self._db.exec_driver_sql(
+            "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, kind, asset) DO UPDATE SET "
+            "quantity = excluded.quantity, cost_amount = excluded.cost_amount",
+            [
+                (
+                    key.account_id,
+                    key.kind.value,
+                    key.asset,
+                    _exact_text(changed[key].quantity),
+                    _exact_text(changed[key].cost_amount),
+                )
+                for key in keys
+            ],
         )
 
-    def _update_postgres(self, rows: Sequence[dict[str, object]]) -> None:
-        # One set-based statement: UPDATE ... FROM unnest(arrays), whatever the number of rows.
-        self._db.execute(
+    def _write_postgres(
+        self, keys: Sequence[BalanceKey], changed: Mapping[BalanceKey, Balance]
+    ) -> None:
+        values = {
+            **_key_arrays(keys),
+            "quantities": [changed[key].quantity for key in keys],
+            "costs": [changed[key].cost_amount for key in keys],
+        }
+        updated = self._db.execute(
             text(
                 "UPDATE balances AS b SET quantity = v.quantity, cost_amount = v.cost_amount "
-                "FROM unnest(CAST(:account_ids AS text[]), CAST(:kinds AS text[]), "
-                "CAST(:assets AS text[]), CAST(:quantities AS numeric[]), "
-                "CAST(:costs AS numeric[])) AS v(account_id, kind, asset, quantity, cost_amount) "
-                "WHERE b.account_id = v.account_id AND b.kind = v.kind AND b.asset = v.asset"
+                f"FROM {_UNNEST_VALUES} WHERE b.account_id = v.account_id "
+                "AND b.kind = v.kind AND b.asset = v.asset"
             ),
-            {
-                "account_ids": [row["account_id"] for row in rows],
-                "kinds": [row["kind"] for row in rows],
-                "assets": [row["asset"] for row in rows],
-                "quantities": [row["quantity"] for row in rows],
-                "costs": [row["cost_amount"] for row in rows],
-            },
+            values,
         )
-
-    @staticmethod
-    def _row(key: BalanceKey, balance: Balance) -> dict[str, object]:
-        return {
-            "account_id": key.account_id,
-            "kind": key.kind.value,
-            "asset": key.asset,
-            "quantity": balance.quantity,
-            "cost_amount": balance.cost_amount,
-        }
+        if updated.rowcount == len(keys):
+            return
+        # Balances nobody locked first (so not created by lock_balances): add the missing rows.
+        self._db.execute(
+            text(
+                "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
+                "SELECT v.account_id, v.kind, v.asset, v.quantity, v.cost_amount "
+                f"FROM {_UNNEST_VALUES} ON CONFLICT DO NOTHING"
+            ),
+            values,
+        )
 
     def balances(
         self, account_ids: Sequence[str], kind: str | None = None
@@ -157,38 +221,38 @@ class SqlLedgerRepository:
         created_by: str,
         dialect: str,
     ) -> list[int]:
+        """Write entries and their postings in bulk; the entries' ids, in order."""
         ids = reserve_ids(self._db, t.journal_entries, len(entries))
-        entry_rows = [
-            {
-                "id": entry_id,
-                "company_id": company_id,
-                "entry_type": entry.entry_type,
-                "description": entry.description,
-                "trade_date": trade_date,
-                "created_at": created_at,
-                "created_by": created_by,
-                "dialect": dialect,
-                "reverses_entry_id": entry.reverses_entry_id,
-            }
-            for entry_id, entry in zip(ids, entries, strict=True)
-        ]
-        insert_rows(self._db, t.journal_entries, entry_rows)
-        posting_count = sum(len(entry.postings) for entry in entries)
-        posting_ids = iter(reserve_ids(self._db, t.postings, posting_count))
-        posting_rows = [
-            {
-                "id": next(posting_ids),
-                "entry_id": entry_id,
-                "account_id": posting.account_id,
-                "kind": posting.kind.value,
-                "asset": posting.asset,
-                "amount": posting.amount,
-                "price": posting.price,
-            }
-            for entry_id, entry in zip(ids, entries, strict=True)
-            for posting in entry.postings
-        ]
-        insert_rows(self._db, t.postings, posting_rows)
+        insert_values(
+            self._db,
+            t.journal_entries,
+            ENTRY_COLUMNS,
+            [
+                (
+                    entry_id,
+                    company_id,
+                    entry.entry_type,
+                    entry.description,
+                    trade_date,
+                    created_at,
+                    created_by,
+                    dialect,
+                    entry.reverses_entry_id,
+                )
+                for entry_id, entry in zip(ids, entries, strict=True)
+            ],
+        )
+        # Posting ids come from the database itself: nothing refers to them.
+        insert_values(
+            self._db,
+            t.postings,
+            POSTING_COLUMNS,
+            [
+                (entry_id, p.account_id, p.kind.value, p.asset, p.amount, p.price)
+                for entry_id, entry in zip(ids, entries, strict=True)
+                for p in entry.postings
+            ],
+        )
         return ids
 
     def entry(self, company_id: int, entry_id: int) -> StoredEntry | None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
@@ -14,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from allotment.adapters.database import tables as t
-from allotment.adapters.database.bulk import insert_rows, reserve_ids
+from allotment.adapters.database.bulk import insert_values, reserve_ids
 from allotment.services.ports import (
     AllocationRow,
     AuditEvent,
@@ -35,11 +36,15 @@ class SqlAllocationRepository:
         self._db = connection
 
     def add_many(self, rows: Sequence[AllocationRow]) -> list[int]:
+        """Write booked allocations in bulk; their new ids, in order."""
         ids = reserve_ids(self._db, t.allocations, len(rows))
-        insert_rows(
+        columns = [name for name in _ALLOCATION_FIELDS if name != "id"]
+        read = attrgetter(*columns)
+        insert_values(
             self._db,
             t.allocations,
-            [{**asdict(row), "id": new_id} for new_id, row in zip(ids, rows, strict=True)],
+            ["id", *columns],
+            [(new_id, *read(row)) for new_id, row in zip(ids, rows, strict=True)],
         )
         return ids
 
