@@ -23,7 +23,7 @@ from allotment.domain.numbers import NotANumber, fits_storage, to_decimal
 MAX_AMOUNT = Decimal(10) ** 21  # exclusive; keeps the amount sort key at a fixed width
 MAX_TEXT = 200
 
-_TOP = frozenset(
+TOP_LEVEL_FIELDS = frozenset(
     {
         "id", "createdBy", "createdDateTime", "lastModifiedBy", "lastModifiedDateTime",
         "dealId", "trancheId", "sourceId", "investorAccountId", "indicationId", "companyId",
@@ -127,7 +127,7 @@ def read_document(raw: Any, company_id: int) -> AllocationInput:
     if not isinstance(raw, Mapping):
         errors = {"body": ["must be an Allocation object"]}
         raise InvalidInstruction("the body must be an Allocation object", errors=errors)
-    doc = reader.object(raw, "", _TOP)
+    doc = reader.object(raw, "", TOP_LEVEL_FIELDS)
     allocation_id = reader.text(doc.get("id"), "id")
     company = doc.get("companyId")
     if company is not None and str(company) != str(company_id):
@@ -254,12 +254,8 @@ def stamp_detail(
     old = (before or {}).get("order", {}).get("affirmation")
     if old is not None and old.get("isAffirmed") == is_affirmed:
         return before
-    affirmation = {
-        "isAffirmed": is_affirmed,
-        "modifiedBy": who,
-        "modifiedDateTime": render_time(now),
-    }
-    return {"order": {"affirmation": affirmation}}
+    stamp = {"isAffirmed": is_affirmed, "modifiedBy": who, "modifiedDateTime": render_time(now)}
+    return {"order": {"affirmation": stamp}}
 
 
 def render_time(moment: datetime) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from allotment.domain.bookbuilding import DistributionType, OrderStatus, ValueType
 from allotment.domain.errors import InvalidInstruction
 from allotment.domain.numbers import NotANumber, fits_storage, to_decimal
+from allotment.services.bookbuilding_document import TOP_LEVEL_FIELDS
 from allotment.services.bookbuilding_ports import (
     Criterion,
     FieldKind,
@@ -264,18 +265,8 @@ def _projection(raw: Any) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-PROJECTABLE_ROOTS = frozenset(
-    {
-        "id", "createdBy", "createdDateTime", "lastModifiedBy", "lastModifiedDateTime",
-        "dealId", "trancheId", "sourceId", "investorAccountId", "indicationId", "companyId",
-        "sourceRowVersion", "orderStatus", "indicationGroupId", "statusMessages",
-        "allocationValue", "distributionType", "comment", "detail",
-    }
-)  # fmt: skip
-
-
 def _projectable(name: str) -> bool:
-    return name.split(".", 1)[0] in PROJECTABLE_ROOTS
+    return name.split(".", 1)[0] in TOP_LEVEL_FIELDS
 
 
 def project(document: Mapping[str, Any], fields: Sequence[str] | None) -> dict[str, Any]:
