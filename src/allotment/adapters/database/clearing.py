@@ -155,7 +155,8 @@ class SqlClearingRepository:
         return _session(row) if row else None
 
     def company_ids(self) -> list[int]:
-        return [int(i) for i in self._db.execute(select(companies.c.id).order_by(companies.c.id))]
+        query = select(companies.c.id).order_by(companies.c.id)
+        return [int(company_id) for company_id in self._db.execute(query).scalars()]
 
 
 register_extension("clearing", SqlClearingRepository)

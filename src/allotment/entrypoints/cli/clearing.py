@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from allotment.bootstrap import build
 from allotment.domain.errors import AllotmentError
@@ -18,7 +17,6 @@ from allotment.services.context import Context
 from allotment.services.ports import UnitOfWork
 
 app = typer.Typer(help="Clearing sessions: close a trade date, print its report.")
-console = Console()
 errors = Console(stderr=True)
 CLI_SUBJECT = "cli"
 
@@ -75,37 +73,24 @@ def close(
         raise typer.Exit(2 if error.code in ("InvalidInstruction",) else 1) from error
     finally:
         box.engine.dispose()
-    console.print(_summary(day, reports))
+    typer.echo(_summary(day, reports))
 
 
-def _summary(day: date, reports: list[tuple[str, ClearingReport]]) -> Table:
-    table = Table(
-        "company",
-        "status",
-        "allocations",
-        "currency",
-        "bought",
-        "sold",
-        "commission",
-        "tax",
-        "other fees",
-        title=f"clearing session {day.isoformat()}",
-    )
+def _summary(day: date, reports: list[tuple[str, ClearingReport]]) -> str:
+    """One line per company, then one per currency with its totals."""
+    lines = []
     for name, report in reports:
-        lines = report.totals["by_currency"] or [{}]
-        for line in lines:
-            table.add_row(
-                name,
-                report.status,
-                str(report.allocation_count),
-                line.get("currency", "-"),
-                line.get("bought_value", "0"),
-                line.get("sold_value", "0"),
-                line.get("commission", "0"),
-                line.get("tax", "0"),
-                line.get("other_fees", "0"),
+        lines.append(
+            f"{name}: clearing session {day.isoformat()} {report.status}, "
+            f"{report.allocation_count} allocations"
+        )
+        for line in report.totals["by_currency"]:
+            lines.append(
+                f"  {line['currency']}: bought {line['bought_value']}, sold {line['sold_value']}, "
+                f"commission {line['commission']}, tax {line['tax']}, "
+                f"other fees {line['other_fees']}"
             )
-    return table
+    return "\n".join(lines)
 
 
 @app.command("report")
