@@ -173,10 +173,14 @@ class SqlIdempotencyRepository:
             "created_at": now,
         }
         builder = pg_insert if self._db.dialect.name == "postgresql" else sqlite_insert
-        result = self._db.execute(
-            builder(t.idempotency_keys).values(**values).on_conflict_do_nothing()
-        )
-        return bool(result.rowcount)
+        # RETURNING, not rowcount: psycopg reports -1 rows for INSERT ... ON CONFLICT DO NOTHING.
+        claimed = self._db.execute(
+            builder(t.idempotency_keys)
+            .values(**values)
+            .on_conflict_do_nothing()
+            .returning(t.idempotency_keys.c.key)
+        ).first()
+        return claimed is not None
 
     def get(self, company_id: int, key: str) -> IdempotencyRecord | None:
         k = t.idempotency_keys
