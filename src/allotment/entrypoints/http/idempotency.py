@@ -3,7 +3,9 @@
 The key is claimed (per company) before the request runs; the answer is stored when it ends.
 The same key with the same request replays the stored answer and books nothing new; with a
 different request it is refused (422). A key whose first request is still running answers 409.
-A 5xx answer releases the key, so that the client may try again.
+A 5xx answer releases the key, so that the client may try again. An answer marked
+`Cache-Control: no-store` (a token, a new API client's secret) is never kept: the key is
+recorded as used, and a replay answers 409 instead of showing the secret a second time.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from allotment.entrypoints.http.errors import renderer_for, status_for
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_KEY_LENGTH = 200
+WITHHELD = "application/x-allotment-withheld"
+"""Stored in place of the content type of an answer that was not kept."""
 
 
 class IdempotencyMiddleware:
@@ -41,12 +45,13 @@ class IdempotencyMiddleware:
             return
         key = raw_key.decode("latin-1").strip()
         request = Request(scope)
-        company_id = self._company_of(request)
-        if company_id is None or not key or len(key) > MAX_KEY_LENGTH:
+        caller = self._caller_of(request)
+        if caller is None or not key or len(key) > MAX_KEY_LENGTH:
             await self.app(scope, receive, send)  # the application answers 401 itself
             return
+        company_id, subject = caller
         body = await _read_all(receive)
-        digest = _digest(scope, headers, body)
+        digest = _digest(scope, headers, body, subject)
         with self.box.uow() as uow:
             claimed = uow.idempotency.reserve(company_id, key, digest, self.box.clock.now())
             uow.commit()
@@ -55,11 +60,14 @@ class IdempotencyMiddleware:
             return
         await self._run(scope, body, send, company_id, key)
 
-    def _company_of(self, request: Request) -> int | None:
+    def _caller_of(self, request: Request) -> tuple[int, str] | None:
+        """The company (whose keys these are) and the subject (part of the request: another
+        caller reusing a key gets 422, never the first caller's answer)."""
         try:
             token = bearer_token(request)
             if token is not None:
-                return self.box.tokens.decode(token).company_id
+                claims = self.box.tokens.decode(token)
+                return claims.company_id, f"{claims.kind}:{claims.subject}"
             credentials = basic_credentials(request)
         except Unauthorized:
             return None
@@ -67,7 +75,7 @@ class IdempotencyMiddleware:
             return None
         with self.box.uow(write=False) as uow:
             user = uow.identity.user_by_username(credentials[0])
-        return user.company_id if user else None
+        return (user.company_id, f"user:{user.username}") if user else None
 
     async def _replay(
         self, request: Request, company_id: int, key: str, digest: str, scope: Scope, send: Send
@@ -84,6 +92,13 @@ class IdempotencyMiddleware:
         elif stored.state != "done" or stored.status_code is None:
             error = Conflict("a request with this Idempotency-Key is still being processed")
             response = renderer_for(request.url.path)(request, 409, error, str(error), [])
+        elif stored.content_type == WITHHELD:
+            error = Conflict(
+                "this Idempotency-Key was used already; its answer carried a secret that is "
+                "shown only once",
+                status=stored.status_code,
+            )
+            response = renderer_for(request.url.path)(request, 409, error, error.message, [])
         else:
             response = Response(
                 content=stored.body or b"",
@@ -119,21 +134,22 @@ class IdempotencyMiddleware:
 
     def _store(self, company_id: int, key: str, captured: dict[str, Any]) -> None:
         status = int(captured["status"])
-        content_type = ""
-        for name, value in captured["headers"]:
-            if name.lower() == b"content-type":
-                content_type = value.decode("latin-1")
+        headers = {name.lower(): value.decode("latin-1") for name, value in captured["headers"]}
+        content_type, body = headers.get(b"content-type", ""), captured["body"]
+        if "no-store" in headers.get(b"cache-control", ""):
+            content_type, body = WITHHELD, b""
         with self.box.uow() as uow:
             if status >= 500:
                 uow.idempotency.release(company_id, key)
             else:
-                uow.idempotency.complete(company_id, key, status, content_type, captured["body"])
+                uow.idempotency.complete(company_id, key, status, content_type, body)
             uow.commit()
 
 
-def _digest(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> str:
+def _digest(scope: Scope, headers: dict[bytes, bytes], body: bytes, subject: str) -> str:
     digest = hashlib.sha256()
     for part in (
+        subject.encode(),
         scope["method"].encode(),
         scope["path"].encode(),
         scope.get("query_string", b""),

@@ -1,24 +1,74 @@
 """Token endpoints: ETNA's `POST /token` (headers) and OAuth2 client credentials at
-`POST /connect/token` (form). Both issue the same signed tokens, accepted by every dialect."""
+`POST /connect/token` (form). Both issue the same signed tokens, accepted by every dialect.
+
+Each endpoint answers its errors in its own shape, whatever goes wrong (a missing form field,
+an oversized body): ETNA's `{"error": ...}` and RFC 6749 §5.2's `{"error", "error_description"}`.
+Answers that carry a token are marked `Cache-Control: no-store` (RFC 6749 §5.1), which also
+keeps them out of the idempotency store.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header
+from fastapi import APIRouter, Form, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from allotment.domain.errors import Forbidden, Unauthorized
+from allotment.entrypoints.http import errors
 from allotment.entrypoints.http.deps import ContainerDep
 from allotment.services import auth
 
 router = APIRouter()
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class EtnaToken(BaseModel):
     State: str = Field(examples=["Succeeded"])
     Token: str
+
+
+class EtnaError(BaseModel):
+    error: str = Field(examples=["Invalid username or password"])
+
+
+class OAuthError(BaseModel):
+    error: str = Field(examples=["invalid_client"])
+    error_description: str
+
+
+def etna_token_error(
+    request: Request, status: int, error: BaseException | None, detail: str, fields: list[Any]
+) -> Response:
+    return JSONResponse({"error": detail}, status_code=status)
+
+
+OAUTH_ERRORS = {400: "invalid_request", 401: "invalid_client", 422: "invalid_request"}
+
+
+def oauth_error(
+    request: Request, status: int, error: BaseException | None, detail: str, fields: list[Any]
+) -> Response:
+    """RFC 6749 §5.2: a request the endpoint cannot read (missing or repeated parameter) is an
+    `invalid_request` with 400, not a validation problem."""
+    if status == 422:
+        missing = [f"{f['field']}: {f['message']}" for f in fields]
+        detail = "; ".join(missing) or detail
+        status = 400
+    code = OAUTH_ERRORS.get(status, "server_error" if status >= 500 else "invalid_request")
+    return _oauth_error(code, status, detail)
+
+
+def _oauth_error(error: str, status: int, description: str) -> JSONResponse:
+    headers = {**NO_STORE, "WWW-Authenticate": "Basic"} if status == 401 else NO_STORE
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=headers
+    )
+
+
+errors.register_renderer("/token", etna_token_error)
+errors.register_renderer("/connect/token", oauth_error)
 
 
 def _etna_token(
@@ -40,7 +90,7 @@ def _etna_token(
             )
         except Unauthorized:
             return JSONResponse({"error": "Invalid username or password"}, status_code=401)
-    return EtnaToken(State="Succeeded", Token=issued.token)
+    return JSONResponse({"State": "Succeeded", "Token": issued.token}, headers=NO_STORE)
 
 
 @router.post(
@@ -48,8 +98,10 @@ def _etna_token(
     tags=["ETNA dialect"],
     response_model=EtnaToken,
     responses={
-        401: {"description": "Wrong credentials"},
-        403: {"description": "Unknown Et-App-Key"},
+        401: {"model": EtnaError, "description": "Wrong or missing username or password"},
+        403: {"model": EtnaError, "description": "Missing or unknown Et-App-Key"},
+        409: {"model": EtnaError, "description": "Idempotency-Key still in use"},
+        413: {"model": EtnaError, "description": "Body too large"},
     },
 )
 def etna_token(
@@ -82,18 +134,19 @@ class OAuthToken(BaseModel):
     scope: str
 
 
-def _oauth_error(error: str, status: int, description: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Basic"} if status == 401 else None
-    return JSONResponse(
-        {"error": error, "error_description": description}, status_code=status, headers=headers
-    )
-
-
 @router.post(
     "/connect/token",
     tags=["Tokens"],
     response_model=OAuthToken,
-    responses={400: {"description": "OAuth2 error"}, 401: {"description": "invalid_client"}},
+    responses={
+        400: {
+            "model": OAuthError,
+            "description": "invalid_request, unsupported_grant_type or invalid_scope",
+        },
+        401: {"model": OAuthError, "description": "invalid_client"},
+        409: {"model": OAuthError, "description": "Idempotency-Key still in use"},
+        413: {"model": OAuthError, "description": "Body too large"},
+    },
 )
 def connect_token(
     box: ContainerDep,
@@ -116,8 +169,9 @@ def connect_token(
             return _oauth_error(
                 "invalid_scope", 400, "a requested scope is not granted to this client"
             )
-    return OAuthToken(
+    token = OAuthToken(
         access_token=issued.token,
         expires_in=issued.expires_in_seconds,
         scope=" ".join(sorted(scope.value for scope in issued.scopes)),
     )
+    return JSONResponse(token.model_dump(), headers=NO_STORE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from allotment.domain.errors import NotFound
 from allotment.domain.identity import Scope
@@ -24,9 +24,14 @@ from allotment.services.ports import ApiClientRecord, AppKeyRecord, UserRecord
 router = APIRouter(prefix="/api/v1", tags=["Identity"])
 
 
+NO_STORE = "no-store"
+"""Answers that carry a token or a secret are never cached, nor kept for idempotent replay."""
+
+
 @router.post("/auth/token", response_model=TokenOut)
-def login(body: LoginIn, box: ContainerDep) -> TokenOut:
+def login(body: LoginIn, box: ContainerDep, response: Response) -> TokenOut:
     """A user's token from username and password (the CLI and the web page use this)."""
+    response.headers["Cache-Control"] = NO_STORE
     with box.uow(write=False) as uow:
         issued = auth.login_user(
             uow, box.hasher, box.tokens, body.username, body.password, box.clock.now()
@@ -82,7 +87,11 @@ def _client(record: ApiClientRecord) -> ApiClientOut:
 
 
 @router.post("/api-clients", response_model=ApiClientCreated, status_code=status.HTTP_201_CREATED)
-def create_api_client(body: ApiClientIn, ctx: NativeContext, box: ContainerDep) -> ApiClientCreated:
+def create_api_client(
+    body: ApiClientIn, ctx: NativeContext, box: ContainerDep, response: Response
+) -> ApiClientCreated:
+    """A new API client; its secret is in this answer only (stored hashed, never shown again)."""
+    response.headers["Cache-Control"] = NO_STORE
     with box.uow() as uow:
         record, secret = registry.create_api_client(uow, ctx, box.hasher, body.name, body.scopes)
         uow.commit()
