@@ -149,10 +149,7 @@ def create_client(uow: UnitOfWork, ctx: Context, name: str, client_id: int | Non
         name=name,
         client_key=secrets.token_urlsafe(16),
     )
-    try:
-        client = uow.accounts.add_client(client, ctx.now)
-    except Conflict as error:  # pragma: no cover - translated by the unit of work
-        raise Conflict(f"client {client_id} cannot be created") from error
+    client = uow.accounts.add_client(client, ctx.now)
     record(uow, ctx, "client.created", "client", client.id, after={"name": name})
     return client
 

@@ -15,6 +15,7 @@ from allotment.domain.accounts import (
     AccountType,
     Client,
 )
+from allotment.domain.errors import Conflict
 from allotment.domain.instruments import Instrument
 
 
@@ -41,6 +42,13 @@ class SqlAccountRepository:
         self._db = connection
 
     def add_client(self, client: Client, now: datetime) -> Client:
+        """Client ids are unique across companies: a taken one is refused without saying whose
+        it is (and before the database would refuse it with its own words)."""
+        if (
+            client.id
+            and self._db.execute(select(t.clients.c.id).where(t.clients.c.id == client.id)).first()
+        ):
+            raise Conflict(f"client id {client.id} is taken", client_id=client.id)
         values = {
             "company_id": client.company_id,
             "name": client.name,

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import insert_values, reserve_ids
+from allotment.domain.errors import Conflict
 from allotment.services.ports import (
     AllocationRow,
     AuditEvent,
@@ -222,9 +223,12 @@ class SqlBlockRepository:
         self._db = connection
 
     def add(self, block: BlockRecord) -> BlockRecord:
+        """Block ids are unique across companies: a taken one is refused without saying whose."""
         values = asdict(block)
         if values["id"] is None:
             del values["id"]
+        elif self._db.execute(select(t.blocks.c.id).where(t.blocks.c.id == block.id)).first():
+            raise Conflict(f"block id {block.id} is taken", block_id=block.id)
         result = self._db.execute(insert(t.blocks).values(**values))
         assert result.inserted_primary_key is not None
         block.id = int(result.inserted_primary_key[0])
