@@ -3,12 +3,16 @@ keys and HTTP Basic, all ending in one `Principal`."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from allotment.domain.errors import Forbidden, Unauthorized
 from allotment.domain.identity import Principal, PrincipalKind, Scope, parse_scopes
 from allotment.services.ports import PasswordHasher, TokenClaims, TokenCodec, UnitOfWork
+
+log = logging.getLogger("allotment.auth")
+"""Who logged in or was refused, by name; never a password, secret or token."""
 
 USER_TOKEN_LIFETIME = timedelta(hours=24)
 """ETNA tokens live 24 hours (SPEC §4.1)."""
@@ -43,9 +47,12 @@ def login_user(
     """A token for a user whose password matches (and whose company owns the app key)."""
     user = uow.identity.user_by_username(username)
     if user is None or not user.active or not hasher.verify(user.password_hash, password):
+        log.warning("login refused: wrong password or unknown user %r", username)
         raise Unauthorized("invalid username or password")
     if app_company_id is not None and user.company_id != app_company_id:
+        log.warning("login refused: user %r is not of the app key's company", username)
         raise Unauthorized("invalid username or password")
+    log.info("token issued to user %r of company %s", username, user.company_id)
     scopes = parse_scopes(" ".join(user.scopes))
     claims = TokenClaims(
         company_id=user.company_id,
@@ -69,14 +76,17 @@ def client_credentials(
     """OAuth2 client credentials: the granted scopes are the requested ones the client has."""
     record = uow.identity.api_client(client_id)
     if record is None or not record.active or not hasher.verify(record.secret_hash, client_secret):
+        log.warning("client credentials refused for client %r", client_id)
         raise Unauthorized("invalid_client")
     allowed = parse_scopes(" ".join(record.scopes))
     if requested_scope:
         requested = parse_scopes(requested_scope)
         unknown = set(requested_scope.split()) - {scope.value for scope in requested}
         if unknown or not requested <= allowed:
+            log.warning("client %r asked for scopes it lacks: %r", client_id, requested_scope)
             raise Forbidden("invalid_scope", requested=requested_scope)
         allowed = requested
+    log.info("token issued to API client %r of company %s", client_id, record.company_id)
     claims = TokenClaims(
         company_id=record.company_id,
         subject=record.client_id,
@@ -102,6 +112,7 @@ def principal_from_token(uow: UnitOfWork, codec: TokenCodec, token: str) -> Prin
     record = uow.identity.api_client(claims.subject)
     if record is None or not record.active or record.company_id != claims.company_id:
         raise Unauthorized("the token's client no longer exists")
+    scopes &= parse_scopes(" ".join(record.scopes))
     return Principal(claims.company_id, record.client_id, PrincipalKind.API_CLIENT, scopes, None)
 
 
@@ -111,6 +122,7 @@ def principal_from_basic(
     """HTTP Basic with a user's credentials (the block-trade vendor accepts it)."""
     user = uow.identity.user_by_username(username)
     if user is None or not user.active or not hasher.verify(user.password_hash, password):
+        log.warning("basic credentials refused for user %r", username)
         raise Unauthorized("invalid username or password")
     scopes = parse_scopes(" ".join(user.scopes))
     return Principal(user.company_id, user.username, PrincipalKind.USER, scopes, user.client_ids)
