@@ -260,6 +260,6 @@ def test_numbers_sent_as_decimal_text_are_read_exactly_and_booleans_are_refused(
     fields = {"BlockTradeAllocationID": "195", "MasterReference": "X"}
     request = read_request(fields, [{"ClientID": "7", "Price": "6.750", "Quantity": 3}], 10)
     line = request.allocation_details[0]
-    assert (line.client_id, str(line.price), line.quantity) == (7, "6.750", 3)
+    assert (line.client_id, str(line.price), line.quantity) == (7, "6.750", D(3))
     with pytest.raises(RequestInvalid, match=r"AllocationDetails\[0\].Quantity must be a number"):
         read_request(fields, [{"Quantity": True}], 10)
