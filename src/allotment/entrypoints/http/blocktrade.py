@@ -223,6 +223,11 @@ _REQUEST_SCHEMA = {
     },
 }
 
+_XML_ALSO: dict[str, Any] = {
+    kind: {"schema": {"type": "string", "description": "the vendor's DataContract XML"}}
+    for kind in XML_TYPES
+}
+
 DESCRIPTION = """\
 Create a set of child Block Trade allocations on an existing master (a block with fills created
 through `POST /api/v1/blocks`; its id is the BlockTradeAllocationID). All or nothing: 200 with
@@ -258,8 +263,14 @@ oversize body or too many lines, 415 for another Content-Type.
     description=DESCRIPTION,
     response_model=list[BlockTradeBlockAllocationResult],
     responses={
-        400: {"model": list[BlockTradeBlockAllocationErrorResult]},
+        200: {"content": _XML_ALSO, "description": "One result per line, in request order"},
+        400: {
+            "model": list[BlockTradeBlockAllocationErrorResult],
+            "content": _XML_ALSO,
+            "description": "The failing lines and their errors, or one error string",
+        },
         401: {"model": str},
+        403: {"model": str},
         413: {"model": str},
         415: {"model": str},
     },
