@@ -6,9 +6,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from allotment.domain.numbers import NotANumber, fits_storage, to_decimal
+from allotment.domain.numbers import MAX_SCALE, NotANumber, scale_of, to_decimal
+
+MAX_WHOLE_DIGITS = 15
+"""Digits before the point of an amount sent to the native API. With at most 9 after it, every
+amount and the sums of many stay exact within the 28 significant digits of Decimal arithmetic."""
+LARGEST = Decimal(10) ** MAX_WHOLE_DIGITS
 
 
 def _exact(value: Any) -> Decimal:
@@ -16,8 +21,10 @@ def _exact(value: Any) -> Decimal:
         number = to_decimal(value)
     except NotANumber as error:
         raise ValueError(f'{error}; send decimals as strings, e.g. "12.50"') from error
-    if not fits_storage(number):
-        raise ValueError("at most 9 decimals and 30 digits")
+    if scale_of(number) > MAX_SCALE:
+        raise ValueError(f"{format(number, 'f')} has more than {MAX_SCALE} decimals")
+    if abs(number) >= LARGEST:
+        raise ValueError(f"at most {MAX_WHOLE_DIGITS} digits before the decimal point")
     return number
 
 
@@ -25,8 +32,18 @@ DecimalStr = Annotated[
     Decimal,
     BeforeValidator(_exact),
     PlainSerializer(lambda value: format(value, "f"), return_type=str),
-    Field(json_schema_extra={"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": rf"^-?\d{{1,{MAX_WHOLE_DIGITS}}}(\.\d{{1,{MAX_SCALE}}})?$",
+            "examples": ["12.50"],
+        },
+        mode="validation",
+    ),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, mode="serialization"),
 ]
+"""An exact decimal sent and answered as a JSON string (a JSON float is refused: its binary
+value is not the number the client meant)."""
 
 
 class Model(BaseModel):
