@@ -8,6 +8,12 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 
 from allotment.bootstrap import Container
 from allotment.domain.errors import Forbidden, Unauthorized
@@ -71,14 +77,29 @@ def principal(request: Request, box: ContainerDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="A token from `POST /api/v1/auth/token`, `POST /token` or `POST /connect/token`.",
+)
+BASIC = HTTPBasic(auto_error=False, description="A user's username and password.")
+"""Declared for the OpenAPI document (Swagger UI's Authorize button); the checks are ours."""
+BearerDeclared = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+BasicDeclared = Annotated[HTTPBasicCredentials | None, Depends(BASIC)]
+
+
 def context_for(dialect: str, *, allow_basic: bool = False) -> Callable[..., Context]:
     """A dependency that authenticates the caller and builds the service context."""
 
-    def dependency(request: Request, box: ContainerDep) -> Context:
+    def dependency(request: Request, box: ContainerDep, _bearer: BearerDeclared) -> Context:
         found = resolve_principal(request, box, allow_basic=allow_basic)
         return Context(principal=found, dialect=dialect, now=box.clock.now())
 
-    return dependency
+    def with_basic(
+        request: Request, box: ContainerDep, _bearer: BearerDeclared, _basic: BasicDeclared
+    ) -> Context:
+        return dependency(request, box, _bearer)
+
+    return with_basic if allow_basic else dependency
 
 
 def require_scope(ctx: Context, scope: Scope) -> None:

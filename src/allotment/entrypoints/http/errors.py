@@ -1,11 +1,12 @@
 """One table from error classes to HTTP statuses, and per-dialect renderers of error bodies.
 
 Each API dialect registers a renderer for its path prefix; the native API (and anything not
-claimed) answers RFC 9457 problem+json.
+claimed) answers RFC 9457 problem+json, and its OpenAPI document says so for every operation.
 """
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
 from collections.abc import Callable
@@ -30,6 +31,18 @@ STATUS_BY_ERROR: list[tuple[type[e.AllotmentError], int]] = [
     (e.RuleViolation, 409),
     (e.Conflict, 409),
 ]
+
+
+class MalformedJson(e.InvalidInstruction):
+    """The body is not JSON at all (as opposed to JSON that does not fit the schema)."""
+
+    code = "MalformedJson"
+
+
+class NumberOutOfRange(e.InvalidInstruction):
+    """An amount computed from the request needs more digits than exact arithmetic keeps."""
+
+    code = "NumberOutOfRange"
 
 
 def status_for(error: BaseException) -> int:
@@ -113,16 +126,118 @@ def _code(error: BaseException | None, status: int) -> str:
 
 
 def validation_fields(error: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {
-            "field": ".".join(str(part) for part in item.get("loc", ()) if part != "body"),
-            "message": item.get("msg", ""),
-        }
-        for item in error.errors()
-    ]
+    """One {field, message} per problem; the field is the dotted path inside the body (or the
+    query or path parameter's name), never the value that was sent."""
+    fields = []
+    for item in error.errors():
+        if item.get("type") == "json_invalid":
+            fields.append({"field": "body", "message": _json_message(item)})
+            continue
+        location = [str(part) for part in item.get("loc", ())]
+        if location[:1] in (["body"], ["query"], ["path"], ["header"]):
+            location = location[1:]
+        message = str(item.get("msg", "")).removeprefix("Value error, ")
+        fields.append({"field": ".".join(location), "message": message})
+    return fields
+
+
+def _json_message(item: dict[str, Any]) -> str:
+    reason = (item.get("ctx") or {}).get("error", "")
+    position = next((p for p in item.get("loc", ())[1:] if isinstance(p, int)), None)
+    where = f" at character {position}" if position is not None else ""
+    return f"the body is not valid JSON: {reason or 'cannot be parsed'}{where}"
+
+
+def _out_of_range(error: decimal.DecimalException) -> bool:
+    """Decimal signals that only too many digits raise (a quantity times a price beyond what
+    exact arithmetic keeps); a division by zero or a conversion of text stays a bug."""
+    signals = error.args[0] if error.args and isinstance(error.args[0], list) else []
+    too_big = {decimal.InvalidOperation, decimal.DivisionImpossible, decimal.Overflow}
+    return isinstance(error, decimal.Overflow) or (bool(signals) and set(signals) <= too_big)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `code` names the problem for programs.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "examples": ["https://allotment.dev/problems/NotFound"]},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "examples": ["NotFound"]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "facts": {"type": "object", "additionalProperties": True},
+    },
+}
+NATIVE_PREFIX = "/api/"
+READ_PROBLEMS = (401, 403, 404, 422)
+WRITE_PROBLEMS = (*READ_PROBLEMS, 409, 413)
+"""What any native operation may answer besides success: no or bad credentials, a missing
+scope or client permission, an unknown object, invalid input; and for writes a conflict (or an
+Idempotency-Key still in use) and a body over the size limit."""
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Same key and same request: the first answer again, nothing new is booked. "
+    "Same key, another request: 422.",
+    "schema": {"type": "string", "maxLength": 200},
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare, for every native operation, the problem+json answers it can give (replacing
+    FastAPI's default 422 body, which this API never sends) and the Idempotency-Key header of
+    its writes."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith(NATIVE_PREFIX) or renderer_for(path) is not problem:
+            continue
+        for method, operation in operations.items():
+            write = method.upper() in {"POST", "PUT", "PATCH", "DELETE"}
+            responses = operation.setdefault("responses", {})
+            for status in WRITE_PROBLEMS if write else READ_PROBLEMS:
+                declared = responses.get(str(status))
+                if declared is None or _is_default_validation(declared):
+                    responses[str(status)] = {"description": TITLES[status], "content": content}
+                else:
+                    declared.setdefault("content", content)
+            if write:
+                parameters = operation.setdefault("parameters", [])
+                if all(p.get("name") != IDEMPOTENCY_KEY["name"] for p in parameters):
+                    parameters.append(IDEMPOTENCY_KEY)
+    return schema
+
+
+def _is_default_validation(response: dict[str, Any]) -> bool:
+    body = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return bool(body.get("$ref", "").endswith("/HTTPValidationError"))
+
+
+def _document(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install(app: FastAPI) -> None:
+    _document(app)
+
     @app.exception_handler(e.AllotmentError)
     async def _domain(request: Request, error: e.AllotmentError) -> Response:
         return renderer_for(request.url.path)(request, status_for(error), error, error.message, [])
@@ -142,7 +257,21 @@ def install(app: FastAPI) -> None:
             "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields)
             or "invalid request"
         )
+        if any(item.get("type") == "json_invalid" for item in error.errors()):
+            malformed = MalformedJson(fields[0]["message"])
+            return renderer_for(request.url.path)(request, 422, malformed, malformed.message, [])
         return renderer_for(request.url.path)(request, 422, error, detail, fields)
+
+    @app.exception_handler(decimal.DecimalException)
+    async def _arithmetic(request: Request, error: decimal.DecimalException) -> Response:
+        if not _out_of_range(error):
+            log.exception("unexpected error", exc_info=error)
+            return renderer_for(request.url.path)(request, 500, None, "internal error", [])
+        out = NumberOutOfRange(
+            "an amount computed from this request has more digits than allotment keeps exactly; "
+            "use smaller quantities or prices"
+        )
+        return renderer_for(request.url.path)(request, 422, out, out.message, [])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
