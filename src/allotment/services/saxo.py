@@ -221,7 +221,7 @@ def _participant_accounts(
     that the caller may act for, open, and named once."""
     by_key = repository(uow).account_ids_by_keys([d.account_key for d in drafts if d.account_key])
     ids = [by_key.get(d.account_key, "") if d.account_key else d.account_id or "" for d in drafts]
-    found = uow.accounts.accounts_by_ids([i for i in ids if i])
+    found = repository(uow).accounts([i for i in ids if i])
     accounts: list[Account] = []
     seen: set[str] = set()
     for index, (draft, account_id) in enumerate(zip(drafts, ids, strict=True)):
@@ -270,27 +270,30 @@ def _instrument_of(uow: UnitOfWork, uic: int | None, asset_type: str | None) -> 
     return instrument
 
 
-def key_view(uow: UnitOfWork, ctx: Context, key_id: str, *, lock: bool = False) -> KeyView:
-    """The key with its accounts and their clients, if the caller may see every participant."""
+def key_view(
+    uow: UnitOfWork, ctx: Context, key_id: str, *, lock: bool = False, clients: bool = True
+) -> KeyView:
+    """The key with its accounts (and, with `clients`, their clients), if the caller may see
+    every participant."""
     ctx.require(Scope.READ)
     key = repository(uow).key(ctx.company_id, parse_key_id(key_id), lock=lock)
     if key is None:
         raise AllocationKeyNotFound(f"allocation key {key_id} does not exist", key_id=key_id)
     wanted = [p.account_id for p in key.participants]
-    accounts = uow.accounts.accounts_by_ids([*wanted, key.owner_account_id, key.error_account_id])
+    accounts = repository(uow).accounts([*wanted, key.owner_account_id, key.error_account_id])
     client_ids = {a.client_id for a in accounts.values() if a.client_id is not None}
     if not all(ctx.principal.may_act_for_client(client_id) for client_id in client_ids):
         raise Forbidden(f"not authorised for every participant of key {key_id}", key_id=key_id)
-    clients = clients_by_id(uow, ctx.company_id, client_ids)
+    found = clients_by_id(uow, ctx.company_id, client_ids) if clients else {}
     is_valid = all(accounts[account_id].is_open for account_id in wanted)
-    return KeyView(key, accounts, clients, is_valid)
+    return KeyView(key, accounts, found, is_valid)
 
 
 def delete_key(uow: UnitOfWork, ctx: Context, key_id: str) -> None:
     """Saxo's DELETE: the key becomes Inactive (it stays readable, and orders placed with it
     keep their allocation)."""
     ctx.require(Scope.WRITE)
-    view = key_view(uow, ctx, key_id, lock=True)
+    view = key_view(uow, ctx, key_id, lock=True, clients=False)
     deactivate(uow, ctx, view.key, "allocation_key.deleted")
 
 

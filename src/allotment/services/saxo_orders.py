@@ -80,7 +80,7 @@ def place_block_order(uow: UnitOfWork, ctx: Context, draft: OrderDraft) -> Block
             f"no instrument has Uic {draft.uic} and AssetType {draft.asset_type}", field="Uic"
         )
     try:
-        view = key_view(uow, ctx, draft.allocation_key_id, lock=True)
+        view = key_view(uow, ctx, draft.allocation_key_id, lock=True, clients=False)
     except AllocationKeyNotFound as error:
         raise RuleViolation(error.message, field="AllocationKeyId") from error
     key = view.key
@@ -197,7 +197,7 @@ def _attach_native_block(uow: UnitOfWork, ctx: Context, block: BlockRecord) -> B
     at its first fill, under the same checks as an order placed through the Saxo API."""
     assert block.allocation_key_id is not None
     try:
-        view = key_view(uow, ctx, block.allocation_key_id, lock=True)
+        view = key_view(uow, ctx, block.allocation_key_id, lock=True, clients=False)
     except NotFound as error:
         raise RuleViolation(
             f"block {block.id} names allocation key {block.allocation_key_id}, which does not "

@@ -92,7 +92,7 @@ def preview(
 ) -> Distribution:
     """How the key would split `total`: the engine's split, in the instrument's quantity
     increment (the one named, else the key's own, else whole units). Nothing is stored."""
-    view = key_view(uow, ctx, key_id)
+    view = key_view(uow, ctx, key_id, clients=False)
     if amount_type is not None and amount_type != QUANTITY:
         raise RuleViolation(
             f"OrderAmountType {amount_type} is not supported: amounts are quantities",

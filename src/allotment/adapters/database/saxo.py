@@ -4,7 +4,8 @@ each holder's running state, and fee schedules; reached as `uow.extension("saxo"
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -40,6 +41,7 @@ from allotment.services.saxo_records import (
 )
 
 _SCHEDULE_FIELDS = [f.name for f in fields(FeeScheduleRecord)]
+_NOT_STORED = frozenset({"participants", "id"})
 _KEY = saxo_allocation_keys.c
 _PART = saxo_key_participants.c
 
@@ -72,9 +74,8 @@ class SqlSaxoRepository(SqlSaxoBlockRepository):
 
     # Allocation keys --------------------------------------------------------------------------
     def add_key(self, key: AllocationKey) -> AllocationKey:
-        values = asdict(key)
-        for name in ("participants", "id"):
-            del values[name]
+        # Not asdict(): it would deep-copy every participant of a 100,000-participant key.
+        values = {f.name: getattr(key, f.name) for f in fields(key) if f.name not in _NOT_STORED}
         if key.id is not None:
             values["id"] = key.id
         result = self._db.execute(saxo_allocation_keys.insert().values(**values))
@@ -89,13 +90,18 @@ class SqlSaxoRepository(SqlSaxoBlockRepository):
                 )
             )
         rows = [
-            {"key_id": key_id, "position": position, **asdict(participant)}
-            for position, participant in enumerate(key.participants)
+            {
+                "key_id": key_id,
+                "position": position,
+                "account_id": p.account_id,
+                "unit_value": p.unit_value,
+                "priority": p.priority,
+                "accepts_remainder": p.accepts_remainder,
+            }
+            for position, p in enumerate(key.participants)
         ]
         insert_rows(self._db, saxo_key_participants, rows)
-        found = self.key(key.company_id, key_id)
-        assert found is not None
-        return found
+        return replace(key, id=key_id)
 
     def key(self, company_id: int, key_id: int, *, lock: bool = False) -> AllocationKey | None:
         query = select(saxo_allocation_keys).where(_KEY.id == key_id, _KEY.company_id == company_id)
@@ -105,11 +111,13 @@ class SqlSaxoRepository(SqlSaxoBlockRepository):
         if row is None:
             return None
         parts = self._db.execute(
-            select(_PART.account_id, _PART.unit_value, _PART.priority, _PART.accepts_remainder)
-            .where(_PART.key_id == key_id)
-            .order_by(_PART.position)
+            text(
+                "SELECT account_id, unit_value, priority, accepts_remainder "
+                "FROM saxo_key_participants WHERE key_id = :key_id ORDER BY position"
+            ),
+            {"key_id": key_id},
         )
-        return _key(row, tuple(KeyParticipant(*part) for part in parts))
+        return _key(row, tuple(KeyParticipant(a, Decimal(u), p, bool(r)) for a, u, p, r in parts))
 
     def keys(self, query: KeyQuery) -> tuple[list[AllocationKey], int]:
         where = [
