@@ -4,31 +4,29 @@ schedule routes the block orders' fees come from."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.errors import InvalidInstruction
-from allotment.entrypoints.http import errors
-from allotment.entrypoints.http.deps import ContainerDep, NativeContext, context_for
+from allotment.entrypoints.http import errors, saxo_fee_routes
+from allotment.entrypoints.http.deps import ContainerDep, context_for
 from allotment.entrypoints.http.native.blocks import add_block_details
-from allotment.entrypoints.http.native.schemas import DecimalStr, Model
 from allotment.entrypoints.http.saxo_views import account_row, key_details, key_summary
 from allotment.entrypoints.http.saxo_wire import (
     KeyIn,
     OrderIn,
     SaxoJSON,
+    body_schema,
     next_link,
     read_model,
     render_error,
 )
-from allotment.services import saxo, saxo_accounts, saxo_fees, saxo_orders, saxo_queries
+from allotment.services import saxo, saxo_accounts, saxo_orders, saxo_queries
 from allotment.services.context import Context
 from allotment.services.saxo_records import KeyStatus, MarginHandling, UnitType
 
@@ -40,7 +38,12 @@ router = APIRouter()
 keys = APIRouter(prefix="/trade/v1/allocationkeys", tags=SAXO)
 
 
-@keys.post("", status_code=status.HTTP_201_CREATED, response_class=SaxoJSON)
+@keys.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_class=SaxoJSON,
+    openapi_extra=body_schema(KeyIn),
+)
 async def create_key(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
     """Create an allocation key (Saxo's AllocationKeyCreateRequest; JSON floats are exact)."""
     body = await read_model(request, KeyIn)
@@ -189,7 +192,9 @@ def delete_key(AllocationKeyId: str, ctx: SaxoContext, box: ContainerDep) -> Res
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/trade/v2/orders", tags=SAXO, response_class=SaxoJSON)
+@router.post(
+    "/trade/v2/orders", tags=SAXO, response_class=SaxoJSON, openapi_extra=body_schema(OrderIn)
+)
 async def place_order(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
     """Place a block order on a block trading (average) account with an AllocationKeyId; its
     fills, reported with POST /api/v1/blocks/{OrderId}/fills, are allocated by the key."""
@@ -244,88 +249,8 @@ def accounts(
     return SaxoJSON(body)
 
 
-# Native fee schedules --------------------------------------------------------------------------
-fees = APIRouter(prefix="/api/v1", tags=["Fees"])
-
-
-class FeeScheduleIn(Model):
-    commission_per_share: DecimalStr = Decimal(0)
-    commission_rate: DecimalStr = Decimal(0)
-    commission_minimum: DecimalStr = Decimal(0)
-    other_fees: DecimalStr = Decimal(0)
-
-
-class FeeScheduleOut(BaseModel):
-    client_id: int | None
-    source: str
-    commission_per_share: DecimalStr
-    commission_rate: DecimalStr
-    commission_minimum: DecimalStr
-    other_fees: DecimalStr
-    tax_rate: DecimalStr
-    updated_at: datetime | None
-    updated_by: str | None
-
-
-def _schedule_out(client_id: int | None, found: saxo_fees.EffectiveSchedule) -> FeeScheduleOut:
-    terms, stored = found.terms, found.record
-    return FeeScheduleOut(
-        client_id=client_id,
-        source=found.source,
-        commission_per_share=terms.commission_per_share,
-        commission_rate=terms.commission_rate,
-        commission_minimum=terms.commission_minimum,
-        other_fees=terms.other_fees,
-        tax_rate=found.tax_rate,
-        updated_at=stored.updated_at if stored else None,
-        updated_by=stored.updated_by if stored else None,
-    )
-
-
-def _terms(body: FeeScheduleIn) -> saxo_fees.FeeTerms:
-    return saxo_fees.FeeTerms(
-        body.commission_per_share, body.commission_rate, body.commission_minimum, body.other_fees
-    )
-
-
-@fees.put("/fee-schedules", response_model=FeeScheduleOut)
-def put_company_schedule(
-    body: FeeScheduleIn, ctx: NativeContext, box: ContainerDep
-) -> FeeScheduleOut:
-    """The company's default fees (admin): commission per share or rate of value with a
-    minimum, other fees per allocation; tax on commission is the company's tax rate."""
-    with box.uow() as uow:
-        found = saxo_fees.put_schedule(uow, ctx, None, _terms(body))
-        uow.commit()
-    return _schedule_out(None, found)
-
-
-@fees.get("/fee-schedules", response_model=FeeScheduleOut)
-def get_company_schedule(ctx: NativeContext, box: ContainerDep) -> FeeScheduleOut:
-    with box.uow(write=False) as uow:
-        return _schedule_out(None, saxo_fees.get_schedule(uow, ctx, None))
-
-
-@fees.put("/clients/{client_id}/fee-schedule", response_model=FeeScheduleOut)
-def put_client_schedule(
-    client_id: int, body: FeeScheduleIn, ctx: NativeContext, box: ContainerDep
-) -> FeeScheduleOut:
-    """A client's own fees, used instead of the company's (admin)."""
-    with box.uow() as uow:
-        found = saxo_fees.put_schedule(uow, ctx, client_id, _terms(body))
-        uow.commit()
-    return _schedule_out(client_id, found)
-
-
-@fees.get("/clients/{client_id}/fee-schedule", response_model=FeeScheduleOut)
-def get_client_schedule(client_id: int, ctx: NativeContext, box: ContainerDep) -> FeeScheduleOut:
-    """The fees that apply to the client: its own, else the company's (`source` says which)."""
-    with box.uow(write=False) as uow:
-        return _schedule_out(client_id, saxo_fees.get_schedule(uow, ctx, client_id))
-
-
 router.include_router(keys)
-router.include_router(fees)
+router.include_router(saxo_fee_routes.router)
 errors.register_renderer("/trade/", render_error)
 errors.register_renderer("/port/", render_error)
 add_block_details(saxo_orders.block_details)

@@ -92,6 +92,26 @@ async def read_model(request: Request, model: type[Model]) -> Model:
         raise e.InvalidInstruction(INVALID_MODEL_STATE, model_state=model_state(error)) from error
 
 
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI's request body for a route that reads its body itself (to keep JSON floats
+    exact): the model's JSON schema with its definitions inlined."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(definitions[ref.rsplit("/", 1)[1]])
+            return {name: inline(value) for name, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    content = {"application/json": {"schema": inline(schema)}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 def model_state(error: ValidationError) -> dict[str, list[str]]:
     state: dict[str, list[str]] = {}
     for item in error.errors():
