@@ -47,8 +47,9 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 """DatetimeCreated as the vendor writes it: UTC, whole seconds, no offset."""
 LOOKUP_CHUNK = 5000
 MAX_ID = 2**63 - 1
-MAX_MAGNITUDE = Decimal(10) ** 21
-"""Numbers must stay below this (and within the ledger's 30 digits, 9 decimals)."""
+MAX_MAGNITUDE = Decimal(10) ** 15
+"""Numbers stay below this with at most 9 decimals (24 digits, as the native API allows), so
+that the ledger's sums stay exact in Decimal's default 28 digits."""
 
 
 class RequestInvalid(InvalidInstruction):
@@ -508,7 +509,7 @@ def _out_of_range(line: BlockAllocation) -> list[str]:
 
 
 def _storable(value: Decimal) -> bool:
-    """Below MAX_MAGNITUDE with at most 9 decimals (so at most 30 digits), as stored."""
+    """Below MAX_MAGNITUDE with at most 9 decimals."""
     if abs(value) >= MAX_MAGNITUDE:
         return False
     exponent = value.as_tuple().exponent
