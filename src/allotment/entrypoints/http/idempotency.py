@@ -19,7 +19,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allotment.bootstrap import Container
-from allotment.domain.errors import Conflict, IdempotencyKeyReused, Unauthorized
+from allotment.domain.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidInstruction,
+    Unauthorized,
+)
 from allotment.entrypoints.http.deps import basic_credentials, bearer_token
 from allotment.entrypoints.http.errors import renderer_for, status_for
 
@@ -46,11 +51,22 @@ class IdempotencyMiddleware:
         key = raw_key.decode("latin-1").strip()
         request = Request(scope)
         caller = self._caller_of(request)
-        if caller is None or not key or len(key) > MAX_KEY_LENGTH:
+        if caller is None:
             await self.app(scope, receive, send)  # the application answers 401 itself
+            return
+        if not key or len(key) > MAX_KEY_LENGTH:
+            # Refused rather than ignored: the caller would believe its retries were safe.
+            error = InvalidInstruction(
+                f"the Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
+                length=len(key),
+            )
+            response = renderer_for(request.url.path)(request, 422, error, error.message, [])
+            await response(scope, _no_receive, send)
             return
         company_id, subject = caller
         body = await _read_all(receive)
+        if body is None:
+            return  # the client went away (or its body was refused as too large): nothing to do
         digest = _digest(scope, headers, body, subject)
         with self.box.uow() as uow:
             claimed = uow.idempotency.reserve(company_id, key, digest, self.box.clock.now())
@@ -162,16 +178,16 @@ def _digest(scope: Scope, headers: dict[bytes, bytes], body: bytes, subject: str
     return digest.hexdigest()
 
 
-async def _read_all(receive: Receive) -> bytes:
+async def _read_all(receive: Receive) -> bytes | None:
+    """The whole body, or None when the client disconnected before sending all of it."""
     chunks = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 async def _no_receive() -> Message:

@@ -1,12 +1,17 @@
-"""A request body size limit, enforced before the application reads the body."""
+"""A request body size limit, enforced before the application reads the body.
+
+A declared Content-Length over the limit is refused at once. A body without one (chunked) is
+counted as it streams: once it passes the limit the client is answered 413 and the application
+sees the client go away (an `http.disconnect`), so nothing runs on a truncated body; whatever
+the application would still send is dropped.
+"""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class BodySizeLimit:
@@ -23,20 +28,30 @@ class BodySizeLimit:
             await self._refuse(scope, send)
             return
         seen = 0
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge()
+                    refused = True
+                    if not started:
+                        await self._refuse(scope, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except BodyTooLarge:
-            await self._refuse(scope, send)
+        async def guarded(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            if refused:
+                return
+            started = True
+            await send(message)
+
+        await self.app(scope, counted, guarded)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         from starlette.requests import Request
