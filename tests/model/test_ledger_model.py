@@ -403,10 +403,10 @@ class LedgerMachine(RuleBasedStateMachine):
         quantities = {(k.account_id, k.kind.value, k.asset): b.quantity for k, b in stored.items()}
         for key in set(quantities) | set(self.model.quantity):
             assert quantities.get(key, Decimal(0)) == self.model.quantity.get(key, Decimal(0)), key
-        for key, balance in stored.items():
-            if key.kind.value == SECURITY:
-                model_key = (key.account_id, key.kind.value, key.asset)
-                model_cost = self.model.cost.get(model_key, Fraction(0))
+        for stored_key, balance in stored.items():
+            if stored_key.kind.value == SECURITY:
+                key = (stored_key.account_id, stored_key.kind.value, stored_key.asset)
+                model_cost = self.model.cost.get(key, Fraction(0))
                 assert abs(Fraction(balance.cost_amount) - model_cost) < Fraction(AMBIGUITY), key
 
     @invariant()
