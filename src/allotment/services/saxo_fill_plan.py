@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from allotment.domain.accounts import Account
 from allotment.domain.allocation.exact import floor_steps, in_steps, steps_to_decimal
-from allotment.domain.allocation.fees import FeeSchedule, Side, compute_fees
+from allotment.domain.allocation.fees import FeeSchedule, Side, TradeAmounts, compute_fees
 from allotment.domain.errors import RuleViolation
 from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import ZERO, round_money
@@ -73,6 +73,7 @@ def plan_parts(
     `available` is, per account, the cash above its floor (a buy) or the position (a sale).
     """
     parts: list[Part] = []
+    fees = _FeeCache(pricing)
     for holder, quantity in wanted:
         account = accounts.get(holder.account_id)
         if account is None or not account.is_open:
@@ -81,7 +82,9 @@ def plan_parts(
         schedule = schedules.get(account.client_id) if account.client_id is not None else None
         if schedule is not None and charges_nothing(schedule):
             schedule = None
-        part = _affordable(pricing, holder, quantity, available.get(account.id, ZERO), schedule)
+        part = _affordable(
+            pricing, holder, quantity, available.get(account.id, ZERO), schedule, fees
+        )
         if part.diverted and margin is MarginHandling.REJECT:
             raise RuleViolation(
                 f"MarginHandling Reject: account {account.id} cannot take its {quantity} of "
@@ -94,12 +97,30 @@ def plan_parts(
     return parts
 
 
+class _FeeCache:
+    """The engine's fees of an allocation, computed once per (schedule, quantity): the
+    participants of a block mostly share a schedule and often a quantity."""
+
+    def __init__(self, pricing: Pricing) -> None:
+        self.side = Side(pricing.side)
+        self.price = pricing.average_price
+        self.known: dict[tuple[FeeSchedule, Decimal], TradeAmounts] = {}
+
+    def __call__(self, schedule: FeeSchedule, quantity: Decimal) -> TradeAmounts:
+        found = self.known.get((schedule, quantity))
+        if found is None:
+            found = compute_fees(self.side, quantity, self.price, schedule)
+            self.known[(schedule, quantity)] = found
+        return found
+
+
 def _affordable(
     pricing: Pricing,
     holder: Holder,
     quantity: Decimal,
     available: Decimal,
     schedule: FeeSchedule | None,
+    fees: _FeeCache,
 ) -> Part:
     if pricing.side == Side.SELL:
         held = max(ZERO, available)
@@ -108,8 +129,8 @@ def _affordable(
             if held >= quantity
             else steps_to_decimal(floor_steps(held, pricing.increment), pricing.increment)
         )
-        return _priced(pricing, holder, quantity, can, schedule)
-    full = _priced(pricing, holder, quantity, quantity, schedule)
+        return _priced(holder, quantity, can, schedule, fees)
+    full = _priced(holder, quantity, quantity, schedule, fees)
     if need(pricing, holder, full) <= available:
         return full
     steps = in_steps(quantity, pricing.increment) or 0
@@ -117,30 +138,28 @@ def _affordable(
     while low < high:
         middle = (low + high + 1) // 2
         trial = _priced(
-            pricing, holder, quantity, steps_to_decimal(middle, pricing.increment), schedule
+            holder, quantity, steps_to_decimal(middle, pricing.increment), schedule, fees
         )
         if need(pricing, holder, trial) <= available:
             low = middle
         else:
             high = middle - 1
-    return _priced(pricing, holder, quantity, steps_to_decimal(low, pricing.increment), schedule)
+    return _priced(holder, quantity, steps_to_decimal(low, pricing.increment), schedule, fees)
 
 
 def _priced(
-    pricing: Pricing,
     holder: Holder,
     wanted: Decimal,
     quantity: Decimal,
     schedule: FeeSchedule | None,
+    fees: _FeeCache,
 ) -> Part:
     """The part with the fees it adds: the fees of the participant's whole allocation so far
     (at the average price) less what earlier fills charged, never negative."""
     part = Part(holder, wanted, quantity, reason=REDUCED if quantity < wanted else "")
     if schedule is None or quantity == 0:
         return part
-    amounts = compute_fees(
-        Side(pricing.side), holder.held_quantity + quantity, pricing.average_price, schedule
-    )
+    amounts = fees(schedule, holder.held_quantity + quantity)
     part.commission = max(ZERO, amounts.commission - holder.commission)
     part.tax = max(ZERO, amounts.tax - holder.tax)
     part.other_fees = max(ZERO, amounts.other_fees - holder.other_fees)
