@@ -7,7 +7,7 @@ allocation are computed by the engine (`domain.allocation.fees.compute_fees`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -96,7 +96,7 @@ def get_schedule(uow: UnitOfWork, ctx: Context, client_id: int | None) -> Effect
 
 def schedules_for(
     uow: UnitOfWork, company_id: int, client_ids: Iterable[int]
-) -> dict[int, FeeSchedule]:
+) -> Mapping[int, FeeSchedule]:
     """The engine's fee schedule of each client, read in bulk (client's own, else the
     company's, else zero), with the company's tax rate."""
     wanted = sorted(set(client_ids))
@@ -104,18 +104,44 @@ def schedules_for(
     found = repository(uow).schedules(company_id, wanted if len(wanted) <= BULK else None)
     tax_rate = _tax_rate(uow, company_id)
     default = found.get(None)
-    schedules: dict[int, FeeSchedule] = {}
-    for client_id in wanted:
-        chosen = found.get(client_id) or default
-        terms = _terms(chosen) if chosen is not None else FeeTerms()
-        schedules[client_id] = FeeSchedule(
-            commission_per_share=terms.commission_per_share,
-            commission_rate=terms.commission_rate,
-            commission_minimum=terms.commission_minimum,
-            tax_rate=tax_rate,
-            other_fees=terms.other_fees,
-        )
-    return schedules
+    own = {
+        client_id: _engine_schedule(_terms(stored), tax_rate)
+        for client_id, stored in found.items()
+        if client_id is not None
+    }
+    fallback = _engine_schedule(_terms(default) if default else FeeTerms(), tax_rate)
+    return ClientSchedules(own, fallback, frozenset(wanted))
+
+
+class ClientSchedules(Mapping[int, FeeSchedule]):
+    """Each client's schedule: its own where set, else the one the company gives everyone
+    (a mapping over the clients asked for, without a record per client)."""
+
+    def __init__(
+        self, own: dict[int, FeeSchedule], fallback: FeeSchedule, clients: frozenset[int]
+    ) -> None:
+        self._own, self._fallback, self._clients = own, fallback, clients
+
+    def __getitem__(self, client_id: int) -> FeeSchedule:
+        if client_id not in self._clients:
+            raise KeyError(client_id)
+        return self._own.get(client_id, self._fallback)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._clients)
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+
+def _engine_schedule(terms: FeeTerms, tax_rate: Decimal) -> FeeSchedule:
+    return FeeSchedule(
+        commission_per_share=terms.commission_per_share,
+        commission_rate=terms.commission_rate,
+        commission_minimum=terms.commission_minimum,
+        tax_rate=tax_rate,
+        other_fees=terms.other_fees,
+    )
 
 
 def charges_nothing(schedule: FeeSchedule) -> bool:
