@@ -73,10 +73,14 @@ def _allocate(
 ) -> None:
     ctx = replace(ctx, dialect=DIALECT)
     assert block.id is not None
-    holders = repository(uow).holders(block.id)
+    desk = _desk(uow, ctx, block, order)
+    buying = block.side == "Buy"
+    kind, asset = (
+        ("cash", desk.instrument.currency) if buying else ("security", str(desk.instrument.id))
+    )
+    holders, accounts, balances = repository(uow).fill_state(block.id, kind, asset)
     error_holder = _error_holder(holders, order)
     participants = [h for h in holders if not h.is_error_account]
-    desk = _desk(uow, ctx, block, order)
     average_price = blocks.average_price(block)
     assert average_price is not None
     pricing = Pricing(
@@ -87,17 +91,13 @@ def _allocate(
         desk.instrument.currency,
     )
     wanted, overfill = _engine_parts(participants, fill, order, desk.instrument)
-    wanted_ids = [holder.account_id for holder, _ in wanted]
-    accounts = repository(uow).accounts(
-        [*wanted_ids, *(h.account_id for h in participants if h.held_quantity)]
-    )
-    clients = {account.client_id for account in accounts.values() if account.client_id}
+    clients = {accounts[h.account_id].client_id for h, _ in wanted}
     parts = plan_parts(
         pricing,
         wanted,
         accounts,
-        _available(uow, pricing, wanted_ids, accounts, desk.instrument),
-        schedules_for(uow, ctx.company_id, clients),
+        _available(buying, [h.account_id for h, _ in wanted], accounts, balances),
+        schedules_for(uow, ctx.company_id, {c for c in clients if c is not None}),
         order.margin_handling,
     )
     to_error = _book_parts(uow, ctx, block, fill, desk, parts, overfill, error_holder, accounts)
@@ -189,24 +189,18 @@ def _steps(quantity: Decimal, increment: Decimal) -> int:
 
 
 def _available(
-    uow: UnitOfWork,
-    pricing: Pricing,
+    buying: bool,
     account_ids: Sequence[str],
     accounts: Mapping[str, Account],
-    instrument: Instrument,
+    balances: Mapping[str, Decimal],
 ) -> dict[str, Decimal]:
-    """Cash above each account's floor (a buy) or its position (a sale), read in bulk. The
-    booking checks again under lock: an account whose cash went meanwhile is refused there,
-    and its part goes to the error account."""
-    buying = pricing.side == "Buy"
-    kind, asset = ("cash", instrument.currency) if buying else ("security", str(instrument.id))
-    found = repository(uow).balances_of(account_ids, kind, asset)
+    """Cash above each account's floor (a buy) or its position (a sale). Read without a lock:
+    the booking checks again under lock, and an account whose cash went meanwhile is refused
+    there, its part going to the error account."""
     available: dict[str, Decimal] = {}
     for account_id in account_ids:
-        account = accounts.get(account_id)
-        if account is not None:
-            amount = found.get(account_id, ZERO)
-            available[account_id] = amount - account.cash_floor if buying else amount
+        amount = balances.get(account_id, ZERO)
+        available[account_id] = amount - accounts[account_id].cash_floor if buying else amount
     return available
 
 

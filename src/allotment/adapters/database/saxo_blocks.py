@@ -139,19 +139,35 @@ class SqlSaxoBlockRepository:
             },
         )
 
-    def balances_of(self, account_ids: Sequence[str], kind: str, asset: str) -> dict[str, Decimal]:
-        """One balance (a currency's cash or an instrument's position) of each account, read
-        without a lock: a fill's affordability check, which the booking repeats under lock."""
-        wanted = sorted(set(account_ids))
-        query = text(
-            "SELECT account_id, quantity FROM balances "
-            "WHERE kind = :kind AND asset = :asset AND account_id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
-        found: dict[str, Decimal] = {}
-        for start in range(0, len(wanted), CHUNK):
-            chunk = {"kind": kind, "asset": asset, "ids": wanted[start : start + CHUNK]}
-            found.update((row[0], Decimal(row[1])) for row in self._db.execute(query, chunk))
-        return found
+    def fill_state(
+        self, block_id: int, kind: str, asset: str
+    ) -> tuple[list[Holder], dict[str, Account], dict[str, Decimal]]:
+        """Everything a fill needs about the block's holders in one query: the holders, their
+        accounts and one balance of each (a currency's cash or an instrument's position), read
+        without a lock (the booking checks again under lock)."""
+        holder_columns = ", ".join(f"h.{name}" for name in HOLDER_COLUMNS)
+        account_columns = ", ".join(f"a.{name}" for name in ACCOUNT_COLUMNS.split(", "))
+        rows = self._db.execute(
+            text(
+                f"SELECT {holder_columns}, {account_columns}, b.quantity "
+                "FROM saxo_block_holders AS h JOIN accounts AS a ON a.id = h.account_id "
+                "LEFT JOIN balances AS b ON b.account_id = h.account_id "
+                "AND b.kind = :kind AND b.asset = :asset "
+                "WHERE h.block_id = :block_id ORDER BY h.position"
+            ),
+            {"block_id": block_id, "kind": kind, "asset": asset},
+        )
+        width = len(HOLDER_COLUMNS)
+        holders: list[Holder] = []
+        accounts: dict[str, Account] = {}
+        balances: dict[str, Decimal] = {}
+        for row in rows:
+            holder = _holder(row)
+            holders.append(holder)
+            accounts[holder.account_id] = _account(row[width:])
+            if row[-1] is not None:
+                balances[holder.account_id] = Decimal(row[-1])
+        return holders, accounts, balances
 
     def accounts(self, account_ids: Sequence[str]) -> dict[str, Account]:
         """Accounts by id, in chunks, built straight from the rows (the participants of a
