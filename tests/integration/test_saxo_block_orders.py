@@ -216,6 +216,32 @@ def test_a_participant_whose_account_closed_after_the_order_is_booked_to_the_err
     assert ledger_agrees(box)
 
 
+def test_a_participant_whose_booking_the_ledger_refuses_is_booked_to_the_error_account(
+    box: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The affordability check reads balances without a lock; should the cash go meanwhile,
+    # the booking itself refuses the part, and the error account takes it.
+    from allotment.services import saxo_fills
+
+    block_id = order(box, "227", 100)
+    with box.uow() as uow:
+        ledger.move_cash(uow, context(uow), "SX-2002", D("1000000.00"), deposit=False)
+        uow.commit()
+    monkeypatch.setattr(
+        saxo_fills,
+        "_available",
+        lambda buying, ids, accounts, balances: dict.fromkeys(ids, D(10**9)),
+    )
+    fill(box, block_id, 100, "10.00")
+    now = holders(box, block_id)
+    error = error_account(box)
+    assert (now["SX-2002"].held_quantity, now["SX-2002"].allocated_quantity) == (0, 90)
+    assert now[error].held_quantity == 90
+    assert balances(box, "SX-2002") == (D(0), None, D(0))
+    assert balances(box, error)[0] == 90
+    assert ledger_agrees(box)
+
+
 def test_a_one_time_key_becomes_inactive_once_its_order_is_placed(box: Container) -> None:
     key_id = key(box, [("SX-2001", "50", 1, True), ("SX-2002", "50", 1, False)], one_time=True)
     with box.uow(write=False) as uow:

@@ -232,6 +232,7 @@ def _book_parts(
         else:
             part.reason = outcome.code.value
             refused += part.quantity
+            part.quantity = ZERO
     for part in parts:
         part.holder.allocated_quantity += part.wanted
     if to_error:
