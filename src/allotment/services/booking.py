@@ -9,6 +9,7 @@ item (PERFORMANCE.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -132,10 +133,70 @@ def book(
     entries = {i: trade.entry() for i, trade in trades.items()}
     keys = {posting.key for entry in entries.values() for posting in entry.postings}
     state = _BatchState(_accounts_of(requests), uow.ledger.lock_balances(list(keys)))
-    codes = _decide(state, requests, entries, groups)
-    if atomic and any(code is not BookingCode.OK for code in codes):
-        return [BookingOutcome(code) for code in codes]
-    return _write(uow, ctx, requests, trades, entries, codes, state)
+    batch = _Batch(uow, ctx, requests, trades, entries, groups)
+    if atomic or not _pipelined(uow, len(requests)):
+        codes = _decide(state, batch, range(len(requests)))
+        if atomic and any(code is not BookingCode.OK for code in codes):
+            return [BookingOutcome(code) for code in codes]
+        booked = _write_rows(batch, [i for i, code in enumerate(codes) if code is BookingCode.OK])
+    else:
+        codes, booked = _decide_while_writing(state, batch)
+    uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
+    return [BookingOutcome(code, *booked.get(i, (None, None))) for i, code in enumerate(codes)]
+
+
+PIPELINE_CHUNK = 2_000
+"""Items decided per step while the previous step's rows are written (PostgreSQL)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    uow: UnitOfWork
+    ctx: Context
+    requests: Sequence[BookingRequest | BookingCode]
+    trades: dict[int, Trade]
+    entries: dict[int, JournalEntry]
+    groups: Sequence[int] | None
+
+
+def _pipelined(uow: UnitOfWork, count: int) -> bool:
+    """Large batches on PostgreSQL overlap deciding with writing: the database inserts (and
+    checks foreign keys) for one chunk while Python decides the next. A SQLite connection
+    belongs to its thread, so SQLite decides everything first."""
+    return uow.dialect_name == "postgresql" and count > PIPELINE_CHUNK
+
+
+def _decide_while_writing(
+    state: LedgerState, batch: _Batch
+) -> tuple[list[BookingCode], dict[int, tuple[int, int]]]:
+    """Decide chunk by chunk; a writer thread writes each decided chunk while the next one is
+    decided. The connection is used by one thread at a time: only the writer touches it."""
+    codes: list[BookingCode] = []
+    booked: dict[int, tuple[int, int]] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="booking-writer") as writer:
+        pending: Future[dict[int, tuple[int, int]]] | None = None
+        for chunk in _chunks(len(batch.requests), batch.groups, PIPELINE_CHUNK):
+            decided = _decide(state, batch, chunk)
+            codes.extend(decided)
+            accepted = [i for i, code in zip(chunk, decided, strict=True) if code is BookingCode.OK]
+            if pending is not None:
+                booked.update(pending.result())
+            pending = writer.submit(_write_rows, batch, accepted)
+        if pending is not None:
+            booked.update(pending.result())
+    return codes, booked
+
+
+def _chunks(count: int, groups: Sequence[int] | None, size: int) -> list[range]:
+    """Consecutive ranges of about `size` items; a group is never cut in two."""
+    chunks, start = [], 0
+    while start < count:
+        end = min(start + size, count)
+        while groups is not None and end < count and groups[end] == groups[end - 1]:
+            end += 1
+        chunks.append(range(start, end))
+        start = end
+    return chunks
 
 
 class _BatchState(LedgerState):
@@ -156,23 +217,20 @@ class _BatchState(LedgerState):
 
 
 def _order(key: BalanceKey) -> tuple[str, str, str]:
-    return (key.account_id, key.kind.value, key.asset)
+    """BalanceKey's own order (account, kind, asset), without comparing dataclasses."""
+    return (key.account_id, key.kind, key.asset)
 
 
-def _decide(
-    state: LedgerState,
-    requests: Sequence[BookingRequest | BookingCode],
-    entries: dict[int, JournalEntry],
-    groups: Sequence[int] | None,
-) -> list[BookingCode]:
+def _decide(state: LedgerState, batch: _Batch, indexes: range) -> list[BookingCode]:
     """Each item's code, applying the accepted ones to the in-memory balances in order."""
+    requests, entries, groups = batch.requests, batch.entries, batch.groups
     if groups is None:
-        return [_decide_one(state, r, entries.get(i)) for i, r in enumerate(requests)]
+        return [_decide_one(state, requests[i], entries.get(i)) for i in indexes]
     codes: list[BookingCode] = []
-    start = 0
-    while start < len(requests):
+    start = indexes.start
+    while start < indexes.stop:
         end = start + 1
-        while end < len(requests) and groups[end] == groups[start]:
+        while end < indexes.stop and groups[end] == groups[start]:
             end += 1
         if end - start == 1:
             codes.append(_decide_one(state, requests[start], entries.get(start)))
@@ -243,20 +301,13 @@ def _accounts_of(requests: Sequence[BookingRequest | BookingCode]) -> dict[str, 
     return accounts
 
 
-def _write(
-    uow: UnitOfWork,
-    ctx: Context,
-    requests: Sequence[BookingRequest | BookingCode],
-    trades: dict[int, Trade],
-    entries: dict[int, JournalEntry],
-    codes: Sequence[BookingCode],
-    state: LedgerState,
-) -> list[BookingOutcome]:
-    """Entries, postings, allocation rows and the batch's final balances, each written once."""
-    accepted = [i for i, code in enumerate(codes) if code is BookingCode.OK]
-    entry_ids = uow.ledger.add_entries(
+def _write_rows(batch: _Batch, accepted: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """The accepted items' entries, postings and allocation rows, each kind written at once.
+    Returns (allocation id, entry id) per item index."""
+    ctx, requests = batch.ctx, batch.requests
+    entry_ids = batch.uow.ledger.add_entries(
         ctx.company_id,
-        [entries[i] for i in accepted],
+        [batch.entries[i] for i in accepted],
         ctx.today,
         ctx.now,
         ctx.principal.subject,
@@ -266,14 +317,9 @@ def _write(
     for index, entry_id in zip(accepted, entry_ids, strict=True):
         request = requests[index]
         assert isinstance(request, BookingRequest)
-        rows.append(_allocation_row(ctx, request, trades[index], entry_id))
-    allocation_ids = uow.allocations.add_many(rows)
-    uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
-    by_index = dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
-    return [
-        BookingOutcome(code, *by_index[i]) if i in by_index else BookingOutcome(code)
-        for i, code in enumerate(codes)
-    ]
+        rows.append(_allocation_row(ctx, request, batch.trades[index], entry_id))
+    allocation_ids = batch.uow.allocations.add_many(rows)
+    return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
 
 
 def _allocation_row(

@@ -133,8 +133,61 @@ def _leg(item: dict[str, Any], where: str, signed: bool) -> etna.Leg:
     )
 
 
+EXACT_ACTIONS = {action.value: action for action in etna.Action}
+EXACT_ACCOUNT_TYPES = {kind.value: kind for kind in AccountType}
+NUMBERS = (int, Decimal)
+STORABLE_INT = 10**30
+
+
+def _simple_fast(item: Any) -> etna.AllocationRequest | None:
+    """The common case in one pass: every field with its exact type and spelling and in range.
+    None sends the item through the full validation, which names what is wrong."""
+    if item.__class__ is not dict:
+        return None
+    get = item.get
+    source, target, symbol = get("FromAccount"), get("ToAccount"), get("Symbol")
+    quantity, price, commission = get("Quantity"), get("Price"), get("Commission", 0)
+    action, kind = get("Action"), get("AccountType")
+    comment, instructions = get("Comment", ""), get("Instructions")
+    if not (
+        source.__class__ is str
+        and target.__class__ is str
+        and symbol.__class__ is str
+        and comment.__class__ is str
+        and action.__class__ is str
+        and kind.__class__ is str
+        and quantity.__class__ in NUMBERS
+        and price.__class__ in NUMBERS
+        and commission.__class__ in NUMBERS
+        and (instructions is None or (instructions.__class__ is dict and not instructions))
+        and max(len(source), len(target), len(symbol), len(comment)) <= MAX_TEXT
+        and action in EXACT_ACTIONS
+        and kind in EXACT_ACCOUNT_TYPES
+        and quantity > 0
+        and price >= 0
+        and commission >= 0
+        and _storable(quantity)
+        and _storable(price)
+        and _storable(commission)
+    ):
+        return None
+    leg = etna.Leg(symbol, Decimal(quantity), Decimal(price), EXACT_ACTIONS[action])
+    return etna.AllocationRequest(
+        source, target, EXACT_ACCOUNT_TYPES[kind], (leg,), Decimal(commission), comment
+    )
+
+
+def _storable(number: int | Decimal) -> bool:
+    if number.__class__ is int:
+        return -STORABLE_INT < number < STORABLE_INT
+    return fits_storage(Decimal(number))
+
+
 def parse_simple(item: Any, where: str) -> etna.AllocationRequest:
     """A SimpleAllocationRequest: one leg; Commission, Comment and Instructions optional."""
+    common = _simple_fast(item)
+    if common is not None:
+        return common
     fields = _fields(item, where)
     return etna.AllocationRequest(
         legs=(_leg(fields, where, signed=False),), **_common(fields, where)

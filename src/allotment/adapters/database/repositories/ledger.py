@@ -1,8 +1,10 @@
 """The journal and the running balances, written in bulk.
 
-Locking: on PostgreSQL the touched balance rows are created if missing and then locked with
-SELECT ... FOR UPDATE in one stable order (account, kind, asset), so concurrent batches queue
-instead of deadlocking. On SQLite the write transaction already holds the database's write lock.
+Locking: on PostgreSQL a batch locks the accounts whose balances it touches (FOR NO KEY UPDATE,
+one statement, account id order), so concurrent batches queue instead of deadlocking and a
+balance row, new or not, is written only by the holder of its account's lock. On SQLite the
+write transaction already holds the database's write lock. Entries, postings and allocations go
+in with COPY (PostgreSQL) or one executemany (SQLite); balances with one upsert.
 """
 
 from __future__ import annotations
@@ -34,26 +36,26 @@ ENTRY_COLUMNS = (
 )
 POSTING_COLUMNS = ("entry_id", "account_id", "kind", "asset", "amount", "price")
 _KINDS = {kind.value: kind for kind in AssetKind}
+_KIND_TEXT = {kind: kind.value for kind in AssetKind}
+"""Enum `.value` is a descriptor call; a dict lookup is several times cheaper per row."""
+_UNNEST_IDS = "unnest(CAST(:ids AS text[])) AS v(id)"
+"""Joined, not `= ANY(array)`: a generic plan would compare each row with the whole array."""
 _UNNEST_VALUES = (
     "unnest(CAST(:account_ids AS text[]), CAST(:kinds AS text[]), CAST(:assets AS text[]), "
     "CAST(:quantities AS numeric[]), CAST(:costs AS numeric[])) "
     "AS v(account_id, kind, asset, quantity, cost_amount)"
 )
-_UNNEST_KEYS = (
-    "unnest(CAST(:account_ids AS text[]), CAST(:kinds AS text[]), CAST(:assets AS text[])) "
-    "AS v(account_id, kind, asset)"
-)
 
 
 def _order(key: BalanceKey) -> tuple[str, str, str]:
     """The stable locking order: account, kind, asset (cheaper than comparing the keys)."""
-    return (key.account_id, key.kind.value, key.asset)
+    return (key.account_id, _KIND_TEXT[key.kind], key.asset)
 
 
 def _key_arrays(keys: Sequence[BalanceKey]) -> dict[str, list[str]]:
     return {
         "account_ids": [key.account_id for key in keys],
-        "kinds": [key.kind.value for key in keys],
+        "kinds": [_KIND_TEXT[key.kind] for key in keys],
         "assets": [key.asset for key in keys],
     }
 
@@ -71,61 +73,45 @@ class SqlLedgerRepository:
     def lock_balances(self, keys: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]:
         """The balances of `keys` (missing ones are absent), locked until the transaction ends.
 
-        PostgreSQL: missing rows are created first (in one statement), then the others are locked
-        FOR UPDATE in one statement; both go in (account, kind, asset) order, so concurrent
-        batches queue instead of deadlocking. SQLite: the write transaction holds the database's
-        write lock already.
+        PostgreSQL: the accounts the keys belong to are locked (FOR NO KEY UPDATE, which leaves
+        foreign-key checks of other transactions free) in one statement, in account id order,
+        so concurrent batches queue instead of deadlocking; a balance, new or not, is only ever
+        written by the holder of its account's lock. SQLite: the write transaction holds the
+        database's write lock already.
         """
-        ordered = sorted(set(keys), key=_order)
-        if not ordered:
+        wanted = set(keys)
+        if not wanted:
             return {}
+        accounts = sorted({key.account_id for key in wanted})
         if self._postgres:
-            return self._lock_postgres(ordered)
-        return self._read_sqlite(ordered)
+            self._db.execute(
+                text(
+                    f"SELECT a.id FROM accounts AS a JOIN {_UNNEST_IDS} ON a.id = v.id "
+                    "ORDER BY a.id FOR NO KEY UPDATE OF a"
+                ),
+                {"ids": accounts},
+            )
+        return self._read(accounts, wanted)
 
-    def _lock_postgres(self, ordered: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]:
-        # Rows this transaction creates are its own until it ends: only the others need FOR UPDATE.
-        created = self._db.execute(
-            text(
-                "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
-                f"SELECT v.account_id, v.kind, v.asset, 0, 0 FROM {_UNNEST_KEYS} "
-                "ORDER BY v.account_id, v.kind, v.asset ON CONFLICT DO NOTHING "
-                "RETURNING account_id, kind, asset"
-            ),
-            _key_arrays(ordered),
-        )
-        found = {
-            BalanceKey(account_id, _KINDS[kind], asset): Balance()
-            for account_id, kind, asset in created
-        }
-        existing = [key for key in ordered if key not in found]
-        if not existing:
-            return found
-        rows = self._db.execute(
-            text(
-                "SELECT b.account_id, b.kind, b.asset, b.quantity, b.cost_amount "
-                f"FROM balances AS b JOIN {_UNNEST_KEYS} ON b.account_id = v.account_id "
-                "AND b.kind = v.kind AND b.asset = v.asset "
-                "ORDER BY b.account_id, b.kind, b.asset FOR UPDATE OF b"
-            ),
-            _key_arrays(existing),
-        )
-        for account_id, kind, asset, quantity, cost_amount in rows:
-            found[BalanceKey(account_id, _KINDS[kind], asset)] = Balance(quantity, cost_amount)
-        return found
-
-    def _read_sqlite(self, ordered: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]:
-        wanted = set(ordered)
-        accounts = sorted({key.account_id for key in ordered})
+    def _read(self, accounts: Sequence[str], wanted: set[BalanceKey]) -> dict[BalanceKey, Balance]:
         found: dict[BalanceKey, Balance] = {}
         for start in range(0, len(accounts), CHUNK):
             chunk = accounts[start : start + CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            rows = self._db.exec_driver_sql(
-                "SELECT account_id, kind, asset, quantity, cost_amount FROM balances "
-                f"WHERE account_id IN ({marks})",
-                tuple(chunk),
-            )
+            if self._postgres:
+                rows = self._db.execute(
+                    text(
+                        "SELECT b.account_id, b.kind, b.asset, b.quantity, b.cost_amount "
+                        f"FROM balances AS b JOIN {_UNNEST_IDS} ON b.account_id = v.id"
+                    ),
+                    {"ids": chunk},
+                )
+            else:
+                marks = ", ".join("?" for _ in chunk)
+                rows = self._db.exec_driver_sql(
+                    "SELECT account_id, kind, asset, quantity, cost_amount FROM balances "
+                    f"WHERE account_id IN ({marks})",
+                    tuple(chunk),
+                )
             for account_id, kind, asset, quantity, cost_amount in rows:
                 key = BalanceKey(account_id, _KINDS[kind], asset)
                 if key in wanted:
@@ -147,7 +133,7 @@ class SqlLedgerRepository:
             [
                 (
                     key.account_id,
-                    key.kind.value,
+                    _KIND_TEXT[key.kind],
                     key.asset,
                     _exact_text(changed[key].quantity),
                     _exact_text(changed[key].cost_amount),
@@ -159,29 +145,18 @@ class SqlLedgerRepository:
     def _write_postgres(
         self, keys: Sequence[BalanceKey], changed: Mapping[BalanceKey, Balance]
     ) -> None:
-        values = {
-            **_key_arrays(keys),
-            "quantities": [changed[key].quantity for key in keys],
-            "costs": [changed[key].cost_amount for key in keys],
-        }
-        updated = self._db.execute(
-            text(
-                "UPDATE balances AS b SET quantity = v.quantity, cost_amount = v.cost_amount "
-                f"FROM {_UNNEST_VALUES} WHERE b.account_id = v.account_id "
-                "AND b.kind = v.kind AND b.asset = v.asset"
-            ),
-            values,
-        )
-        if updated.rowcount == len(keys):
-            return
-        # Balances nobody locked first (so not created by lock_balances): add the missing rows.
         self._db.execute(
             text(
                 "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
                 "SELECT v.account_id, v.kind, v.asset, v.quantity, v.cost_amount "
-                f"FROM {_UNNEST_VALUES} ON CONFLICT DO NOTHING"
+                f"FROM {_UNNEST_VALUES} ON CONFLICT (account_id, kind, asset) DO UPDATE "
+                "SET quantity = EXCLUDED.quantity, cost_amount = EXCLUDED.cost_amount"
             ),
-            values,
+            {
+                **_key_arrays(keys),
+                "quantities": [changed[key].quantity for key in keys],
+                "costs": [changed[key].cost_amount for key in keys],
+            },
         )
 
     def balances(
@@ -248,7 +223,7 @@ class SqlLedgerRepository:
             t.postings,
             POSTING_COLUMNS,
             [
-                (entry_id, p.account_id, p.kind.value, p.asset, p.amount, p.price)
+                (entry_id, p.account_id, _KIND_TEXT[p.kind], p.asset, p.amount, p.price)
                 for entry_id, entry in zip(ids, entries, strict=True)
                 for p in entry.postings
             ],
