@@ -293,6 +293,29 @@ def test_with_the_priority_policy_priority_one_fills_first_and_both_end_at_the_a
     assert ledger_agrees(box)
 
 
+def test_a_participant_holding_the_instrument_already_keeps_the_cost_of_its_other_shares(
+    box: Container,
+) -> None:
+    with box.uow() as uow:
+        instrument = uow.instruments.by_symbol("CFD4361")
+        assert instrument is not None
+        ledger.open_position(uow, context(uow), "SX-2001", instrument, D(50), D("9.00"))
+        uow.commit()
+    key_id = key(
+        box, [("SX-2001", "60", 1, True), ("SX-2002", "40", 2, False)], priority_policy=True
+    )
+    block_id = order(box, key_id, 1000)
+    fill(box, block_id, 500, "10.00")
+    fill(box, block_id, 500, "11.00")
+    quantity, average_cost, cash = balances(box, "SX-2001")
+    # 50 shares at 9.00 plus 600 at the block's 10.50: 6,750.00 for 650 shares.
+    assert quantity == 650
+    assert average_cost is not None
+    assert abs(average_cost * 650 - D("6750")) < D("0.000001")
+    assert cash == D("1000000.00") - D("6300.00")
+    assert ledger_agrees(box)
+
+
 def test_the_cash_residue_of_average_pricing_goes_to_the_error_account(box: Container) -> None:
     key_id = key(
         box,

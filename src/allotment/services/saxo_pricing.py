@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from allotment.domain.accounts import Account
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import (
+    COST_UNIT,
     AssetKind,
     BookingCode,
     JournalEntry,
     LedgerState,
     Posting,
-    keys_of,
+    cash_key,
+    security_key,
 )
 from allotment.domain.numbers import ZERO, round_money
 from allotment.services.clearing import ensure_open
@@ -44,6 +46,23 @@ class Desk:
     instrument: Instrument
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What one holder should have paid and what its block shares should cost."""
+
+    holder: Holder
+    owed: Decimal
+    cost: Decimal
+
+    @property
+    def cash(self) -> Decimal:
+        return self.owed - self.holder.paid_amount
+
+    @property
+    def restated(self) -> bool:
+        return self.cost != self.holder.cost_amount
+
+
 def adjust(
     uow: UnitOfWork,
     ctx: Context,
@@ -58,16 +77,21 @@ def adjust(
     docstring). A holder whose adjustment a ledger rule refuses keeps what it paid; the
     residue then carries the difference to the error account."""
     sign = Decimal(1) if block.side == "Buy" else Decimal(-1)
-    planned = [p for p in (_adjustment(h, desk, pricing, sign) for h in holders) if p]
-    residue_keys = _residue_entry(desk, pricing, sign, Decimal(1)).postings
+    targets = [t for t in (_target(h, pricing, sign) for h in holders) if t]
+    keys = {p.key for p in _residue_entry(desk, pricing, sign, Decimal(1)).postings}
+    for target in targets:
+        account_id = target.holder.account_id
+        keys.add(cash_key(account_id, pricing.currency))
+        if target.restated:
+            keys.add(security_key(account_id, desk.instrument.id))
     every = {**accounts, desk.average.id: desk.average, desk.error.id: desk.error}
-    keys = keys_of([entry for _, entry, _, _ in planned]) | {p.key for p in residue_keys}
     state = LedgerState(every, uow.ledger.lock_balances(sorted(keys)))
     written: list[JournalEntry] = []
-    for holder, entry, owed, cost in planned:
+    for target in targets:
+        entry = _adjustment(target, desk, pricing, sign, state)
         if state.apply(entry) is BookingCode.OK:
-            holder.paid_amount = owed
-            holder.cost_amount = cost
+            target.holder.paid_amount = target.owed
+            target.holder.cost_amount = target.cost
             written.append(entry)
     residue = block.filled_notional - sum((h.paid_amount for h in holders), ZERO)
     if residue != order.residue_amount:
@@ -84,34 +108,55 @@ def adjust(
     uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
 
 
-def _adjustment(
-    holder: Holder, desk: Desk, pricing: Pricing, sign: Decimal
-) -> tuple[Holder, JournalEntry, Decimal, Decimal] | None:
-    """The entry bringing one holder to the average price, with its new paid and cost."""
+def _target(holder: Holder, pricing: Pricing, sign: Decimal) -> _Target | None:
+    """None when the holder is at the average price already (or holds nothing)."""
     if not holder.held_quantity:
         return None
     average = pricing.average_price
     owed = round_money(holder.held_quantity * average)
+    # A sale's proceeds change; the seller's remaining position keeps its cost.
     cost = holder.held_quantity * average if sign > 0 else holder.cost_amount
-    cash = owed - holder.paid_amount
-    if not cash and cost == holder.cost_amount:
-        return None
+    target = _Target(holder, owed, cost)
+    return target if target.cash or target.restated else None
+
+
+def _adjustment(
+    target: _Target, desk: Desk, pricing: Pricing, sign: Decimal, state: LedgerState
+) -> JournalEntry:
+    """The entry bringing one holder to the average price."""
+    holder, cash = target.holder, target.cash
     currency, asset = pricing.currency, str(desk.instrument.id)
     postings: list[Posting] = []
     if cash:
         postings.append(Posting(holder.account_id, AssetKind.CASH, currency, -sign * cash))
         postings.append(Posting(desk.average.id, AssetKind.CASH, currency, sign * cash))
-    if cost != holder.cost_amount:
-        # The block's shares given back at their booked cost and taken again at the average.
-        held = holder.held_quantity
-        postings.append(Posting(holder.account_id, AssetKind.SECURITY, asset, -held))
-        postings.append(Posting(holder.account_id, AssetKind.SECURITY, asset, held, average))
-    entry = JournalEntry(
+    if target.restated:
+        postings.extend(_restatement(target, asset, state))
+    return JournalEntry(
         "price_adjustment",
         tuple(postings),
-        f"average price {average} of block {holder.block_id}",
+        f"average price {pricing.average_price} of block {holder.block_id}",
     )
-    return holder, entry, owed, cost
+
+
+def _restatement(target: _Target, asset: str, state: LedgerState) -> list[Posting]:
+    """The position given back and taken again at the price that makes its cost move by
+    exactly what the block's shares' cost moves (the ledger keeps average costs). When the
+    block's shares are the whole position, that price is the block's average price itself."""
+    holder = target.holder
+    position = state.balance(security_key(holder.account_id, int(asset)))
+    whole = position.quantity
+    if whole <= 0:
+        return []
+    if whole == holder.held_quantity:
+        price = target.cost / whole
+    else:
+        new_cost = position.cost_amount + target.cost - holder.cost_amount
+        price = (new_cost / whole).quantize(COST_UNIT, rounding=ROUND_HALF_EVEN)
+    return [
+        Posting(holder.account_id, AssetKind.SECURITY, asset, -whole),
+        Posting(holder.account_id, AssetKind.SECURITY, asset, whole, price),
+    ]
 
 
 def _residue_entry(desk: Desk, pricing: Pricing, sign: Decimal, amount: Decimal) -> JournalEntry:
