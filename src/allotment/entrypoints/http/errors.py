@@ -273,8 +273,21 @@ def install(app: FastAPI) -> None:
         )
         return renderer_for(request.url.path)(request, 422, out, out.message, [])
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, error: OverflowError) -> Response:
+        # An integer beyond what the database stores (SQLite refuses to bind it): no such
+        # object can exist, and the number is the caller's.
+        out = NumberOutOfRange("a number in this request is too large to be stored")
+        return renderer_for(request.url.path)(request, 422, out, out.message, [])
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 400 and error.__cause__ is not None:
+            # FastAPI could not read the body at all (not UTF-8, a broken form): for the
+            # caller this is the same mistake as JSON that does not parse.
+            reason = "it is not UTF-8 text" if isinstance(error.__cause__, UnicodeError) else ""
+            malformed = MalformedJson(f"the body cannot be parsed{': ' if reason else ''}{reason}")
+            return renderer_for(request.url.path)(request, 422, malformed, malformed.message, [])
         return renderer_for(request.url.path)(
             request, error.status_code, None, str(error.detail), []
         )
