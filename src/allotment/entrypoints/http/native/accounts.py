@@ -14,6 +14,8 @@ from allotment.entrypoints.http.native.schemas import (
     AccountOut,
     ClientIn,
     ClientOut,
+    IdPath,
+    IdQuery,
     InstrumentIn,
     InstrumentOut,
 )
@@ -57,7 +59,7 @@ def list_clients(ctx: NativeContext, box: ContainerDep) -> list[ClientOut]:
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
-def get_client(client_id: int, ctx: NativeContext, box: ContainerDep) -> ClientOut:
+def get_client(client_id: IdPath, ctx: NativeContext, box: ContainerDep) -> ClientOut:
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:
         return _client(registry.visible_client(uow, ctx, client_id))
@@ -83,7 +85,7 @@ def open_account(body: AccountIn, ctx: NativeContext, box: ContainerDep) -> Acco
 
 @router.get("/accounts", response_model=list[AccountOut])
 def list_accounts(
-    ctx: NativeContext, box: ContainerDep, client_id: int | None = None
+    ctx: NativeContext, box: ContainerDep, client_id: IdQuery = None
 ) -> list[AccountOut]:
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Query, status
 from allotment.domain.errors import NotFound
 from allotment.domain.identity import Scope
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
-from allotment.entrypoints.http.native.schemas import BlockIn, BlockOut, FillIn, FillOut
+from allotment.entrypoints.http.native.schemas import (
+    AfterId,
+    BlockIn,
+    BlockOut,
+    FillIn,
+    FillOut,
+    IdPath,
+)
 from allotment.services import blocks
 from allotment.services.context import Context
 from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
@@ -95,7 +102,7 @@ def create_block(body: BlockIn, ctx: NativeContext, box: ContainerDep) -> BlockO
 def list_blocks(
     ctx: NativeContext,
     box: ContainerDep,
-    after_id: int = Query(default=0, ge=0),
+    after_id: AfterId = 0,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[BlockOut]:
     with box.uow(write=False) as uow:
@@ -106,7 +113,7 @@ def list_blocks(
 
 
 @router.get("/blocks/{block_id}", response_model=BlockOut)
-def get_block(block_id: int, ctx: NativeContext, box: ContainerDep) -> BlockOut:
+def get_block(block_id: IdPath, ctx: NativeContext, box: ContainerDep) -> BlockOut:
     with box.uow(write=False) as uow:
         return block_out(uow, ctx, blocks.get_block(uow, ctx, block_id))
 
@@ -114,7 +121,7 @@ def get_block(block_id: int, ctx: NativeContext, box: ContainerDep) -> BlockOut:
 @router.post(
     "/blocks/{block_id}/fills", response_model=FillOut, status_code=status.HTTP_201_CREATED
 )
-def add_fill(block_id: int, body: FillIn, ctx: NativeContext, box: ContainerDep) -> FillOut:
+def add_fill(block_id: IdPath, body: FillIn, ctx: NativeContext, box: ContainerDep) -> FillOut:
     """Report an execution; blocks placed with an allocation key are allocated fill by fill."""
     with box.uow() as uow:
         fill = blocks.report_fill(
@@ -125,7 +132,7 @@ def add_fill(block_id: int, body: FillIn, ctx: NativeContext, box: ContainerDep)
 
 
 @router.get("/blocks/{block_id}/fills", response_model=list[FillOut])
-def list_fills(block_id: int, ctx: NativeContext, box: ContainerDep) -> list[FillOut]:
+def list_fills(block_id: IdPath, ctx: NativeContext, box: ContainerDep) -> list[FillOut]:
     with box.uow(write=False) as uow:
         block = blocks.get_block(uow, ctx, block_id)
         assert block.id is not None

@@ -13,6 +13,7 @@ from allotment.entrypoints.http.native.schemas import (
     ApiClientOut,
     AppKeyIn,
     AppKeyOut,
+    IdPath,
     LoginIn,
     TokenOut,
     UserIn,
@@ -68,7 +69,7 @@ def list_users(ctx: NativeContext, box: ContainerDep) -> list[UserOut]:
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-def get_user(user_id: int, ctx: NativeContext, box: ContainerDep) -> UserOut:
+def get_user(user_id: IdPath, ctx: NativeContext, box: ContainerDep) -> UserOut:
     ctx.require(Scope.ADMIN)
     with box.uow(write=False) as uow:
         user = uow.identity.user(ctx.company_id, user_id)

@@ -12,6 +12,7 @@ from allotment.domain.identity import Scope
 from allotment.domain.ledger import AssetKind
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
 from allotment.entrypoints.http.native.schemas import (
+    AfterId,
     AllocationOut,
     AuditOut,
     BalancesOut,
@@ -19,6 +20,8 @@ from allotment.entrypoints.http.native.schemas import (
     CashOut,
     EntryCreated,
     EntryOut,
+    IdPath,
+    IdQuery,
     Page,
     PositionIn,
     PositionOut,
@@ -122,7 +125,7 @@ def journal(
     trade_date_from: date | None = None,
     trade_date_to: date | None = None,
     entry_type: str | None = None,
-    after_id: int = Query(default=0, ge=0),
+    after_id: AfterId = 0,
     limit: int = Limit,
 ) -> Page[EntryOut]:
     """Journal entries, oldest first; page with `after_id` = the last id seen."""
@@ -142,7 +145,7 @@ def journal(
 
 
 @router.get("/ledger/entries/{entry_id}", response_model=EntryOut)
-def get_entry(entry_id: int, ctx: NativeContext, box: ContainerDep) -> EntryOut:
+def get_entry(entry_id: IdPath, ctx: NativeContext, box: ContainerDep) -> EntryOut:
     with box.uow(write=False) as uow:
         return entry_out(ledger.get_entry(uow, ctx, entry_id))
 
@@ -152,7 +155,9 @@ def get_entry(entry_id: int, ctx: NativeContext, box: ContainerDep) -> EntryOut:
     response_model=EntryCreated,
     status_code=status.HTTP_201_CREATED,
 )
-def reverse(entry_id: int, body: ReverseIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+def reverse(
+    entry_id: IdPath, body: ReverseIn, ctx: NativeContext, box: ContainerDep
+) -> EntryCreated:
     with box.uow() as uow:
         reversal_id = ledger.reverse_entry(uow, ctx, entry_id, body.reason)
         uow.commit()
@@ -191,9 +196,9 @@ def allocation_out(row: AllocationRow) -> AllocationOut:
 def list_allocations(
     ctx: NativeContext,
     box: ContainerDep,
-    block_id: int | None = None,
+    block_id: IdQuery = None,
     dialect: str | None = None,
-    after_id: int = Query(default=0, ge=0),
+    after_id: AfterId = 0,
     limit: int = Limit,
 ) -> Page[AllocationOut]:
     """Booked allocations across every dialect, oldest first."""
@@ -209,7 +214,7 @@ def list_allocations(
 
 
 @router.get("/allocations/{allocation_id}", response_model=AllocationOut, tags=["Allocations"])
-def get_allocation(allocation_id: int, ctx: NativeContext, box: ContainerDep) -> AllocationOut:
+def get_allocation(allocation_id: IdPath, ctx: NativeContext, box: ContainerDep) -> AllocationOut:
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:
         row = uow.allocations.get(ctx.company_id, allocation_id)
@@ -224,7 +229,7 @@ def audit_events(
     ctx: NativeContext,
     box: ContainerDep,
     object_type: str | None = None,
-    after_id: int = Query(default=0, ge=0),
+    after_id: AfterId = 0,
     limit: int = Limit,
 ) -> Page[AuditOut]:
     """Who changed what, when, through which API (admin scope)."""

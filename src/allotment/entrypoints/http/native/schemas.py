@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from allotment.domain.numbers import MAX_SCALE, NotANumber, scale_of, to_decimal
@@ -46,6 +47,14 @@ DecimalStr = Annotated[
 value is not the number the client meant)."""
 
 
+MAX_ID = 2**63 - 1
+"""The largest id either database stores (a signed 64-bit integer): larger ones cannot exist."""
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="The last id of the previous page.")]
+ClientId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -64,8 +73,8 @@ class TokenOut(BaseModel):
 class UserIn(Model):
     username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=200)
-    scopes: list[str]
-    client_ids: list[int] | None = None
+    scopes: list[str] = Field(max_length=10)
+    client_ids: list[ClientId] | None = Field(default=None, max_length=10_000)
 
 
 class UserOut(BaseModel):
