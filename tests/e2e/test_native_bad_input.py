@@ -55,6 +55,8 @@ def test_malformed_json_is_named_as_such(client: TestClient, demo_headers: dict[
     assert body["detail"] == "the body is not valid JSON: Expecting value at character 33"
     response = client.post(DEPOSIT, content=b"{'account_id': '6688'}", headers=headers)
     _problem(response, 422, "MalformedJson", "not valid JSON")
+    response = client.post(DEPOSIT, content=b'{"account_id": "\xff"}', headers=headers)
+    _problem(response, 422, "MalformedJson", "cannot be parsed", "not UTF-8")
 
 
 def test_a_field_of_the_wrong_type_or_shape_is_named_with_what_is_wrong(
@@ -176,6 +178,8 @@ def test_bad_query_and_path_parameters_are_named(
         ("/api/v1/ledger/journal", {"trade_date_from": "yesterday"}, "trade_date_from"),
         ("/api/v1/ledger/entries/abc", None, "entry_id"),
         ("/api/v1/allocations", {"limit": 0}, "limit"),
+        ("/api/v1/blocks/99999999999999999999", None, "block_id"),
+        ("/api/v1/accounts", {"client_id": 2**63}, "client_id"),
     ]
     for path, params, field in cases:
         response = client.get(path, params=params, headers=demo_headers)
