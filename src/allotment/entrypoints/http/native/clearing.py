@@ -16,6 +16,29 @@ from allotment.services.clearing import ClearingReport
 
 router = APIRouter(prefix="/api/v1/clearing", tags=["Clearing"])
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+    }
+    for status, description in (
+        (401, "No valid token"),
+        (403, "Closing needs the admin scope; reading needs access to every client"),
+        (409, "A concurrent change refused by the database (retry)"),
+        (422, "Not a date (YYYY-MM-DD), or a trade date in the future"),
+    )
+}
+
 
 class SessionOut(BaseModel):
     trade_date: date
@@ -40,7 +63,7 @@ def _session(report: ClearingReport) -> SessionOut:
     )
 
 
-@router.post("/sessions/{trade_date}/close", response_model=SessionOut)
+@router.post("/sessions/{trade_date}/close", response_model=SessionOut, responses=PROBLEMS)
 def close_session(trade_date: date, ctx: NativeContext, box: ContainerDep) -> SessionOut:
     """Register every booking of the trade date in the clearing report and make them final
     (admin). Closing a closed session changes nothing and answers the same."""
@@ -50,7 +73,7 @@ def close_session(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Se
     return _session(report)
 
 
-@router.get("/sessions/{trade_date}", response_model=SessionOut)
+@router.get("/sessions/{trade_date}", response_model=SessionOut, responses=PROBLEMS)
 def get_session(trade_date: date, ctx: NativeContext, box: ContainerDep) -> SessionOut:
     """The session of a trade date; an open session shows its bookings so far."""
     with box.uow(write=False) as uow:
@@ -60,7 +83,7 @@ def get_session(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Sess
 
 @router.get(
     "/sessions/{trade_date}/report",
-    responses={200: {"content": {"application/json": {}}}},
+    responses={200: {"content": {"application/json": {}}}, **PROBLEMS},
     response_class=Response,
 )
 def get_report(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Response:
@@ -73,7 +96,7 @@ def get_report(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Respo
 
 @router.get(
     "/sessions/{trade_date}/report.csv",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **PROBLEMS},
     response_class=Response,
 )
 def get_report_csv(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Response:
