@@ -232,6 +232,7 @@ INVALID_BODIES = [
     ("a boolean account", body(VALID, request(ToAccount=True))),
     ("nested instructions", body(VALID, request(Instructions={"a": {"b": 1}}))),
     ("too many decimals", body(VALID, request(Quantity=Decimal("1e-12")))),
+    ("sixteen digits", body(VALID, request(Price=Decimal("1000000000000000.5")))),
     ("NaN", body(VALID, request()).replace("135.89", "NaN")),
 ]
 

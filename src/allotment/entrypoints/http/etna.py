@@ -28,7 +28,7 @@ from allotment.domain.errors import (
 )
 from allotment.domain.identity import Scope
 from allotment.domain.ledger import BookingCode
-from allotment.domain.numbers import fits_storage
+from allotment.domain.numbers import MAX_SCALE, fits_storage
 from allotment.entrypoints.http import errors
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.entrypoints.http.deps import ContainerDep, resolve_principal
@@ -84,8 +84,11 @@ def _number(item: dict[str, Any], field: str, where: str, required: bool = True)
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise InvalidInstruction(f"{_name(where, field)} must be a number")
     number = Decimal(value)
-    if not fits_storage(number):
-        raise InvalidInstruction(f"{_name(where, field)} has more than 9 decimals or 30 digits")
+    if not _storable(number):
+        raise InvalidInstruction(
+            f"{_name(where, field)} has more than {MAX_WHOLE_DIGITS} digits before the decimal "
+            f"point or more than {MAX_SCALE} after it"
+        )
     return number
 
 
@@ -136,7 +139,9 @@ def _leg(item: dict[str, Any], where: str, signed: bool) -> etna.Leg:
 EXACT_ACTIONS = {action.value: action for action in etna.Action}
 EXACT_ACCOUNT_TYPES = {kind.value: kind for kind in AccountType}
 NUMBERS = (int, Decimal)
-STORABLE_INT = 10**30
+MAX_WHOLE_DIGITS = 15
+"""As in the native API: amounts below 10**15, so that sums of many stay exact."""
+LARGEST = 10**MAX_WHOLE_DIGITS
 
 
 def _simple_fast(item: Any) -> etna.AllocationRequest | None:
@@ -178,9 +183,9 @@ def _simple_fast(item: Any) -> etna.AllocationRequest | None:
 
 
 def _storable(number: int | Decimal) -> bool:
-    if number.__class__ is int:
-        return -STORABLE_INT < number < STORABLE_INT
-    return fits_storage(Decimal(number))
+    if not -LARGEST < number < LARGEST:
+        return False
+    return number.__class__ is int or fits_storage(Decimal(number))
 
 
 def parse_simple(item: Any, where: str) -> etna.AllocationRequest:
