@@ -257,3 +257,56 @@ def test_creating_an_identifier_another_company_holds_answers_409_without_detail
         for leak in ("Other", "UNIQUE", "constraint", "Key (", "INSERT", "C2-"):
             assert leak not in response.text, (path, leak)
     assert _counts(client) == before
+
+
+def test_the_other_companys_book_building_and_clearing_stay_invisible(
+    client: TestClient, other: Other
+) -> None:
+    """The capabilities built on the foundation keep the same wall: objects another company
+    created through the native API answer 404 and its bookings are in no report of ours."""
+    theirs = bearer(client, "other-admin", PASSWORD)
+
+    def created(path: str, body: dict[str, Any]) -> str:
+        response = client.post(path, json=body, headers=theirs)
+        assert response.status_code == 201, response.text
+        found: str = response.json()["id"]
+        return found
+
+    deal = created("/api/v1/deals", {"name": "Other IPO", "issuer": "Other Issuer"})
+    tranche = created(
+        f"/api/v1/deals/{deal}/tranches",
+        {"name": "Main", "offered_size": "1000", "offer_price": "10.00"},
+    )
+    investor = created("/api/v1/investor-accounts", {"name": "Other Fund"})
+    indication = created(
+        f"/api/v1/tranches/{tranche}/indications",
+        {"investor_account_id": investor, "demand_amount": "100"},
+    )
+    admin = bearer(client)
+    for path in [
+        f"/api/v1/deals/{deal}",
+        f"/api/v1/deals/{deal}/tranches",
+        f"/api/v1/tranches/{tranche}",
+        f"/api/v1/tranches/{tranche}/indications",
+        f"/api/v1/investor-accounts/{investor}",
+        f"/api/v1/indications/{indication}",
+    ]:
+        _not_found(client.get(path, headers=admin))
+    for path, body in [
+        (f"/api/v1/deals/{deal}/tranches", {"name": "x", "offered_size": "1", "offer_price": "1"}),
+        (
+            f"/api/v1/tranches/{tranche}/indications",
+            {"investor_account_id": investor, "demand_amount": "1"},
+        ),
+        (f"/api/v1/tranches/{tranche}/distribute/preview", None),
+    ]:
+        _not_found(client.post(path, json=body, headers=admin))
+    assert deal not in [d["id"] for d in client.get("/api/v1/deals", headers=admin).json()]
+    investors = client.get("/api/v1/investor-accounts", headers=admin).json()
+    assert investor not in [i["id"] for i in investors]
+    today = NOW.date().isoformat()
+    report = client.get(f"/api/v1/clearing/sessions/{today}/report", headers=admin)
+    assert report.status_code == 200, report.text
+    assert other.account not in report.text and other.average not in report.text
+    mine = client.get(f"/api/v1/clearing/sessions/{today}/report", headers=theirs)
+    assert other.account in mine.text, "the other company does see its own booking"
