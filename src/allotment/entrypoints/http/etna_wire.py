@@ -1,0 +1,277 @@
+"""The ETNA dialect's wire format: SimpleAllocationRequest and MultilegAllocationRequest read
+from JSON (numbers as exact decimals) into `services.etna` requests, with a message naming the
+item and the field for anything that is not a valid request (422), and the models that document
+the format in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from allotment.domain.accounts import AccountType
+from allotment.domain.errors import InvalidInstruction
+from allotment.domain.ledger import BookingCode
+from allotment.domain.numbers import MAX_SCALE, fits_storage
+from allotment.services import etna
+
+AccountKind = AccountType
+EtnaAction = etna.Action
+ACTIONS = {action.value.lower(): action for action in etna.Action}
+ACCOUNT_TYPES = {kind.value.lower(): kind for kind in AccountType}
+MAX_TEXT = 1000
+
+
+def _fields(item: Any, where: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise InvalidInstruction(f"{where or 'the body'} must be a JSON object")
+    return item
+
+
+def _name(where: str, field: str) -> str:
+    return f"{where}.{field}" if where else field
+
+
+def _text(item: dict[str, Any], field: str, where: str, required: bool = True) -> str:
+    value = item.get(field)
+    if value is None:
+        if required:
+            raise InvalidInstruction(f"{_name(where, field)} is required")
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # numeric account ids are read as their text, as ETNA does
+    if not isinstance(value, str):
+        raise InvalidInstruction(f"{_name(where, field)} must be a string")
+    if len(value) > MAX_TEXT:
+        raise InvalidInstruction(f"{_name(where, field)} is longer than {MAX_TEXT} characters")
+    return value
+
+
+def _number(item: dict[str, Any], field: str, where: str, required: bool = True) -> Decimal:
+    value = item.get(field)
+    if value is None and not required:
+        return Decimal(0)
+    if value is None:
+        raise InvalidInstruction(f"{_name(where, field)} is required")
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise InvalidInstruction(f"{_name(where, field)} must be a number")
+    number = Decimal(value)
+    if not _storable(number):
+        raise InvalidInstruction(
+            f"{_name(where, field)} has more than {MAX_WHOLE_DIGITS} digits before the decimal "
+            f"point or more than {MAX_SCALE} after it"
+        )
+    return number
+
+
+def _choice(item: dict[str, Any], field: str, where: str, choices: dict[str, Any]) -> Any:
+    value = item.get(field)
+    if value is None:
+        raise InvalidInstruction(f"{_name(where, field)} is required")
+    if not isinstance(value, str) or value.lower() not in choices:
+        allowed = ", ".join(choice.value for choice in choices.values())
+        raise InvalidInstruction(f"{_name(where, field)} must be one of {allowed}")
+    return choices[value.lower()]
+
+
+def _common(item: dict[str, Any], where: str) -> dict[str, Any]:
+    instructions = item.get("Instructions")
+    if instructions is not None and not (
+        isinstance(instructions, dict)
+        and all(not isinstance(v, dict | list) for v in instructions.values())
+    ):
+        raise InvalidInstruction(f"{_name(where, 'Instructions')} must be an object of strings")
+    commission = _number(item, "Commission", where, required=False)
+    if commission < 0:
+        raise InvalidInstruction(f"{_name(where, 'Commission')} must not be negative")
+    return {
+        "from_account": _text(item, "FromAccount", where),
+        "to_account": _text(item, "ToAccount", where),
+        "account_type": _choice(item, "AccountType", where, ACCOUNT_TYPES),
+        "commission": commission,
+        "comment": _text(item, "Comment", where, required=False),
+    }
+
+
+def _leg(item: dict[str, Any], where: str, signed: bool) -> etna.Leg:
+    quantity = _number(item, "Quantity", where)
+    if quantity == 0 or (quantity < 0 and not signed):
+        raise InvalidInstruction(f"{_name(where, 'Quantity')} must be greater than 0")
+    price = _number(item, "Price", where)
+    if price < 0:
+        raise InvalidInstruction(f"{_name(where, 'Price')} must not be negative")
+    return etna.Leg(
+        symbol=_text(item, "Symbol", where),
+        quantity=quantity,
+        price=price,
+        action=_choice(item, "Action", where, ACTIONS),
+    )
+
+
+EXACT_ACTIONS = {action.value: action for action in etna.Action}
+EXACT_ACCOUNT_TYPES = {kind.value: kind for kind in AccountType}
+NUMBERS = (int, Decimal)
+MAX_WHOLE_DIGITS = 15
+"""As in the native API: amounts below 10**15, so that sums of many stay exact."""
+LARGEST = 10**MAX_WHOLE_DIGITS
+
+
+def _simple_fast(item: Any) -> etna.AllocationRequest | None:
+    """The common case in one pass: every field with its exact type and spelling and in range.
+    None sends the item through the full validation, which names what is wrong."""
+    if item.__class__ is not dict:
+        return None
+    get = item.get
+    source, target, symbol = get("FromAccount"), get("ToAccount"), get("Symbol")
+    quantity, price, commission = get("Quantity"), get("Price"), get("Commission", 0)
+    action, kind = get("Action"), get("AccountType")
+    comment, instructions = get("Comment", ""), get("Instructions")
+    if not (
+        source.__class__ is str
+        and target.__class__ is str
+        and symbol.__class__ is str
+        and comment.__class__ is str
+        and action.__class__ is str
+        and kind.__class__ is str
+        and quantity.__class__ in NUMBERS
+        and price.__class__ in NUMBERS
+        and commission.__class__ in NUMBERS
+        and (instructions is None or (instructions.__class__ is dict and not instructions))
+        and max(len(source), len(target), len(symbol), len(comment)) <= MAX_TEXT
+        and action in EXACT_ACTIONS
+        and kind in EXACT_ACCOUNT_TYPES
+        and quantity > 0
+        and price >= 0
+        and commission >= 0
+        and _storable(quantity)
+        and _storable(price)
+        and _storable(commission)
+    ):
+        return None
+    leg = etna.Leg(symbol, Decimal(quantity), Decimal(price), EXACT_ACTIONS[action])
+    return etna.AllocationRequest(
+        source, target, EXACT_ACCOUNT_TYPES[kind], (leg,), Decimal(commission), comment
+    )
+
+
+def _storable(number: int | Decimal) -> bool:
+    if not -LARGEST < number < LARGEST:
+        return False
+    return number.__class__ is int or fits_storage(Decimal(number))
+
+
+def parse_simple(item: Any, where: str) -> etna.AllocationRequest:
+    """A SimpleAllocationRequest: one leg; Commission, Comment and Instructions optional."""
+    common = _simple_fast(item)
+    if common is not None:
+        return common
+    fields = _fields(item, where)
+    return etna.AllocationRequest(
+        legs=(_leg(fields, where, signed=False),), **_common(fields, where)
+    )
+
+
+def parse_multileg(item: Any, where: str) -> etna.AllocationRequest:
+    """A MultilegAllocationRequest: Legs of Symbol, Price, Quantity (a negative quantity
+    reverses the leg's side, as ETNA's sample sells an option with Quantity -1), Action."""
+    fields = _fields(item, where)
+    legs = fields.get("Legs")
+    if not isinstance(legs, list) or not legs:
+        raise InvalidInstruction(f"{_name(where, 'Legs')} must be a non-empty array of legs")
+    parsed = tuple(
+        _leg(_fields(leg, f"{_name(where, 'Legs')}[{i}]"), f"{_name(where, 'Legs')}[{i}]", True)
+        for i, leg in enumerate(legs)
+    )
+    return etna.AllocationRequest(legs=parsed, **_common(fields, where))
+
+
+class SimpleAllocationRequest(BaseModel):
+    """ETNA's SimpleAllocationRequest (documentation of the wire format)."""
+
+    FromAccount: str = Field(examples=["6687"], description="Source trading account")
+    ToAccount: str = Field(examples=["6688"], description="Target trading account (the user's)")
+    Symbol: str = Field(examples=["AAPL"])
+    Quantity: Decimal = Field(gt=0, examples=[100])
+    Price: Decimal = Field(ge=0, examples=[135.89])
+    Commission: Decimal | None = Field(default=None, ge=0, examples=[1.36])
+    Action: EtnaAction
+    AccountType: AccountKind = Field(description="Must be ToAccount's type")
+    Comment: str | None = None
+    Instructions: dict[str, str] | None = None
+
+
+class AllocationLegInfo(BaseModel):
+    Symbol: str
+    Price: Decimal = Field(ge=0)
+    Quantity: Decimal = Field(description="Non-zero; negative reverses the leg's side")
+    Action: EtnaAction
+
+
+class MultilegAllocationRequest(BaseModel):
+    """ETNA's MultilegAllocationRequest (documentation of the wire format)."""
+
+    FromAccount: str
+    ToAccount: str
+    AccountType: AccountKind
+    Comment: str | None = None
+    Commission: Decimal | None = Field(default=None, ge=0)
+    Legs: list[AllocationLegInfo] = Field(min_length=1)
+    Instructions: dict[str, str] | None = None
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its definitions inlined (for openapi_extra)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
+def _result_content(model: type[BaseModel], array: bool) -> dict[str, Any]:
+    result = {
+        "type": "object",
+        "properties": {
+            "Request": _schema(model),
+            "IsSucceed": {"type": "boolean"},
+            "Description": {
+                "type": "string",
+                "enum": [c.value for c in BookingCode if c.value != "Ok"],
+            },
+        },
+    }
+    schema = {"type": "array", "items": result} if array else result
+    return {"application/json": {"schema": schema}}
+
+
+def responses(model: type[BaseModel], array: bool) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"description": "Booked", "content": _result_content(model, array)},
+        401: {"description": "Token missing, invalid, expired or without the needed scope"},
+        403: {"description": "Application key is not defined or does not exist"},
+        409: {
+            "description": "Failed (with every result)",
+            "content": _result_content(model, array),
+        },
+        413: {"description": "More requests than the batch limit"},
+        422: {"description": "The body is not a valid request (or array of requests)"},
+    }
+
+
+def body_doc(model: type[BaseModel], array: bool) -> dict[str, Any]:
+    schema = _schema(model)
+    if array:
+        schema = {"type": "array", "items": schema}
+    content = {"application/json": {"schema": schema}, "text/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
