@@ -12,7 +12,7 @@ from allotment.bootstrap import build
 from allotment.domain.errors import AllotmentError
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.services import clearing
-from allotment.services.clearing import ClearingReport
+from allotment.services.clearing_report import ClearingReport
 from allotment.services.context import Context
 from allotment.services.ports import UnitOfWork
 

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
 from allotment.services import clearing
-from allotment.services.clearing import ClearingReport
+from allotment.services.clearing_report import ClearingReport
 
 router = APIRouter(prefix="/api/v1/clearing", tags=["Clearing"])
 
