@@ -235,12 +235,16 @@ def _document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _answer(request: Request, error: e.AllotmentError) -> Response:
+    return renderer_for(request.url.path)(request, status_for(error), error, error.message, [])
+
+
 def install(app: FastAPI) -> None:
     _document(app)
 
     @app.exception_handler(e.AllotmentError)
     async def _domain(request: Request, error: e.AllotmentError) -> Response:
-        return renderer_for(request.url.path)(request, status_for(error), error, error.message, [])
+        return _answer(request, error)
 
     @app.exception_handler(ValueError)
     async def _value(request: Request, error: ValueError) -> Response:
@@ -258,8 +262,7 @@ def install(app: FastAPI) -> None:
             or "invalid request"
         )
         if any(item.get("type") == "json_invalid" for item in error.errors()):
-            malformed = MalformedJson(fields[0]["message"])
-            return renderer_for(request.url.path)(request, 422, malformed, malformed.message, [])
+            return _answer(request, MalformedJson(fields[0]["message"]))
         return renderer_for(request.url.path)(request, 422, error, detail, fields)
 
     @app.exception_handler(decimal.DecimalException)
@@ -267,27 +270,27 @@ def install(app: FastAPI) -> None:
         if not _out_of_range(error):
             log.exception("unexpected error", exc_info=error)
             return renderer_for(request.url.path)(request, 500, None, "internal error", [])
-        out = NumberOutOfRange(
-            "an amount computed from this request has more digits than allotment keeps exactly; "
-            "use smaller quantities or prices"
+        return _answer(
+            request,
+            NumberOutOfRange(
+                "an amount computed from this request has more digits than allotment keeps "
+                "exactly; use smaller quantities or prices"
+            ),
         )
-        return renderer_for(request.url.path)(request, 422, out, out.message, [])
 
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, error: OverflowError) -> Response:
         # An integer beyond what the database stores (SQLite refuses to bind it): no such
         # object can exist, and the number is the caller's.
-        out = NumberOutOfRange("a number in this request is too large to be stored")
-        return renderer_for(request.url.path)(request, 422, out, out.message, [])
+        return _answer(request, NumberOutOfRange("a number in this request is too large to store"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 400 and error.__cause__ is not None:
             # FastAPI could not read the body at all (not UTF-8, a broken form): for the
             # caller this is the same mistake as JSON that does not parse.
-            reason = "it is not UTF-8 text" if isinstance(error.__cause__, UnicodeError) else ""
-            malformed = MalformedJson(f"the body cannot be parsed{': ' if reason else ''}{reason}")
-            return renderer_for(request.url.path)(request, 422, malformed, malformed.message, [])
+            reason = ": it is not UTF-8 text" if isinstance(error.__cause__, UnicodeError) else ""
+            return _answer(request, MalformedJson(f"the body cannot be parsed{reason}"))
         return renderer_for(request.url.path)(
             request, error.status_code, None, str(error.detail), []
         )
