@@ -44,7 +44,7 @@ def etna_token_error(
     return JSONResponse({"error": detail}, status_code=status)
 
 
-OAUTH_ERRORS = {400: "invalid_request", 401: "invalid_client", 422: "invalid_request"}
+OAUTH_ERRORS = {400: "invalid_request", 401: "invalid_client"}
 
 
 def oauth_error(
@@ -53,8 +53,7 @@ def oauth_error(
     """RFC 6749 §5.2: a request the endpoint cannot read (missing or repeated parameter) is an
     `invalid_request` with 400, not a validation problem."""
     if status == 422:
-        missing = [f"{f['field']}: {f['message']}" for f in fields]
-        detail = "; ".join(missing) or detail
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or detail
         status = 400
     code = OAUTH_ERRORS.get(status, "server_error" if status >= 500 else "invalid_request")
     return _oauth_error(code, status, detail)
