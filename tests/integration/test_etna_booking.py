@@ -62,6 +62,29 @@ def test_a_pipelined_batch_decides_exactly_as_a_sequential_one(
     assert len(booked) == sum(len(r.allocation_ids) for r in pipelined)
 
 
+def test_balances_missing_from_the_early_read_are_read_before_their_chunk_is_decided(
+    demo_container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    company_id, _ = demo_ids(demo_container)
+    ctx = admin_context(demo_container, company_id)
+    batch = requests(30, seed=11)
+    monkeypatch.setattr(booking, "_pipelined", lambda uow, count: False)
+    with demo_container.uow() as uow:
+        sequential = [r.code for r in etna.allocate(uow, ctx, batch)]
+        uow.rollback()
+    monkeypatch.setattr(booking, "PIPELINE_CHUNK", 4)
+    monkeypatch.setattr(booking, "_pipelined", lambda uow, count: True)
+    monkeypatch.setattr(booking, "_trade_keys", lambda trade: [])  # nothing read up front
+
+    with demo_container.uow() as uow:
+        pipelined = [r.code for r in etna.allocate(uow, ctx, batch)]
+        uow.commit()
+
+    assert pipelined == sequential
+    with demo_container.uow(write=False) as uow:
+        assert ledger.check_ledger(uow) == []
+
+
 def test_chunks_are_about_the_size_asked_and_never_cut_a_group() -> None:
     groups = [0, 1, 1, 1, 2, 3, 3, 4, 5, 5]
 

@@ -23,6 +23,7 @@ from allotment.domain.ledger import (
     JournalEntry,
     LedgerState,
     Trade,
+    cash_key,
     keys_of,
     premium_refused,
     security_key,
@@ -130,17 +131,19 @@ def book(
     if not trades:
         return [BookingOutcome(code) for code in requests if isinstance(code, BookingCode)]
     ensure_open(uow, ctx.company_id, ctx.today)
-    entries = {i: trade.entry() for i, trade in trades.items()}
-    keys = {posting.key for entry in entries.values() for posting in entry.postings}
-    state = _BatchState(_accounts_of(requests), uow.ledger.lock_balances(list(keys)))
-    batch = _Batch(uow, ctx, requests, trades, entries, groups)
+    batch = _Batch(uow, ctx, requests, trades, {}, groups)
+    accounts = _accounts_of(requests)
     if atomic or not _pipelined(uow, len(requests)):
+        keys = _posting_keys(batch, range(len(requests)))
+        state = _BatchState(accounts, uow.ledger.lock_balances(list(keys)))
         codes = _decide(state, batch, range(len(requests)))
         if atomic and any(code is not BookingCode.OK for code in codes):
             return [BookingOutcome(code) for code in codes]
         booked = _write_rows(batch, [i for i, code in enumerate(codes) if code is BookingCode.OK])
     else:
-        codes, booked = _decide_while_writing(state, batch)
+        keys = {key for trade in trades.values() for key in _trade_keys(trade)}
+        state = _BatchState(accounts, uow.ledger.lock_balances(list(keys)))
+        codes, booked = _decide_while_writing(state, batch, keys)
     uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
     return [BookingOutcome(code, *booked.get(i, (None, None))) for i, code in enumerate(codes)]
 
@@ -167,15 +170,24 @@ def _pipelined(uow: UnitOfWork, count: int) -> bool:
 
 
 def _decide_while_writing(
-    state: LedgerState, batch: _Batch
+    state: LedgerState, batch: _Batch, known: set[BalanceKey]
 ) -> tuple[list[BookingCode], dict[int, tuple[int, int]]]:
     """Decide chunk by chunk; a writer thread writes each decided chunk while the next one is
-    decided. The connection is used by one thread at a time: only the writer touches it."""
+    built and decided. The connection is used by one thread at a time: while the writer runs,
+    this thread only computes. `known` are the balances read (and locked) before the first
+    chunk; a chunk touching another one reads it first (it never happens for trades)."""
     codes: list[BookingCode] = []
     booked: dict[int, tuple[int, int]] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="booking-writer") as writer:
         pending: Future[dict[int, tuple[int, int]]] | None = None
         for chunk in _chunks(len(batch.requests), batch.groups, PIPELINE_CHUNK):
+            missing = _posting_keys(batch, chunk) - known
+            if missing:
+                if pending is not None:
+                    booked.update(pending.result())
+                    pending = None
+                state.balances.update(batch.uow.ledger.lock_balances(list(missing)))
+                known |= missing
             decided = _decide(state, batch, chunk)
             codes.extend(decided)
             accepted = [i for i, code in zip(chunk, decided, strict=True) if code is BookingCode.OK]
@@ -185,6 +197,33 @@ def _decide_while_writing(
         if pending is not None:
             booked.update(pending.result())
     return codes, booked
+
+
+def _posting_keys(batch: _Batch, indexes: range) -> set[BalanceKey]:
+    """Build the journal entries of these items; the balances their postings touch."""
+    keys: set[BalanceKey] = set()
+    for index in indexes:
+        trade = batch.trades.get(index)
+        if trade is not None:
+            entry = batch.entries[index] = trade.entry()
+            keys.update(posting.key for posting in entry.postings)
+    return keys
+
+
+def _trade_keys(trade: Trade) -> list[BalanceKey]:
+    """The balances a trade's entry touches (Trade.entry): both sides' positions and cash, and
+    the fee payer's and fee account's cash. Lets the balances be locked before the entries are
+    built; `_decide_while_writing` checks each chunk's entries against them all the same."""
+    instrument, currency = trade.instrument.id, trade.instrument.currency
+    keys = [
+        security_key(trade.seller_account_id, instrument),
+        security_key(trade.buyer_account_id, instrument),
+        cash_key(trade.buyer_account_id, currency),
+        cash_key(trade.seller_account_id, currency),
+    ]
+    for fee in trade.fees:
+        keys += [cash_key(fee.payer_account_id, currency), cash_key(fee.fee_account_id, currency)]
+    return keys
 
 
 def _chunks(count: int, groups: Sequence[int] | None, size: int) -> list[range]:
