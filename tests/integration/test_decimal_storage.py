@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
 from fastapi.testclient import TestClient
 
 from allotment.bootstrap import Container
@@ -47,48 +46,49 @@ def _company_with_accounts(container: Container) -> Context:
     return ctx
 
 
-@pytest.mark.parametrize("amount", AWKWARD, ids=str)
 def test_postings_and_balances_read_back_equal_to_the_decimal_written(
-    container: Container, amount: Decimal
+    container: Container,
 ) -> None:
     ctx = _company_with_accounts(container)
-    entry = JournalEntry(
-        "deposit",
-        (
-            Posting("EX-A", AssetKind.SECURITY, "7", amount, amount),
-            Posting("EX-B", AssetKind.SECURITY, "7", -amount, amount),
-            Posting("EX-A", AssetKind.CASH, "USD", -amount),
-            Posting("EX-B", AssetKind.CASH, "USD", amount),
-        ),
-    )
-    security = BalanceKey("EX-A", AssetKind.SECURITY, "7")
-    cash = BalanceKey("EX-B", AssetKind.CASH, "USD")
-    written = {
-        security: Balance(amount, amount),
-        BalanceKey("EX-B", AssetKind.SECURITY, "7"): Balance(-amount, -amount),
-        BalanceKey("EX-A", AssetKind.CASH, "USD"): Balance(-amount),
-        cash: Balance(amount),
-    }
-    with container.uow() as uow:
-        uow.ledger.lock_balances(sorted(written))
-        [entry_id] = uow.ledger.add_entries(ctx.company_id, [entry], NOW.date(), NOW, "t", "n")
-        uow.ledger.write_balances(written)
-        uow.commit()
+    for number, amount in enumerate(AWKWARD):
+        asset, currency = str(number), f"US{number}"
+        entry = JournalEntry(
+            "deposit",
+            (
+                Posting("EX-A", AssetKind.SECURITY, asset, amount, amount),
+                Posting("EX-B", AssetKind.SECURITY, asset, -amount, amount),
+                Posting("EX-A", AssetKind.CASH, currency, -amount),
+                Posting("EX-B", AssetKind.CASH, currency, amount),
+            ),
+        )
+        security = BalanceKey("EX-A", AssetKind.SECURITY, asset)
+        cash = BalanceKey("EX-B", AssetKind.CASH, currency)
+        written = {
+            security: Balance(amount, amount),
+            BalanceKey("EX-B", AssetKind.SECURITY, asset): Balance(-amount, -amount),
+            BalanceKey("EX-A", AssetKind.CASH, currency): Balance(-amount),
+            cash: Balance(amount),
+        }
+        with container.uow() as uow:
+            uow.ledger.lock_balances(sorted(written))
+            [entry_id] = uow.ledger.add_entries(ctx.company_id, [entry], NOW.date(), NOW, "t", "n")
+            uow.ledger.write_balances(written)
+            uow.commit()
 
-    with container.uow(write=False) as uow:
-        stored = uow.ledger.entry(ctx.company_id, entry_id)
-        found = uow.ledger.balances(["EX-A", "EX-B"])
-        mismatches = uow.ledger.recompute()
+        with container.uow(write=False) as uow:
+            stored = uow.ledger.entry(ctx.company_id, entry_id)
+            found = uow.ledger.balances(["EX-A", "EX-B"])
+            mismatches = uow.ledger.recompute()
 
-    assert stored is not None
-    assert [p.amount for p in stored.entry.postings] == [amount, -amount, -amount, amount]
-    assert all(isinstance(p.amount, Decimal) for p in stored.entry.postings)
-    assert stored.entry.postings[0].price == amount
-    assert found[security].quantity == amount
-    assert found[security].cost_amount == amount
-    assert found[cash].quantity == amount
-    assert str(found[security].quantity.normalize()) == str(amount.normalize())
-    assert mismatches == []
+        assert stored is not None
+        assert [p.amount for p in stored.entry.postings] == [amount, -amount, -amount, amount]
+        assert all(isinstance(p.amount, Decimal) for p in stored.entry.postings)
+        assert stored.entry.postings[0].price == amount
+        assert found[security].quantity == amount, amount
+        assert found[security].cost_amount == amount, amount
+        assert found[cash].quantity == amount, amount
+        assert str(found[security].quantity.normalize()) == str(amount.normalize())
+        assert mismatches == []
 
 
 def test_sums_of_many_small_amounts_stay_exact_in_the_stored_balance(
