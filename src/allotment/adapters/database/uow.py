@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +23,8 @@ from allotment.adapters.database.repositories.records import (
     SqlIdempotencyRepository,
 )
 from allotment.domain.errors import Conflict
+
+log = logging.getLogger("allotment.database")
 
 ExtensionFactory = Callable[[Connection], Any]
 _EXTENSIONS: dict[str, ExtensionFactory] = {}
@@ -81,9 +84,9 @@ class SqlUnitOfWorkFactory:
                 yield uow
             except IntegrityError as error:
                 transaction.rollback()
-                raise Conflict(
-                    "the change clashes with data stored meanwhile", detail=str(error.orig)
-                ) from error
+                # The database's words name tables and constraints: log them, never answer them.
+                log.info("integrity error turned into a conflict: %s", error.orig)
+                raise Conflict("the change clashes with data stored meanwhile") from error
             except OperationalError as error:
                 transaction.rollback()
                 if _is_retryable(error):

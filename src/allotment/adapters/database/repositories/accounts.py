@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, insert, select, update
 
 from allotment.adapters.database import tables as t
+from allotment.adapters.database.sequences import follow_chosen_id
 from allotment.domain.accounts import (
     Account,
     AccountRole,
@@ -60,6 +61,8 @@ class SqlAccountRepository:
         result = self._db.execute(insert(t.clients).values(**values))
         assert result.inserted_primary_key is not None
         new_id = int(result.inserted_primary_key[0])
+        if client.id:
+            follow_chosen_id(self._db, t.clients)
         return Client(
             id=new_id, company_id=client.company_id, name=client.name, client_key=client.client_key
         )
@@ -175,6 +178,8 @@ class SqlInstrumentRepository:
             values["id"] = instrument.id
         result = self._db.execute(insert(t.instruments).values(**values))
         assert result.inserted_primary_key is not None
+        if instrument.id:
+            follow_chosen_id(self._db, t.instruments)
         found = self.get(int(result.inserted_primary_key[0]))
         assert found is not None
         return found

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import insert_values, reserve_ids
+from allotment.adapters.database.sequences import follow_chosen_id
 from allotment.domain.errors import Conflict
 from allotment.services.ports import (
     AllocationRow,
@@ -231,6 +232,8 @@ class SqlBlockRepository:
             raise Conflict(f"block id {block.id} is taken", block_id=block.id)
         result = self._db.execute(insert(t.blocks).values(**values))
         assert result.inserted_primary_key is not None
+        if block.id is not None:
+            follow_chosen_id(self._db, t.blocks)
         block.id = int(result.inserted_primary_key[0])
         return block
 
