@@ -74,3 +74,9 @@ class SessionClosed(Conflict):
 
 class LimitExceeded(InvalidInstruction):
     code = "LimitExceeded"
+
+
+class AmountOutOfRange(InvalidInstruction):
+    """An amount computed from the request has more digits than the ledger keeps exactly."""
+
+    code = "NumberOutOfRange"

@@ -16,8 +16,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from allotment.domain.accounts import Account, AccountRole
+from allotment.domain.errors import AmountOutOfRange
 from allotment.domain.instruments import Instrument
-from allotment.domain.numbers import MAX_SCALE, ZERO, round_money
+from allotment.domain.numbers import MAX_SCALE, ZERO, exact_product, fits_storage, round_money
 
 COST_UNIT = Decimal(1).scaleb(-MAX_SCALE)
 
@@ -216,7 +217,15 @@ class Trade:
 
     @property
     def trade_value(self) -> Decimal:
-        return round_money(self.quantity * self.price)
+        value = round_money(exact_product(self.quantity, self.price))
+        if not fits_storage(value):
+            raise AmountOutOfRange(
+                "an amount computed from this request has more digits than allotment keeps "
+                "exactly; use smaller quantities or prices",
+                quantity=self.quantity,
+                price=self.price,
+            )
+        return value
 
     def entry(self, entry_type: str = "trade", description: str = "") -> JournalEntry:
         security, currency = str(self.instrument.id), self.instrument.currency
