@@ -49,6 +49,7 @@ from allotment.domain.allocation.splitting import (
     proportional_floors,
     round_robin,
 )
+from allotment.domain.allocation.vectorized import may_have_duplicates
 
 __all__ = [
     "AllocationPart",
@@ -67,8 +68,11 @@ Precedence = tuple[int, int, str]
 
 _KEY = attrgetter("key")
 _ACCEPTS = attrgetter("accepts_remainder")
-_MAXIMUM = attrgetter("maximum_quantity")
-_MINIMUM = attrgetter("minimum_quantity")
+_HAS_RULES = attrgetter("has_rules")
+
+# From this many keys on, comparing hashes in NumPy beats building a set of the keys
+# (measured: equal at 100,000, NumPy twice as fast at a million).
+HASHED_KEY_CHECK = 200_000
 
 
 def precedence(participant: Participant) -> Precedence:
@@ -84,13 +88,14 @@ def split(request: SplitRequest, *, vectorize: bool | None = None) -> SplitResul
     total_increments, lot_increments = _check_request(request)
     total_lots, dust_increments = divmod(total_increments, lot_increments)
     lot = steps_to_decimal(lot_increments, request.increment)
-    bounds, acceptor_caps = _bounds(request, lot)
-    problem = _LotProblem(
-        total_lots, lot_increments, method_weights(request), bounds, acceptor_caps
-    )
-    lots, plan = _split_lots(request, problem, vectorize)
+    # One pass decides whether any participant has rules beyond its weight.
+    plain = not any(map(_HAS_RULES, request.participants))
+    bounds, acceptor_caps = _bounds(request, lot, plain)
+    weights, weight_total = method_weights(request)
+    problem = _LotProblem(total_lots, lot_increments, weights, weight_total, bounds, acceptor_caps)
+    lots, assigned_lots, plan = _split_lots(request, problem, plain, vectorize)
     increments = lots if lot_increments == 1 else [count * lot_increments for count in lots]
-    remainder_increments = dust_increments + (total_lots - sum(lots)) * lot_increments
+    remainder_increments = dust_increments + (total_lots - assigned_lots) * lot_increments
     remainder = steps_to_decimal(remainder_increments, request.increment)
     allocated = steps_to_decimal(total_increments - remainder_increments, request.increment)
     return SplitResult(request, tuple(increments), allocated, remainder, plan)
@@ -104,6 +109,7 @@ class _LotProblem:
     total_lots: int
     lot_increments: int
     weights: list[int]
+    weight_total: int
     bounds: Bounds | None
     acceptor_caps: list[int | None] | None
 
@@ -127,11 +133,20 @@ def _check_request(request: SplitRequest) -> tuple[int, int]:
 
 
 def _check_unique_keys(participants: Sequence[Participant]) -> None:
-    keys = list(map(_KEY, participants))
-    if len(set(keys)) != len(keys):
-        seen: set[str] = set()
-        duplicate = next(key for key in keys if key in seen or seen.add(key))
-        raise DuplicateParticipant(duplicate)
+    count = len(participants)
+    if count >= HASHED_KEY_CHECK and not may_have_duplicates(map(_KEY, participants), count):
+        return
+    if len(set(map(_KEY, participants))) != count:
+        raise DuplicateParticipant(_first_duplicate(list(map(_KEY, participants))))
+
+
+def _first_duplicate(keys: list[str]) -> str:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    raise AssertionError("no duplicate key")
 
 
 def _lot_increments(round_lot: Decimal | None, increment: Decimal) -> int:
@@ -143,17 +158,22 @@ def _lot_increments(round_lot: Decimal | None, increment: Decimal) -> int:
     return count
 
 
-def _bounds(request: SplitRequest, lot: Decimal) -> tuple[Bounds | None, list[int | None] | None]:
+def _bounds(
+    request: SplitRequest, lot: Decimal, plain: bool
+) -> tuple[Bounds | None, list[int | None] | None]:
     """Caps and minimums in lots, and the caps that bind remainder acceptors; None when no
     participant is bounded, which keeps the common split on the fast path."""
     participants = request.participants
     from_method = method_caps(request, lot)
-    has_maximum = list(map(_MAXIMUM, participants)).count(None) != len(participants)
-    has_minimum = bool(request.minimum_quantity) or any(map(_MINIMUM, participants))
-    if from_method is None and not has_maximum and not has_minimum:
+    unbounded = plain or not any(
+        p.minimum_quantity or p.maximum_quantity is not None for p in participants
+    )
+    if from_method is None and not request.minimum_quantity and unbounded:
         return None, None
     maximums = [_maximum_lots(p, lot) for p in participants]
-    caps = maximums if from_method is None else list(map(_lower_cap, maximums, from_method))
+    caps: list[int | None] = (
+        maximums if from_method is None else list(map(_lower_cap, maximums, from_method))
+    )
     minimums = [_minimum_lots(p, request.minimum_quantity, lot) for p in participants]
     hard_caps = maximums if acceptors_may_exceed_caps(request.method) else caps
     return Bounds(caps, minimums), hard_caps
@@ -184,43 +204,42 @@ def _check_bound(field: str, value: Decimal) -> None:
 
 
 def _split_lots(
-    request: SplitRequest,
-    problem: _LotProblem,
-    vectorize: bool | None,
-) -> tuple[list[int], SplitPlan]:
+    request: SplitRequest, problem: _LotProblem, plain: bool, vectorize: bool | None
+) -> tuple[list[int], int, SplitPlan]:
+    """Lots per participant and how many lots were assigned in all."""
     participants = request.participants
 
     def rank(index: int) -> Precedence:
         return precedence(participants[index])
 
-    weights = problem.weights
     if problem.bounds is None:
-        pool = Pool([], problem.total_lots, sum(weights))
-        members = None
+        pool = Pool([], problem.total_lots, problem.weight_total)
     else:
-        pool = form_pool(problem.total_lots, weights, problem.bounds, rank)
-        members = pool.members
-    acceptors = _acceptors(participants, rank)
-    lots = _share_pool(pool, weights, members, bool(acceptors), rank, vectorize)
+        pool = form_pool(problem.total_lots, problem.weights, problem.bounds, rank)
+    acceptors = _acceptors(participants, plain, rank)
+    members = None if problem.bounds is None else pool.members
+    lots, assigned = _share_pool(pool, problem.weights, members, bool(acceptors), rank, vectorize)
     if acceptors:
-        _give_leftover_to_acceptors(lots, problem, acceptors, pool.dropped)
+        eligible = [index for index in acceptors if index not in pool.dropped]
+        assigned += _give_leftover(lots, problem, eligible, problem.total_lots - assigned)
     plan = SplitPlan(
         problem.lot_increments,
-        weights,
+        problem.weights,
         pool.total,
         pool.weight,
         pool.fixed,
         frozenset(pool.dropped),
         bool(acceptors),
     )
-    return lots, plan
+    return lots, assigned, plan
 
 
-def _acceptors(participants: Sequence[Participant], rank: Callable[[int], Precedence]) -> list[int]:
-    accepts = list(map(_ACCEPTS, participants))
-    if not any(accepts):
+def _acceptors(
+    participants: Sequence[Participant], plain: bool, rank: Callable[[int], Precedence]
+) -> list[int]:
+    if plain or not any(map(_ACCEPTS, participants)):
         return []
-    return sorted((index for index, flag in enumerate(accepts) if flag), key=rank)
+    return sorted((i for i, p in enumerate(participants) if p.accepts_remainder), key=rank)
 
 
 def _share_pool(
@@ -230,38 +249,41 @@ def _share_pool(
     acceptor_mode: bool,
     rank: Callable[[int], Precedence],
     vectorize: bool | None,
-) -> list[int]:
-    """Lots per participant: the pool's pro rata shares plus the fixed (capped) ones.
+) -> tuple[list[int], int]:
+    """Lots per participant (the pool's pro rata shares plus the capped ones), and their sum.
 
     ``members`` None means everyone shares (no bounds): no index lists are built then.
     """
     member_weights = weights if members is None else [weights[i] for i in members]
     if pool.weight == 0:
-        shares = [0] * len(member_weights)
+        shares, assigned = [0] * len(member_weights), 0
     elif acceptor_mode:
         shares = proportional_floors(pool.total, member_weights, vectorize=vectorize)
+        assigned = sum(shares)
     else:
         tie_key = rank if members is None else (lambda j: rank(members[j]))
         shares = largest_remainder(pool.total, member_weights, tie_key, vectorize=vectorize)
+        assigned = pool.total  # Hamilton's parts always add up to the total
     if members is None:
-        return shares
+        return shares, assigned
     lots = [0] * len(weights)
     for index, share in zip(members, shares, strict=True):
         lots[index] = share
     for index, cap in pool.fixed.items():
         lots[index] = cap
-    return lots
+    return lots, assigned + sum(pool.fixed.values())
 
 
-def _give_leftover_to_acceptors(
-    lots: list[int], problem: _LotProblem, acceptors: list[int], dropped: set[int]
-) -> None:
-    eligible = [index for index in acceptors if index not in dropped]
+def _give_leftover(
+    lots: list[int], problem: _LotProblem, acceptors: list[int], leftover: int
+) -> int:
+    """Leftover lots to the remainder acceptors, in precedence order; returns lots given."""
     caps = problem.acceptor_caps
-    room = [_room(lots[i], None if caps is None else caps[i]) for i in eligible]
-    given = round_robin(problem.total_lots - sum(lots), room)
-    for index, extra in zip(eligible, given, strict=True):
+    room = [_room(lots[i], None if caps is None else caps[i]) for i in acceptors]
+    given = round_robin(leftover, room)
+    for index, extra in zip(acceptors, given, strict=True):
         lots[index] += extra
+    return sum(given)
 
 
 def _room(current: int, cap: int | None) -> int | None:

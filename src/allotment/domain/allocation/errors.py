@@ -112,10 +112,13 @@ class InvalidQuantity(EngineError):
 class InvalidPrice(EngineError):
     code = "InvalidPrice"
 
-    def __init__(self, field: str, value: Decimal | None) -> None:
-        super().__init__(f"{field} must be a positive price, not {value}")
+    def __init__(
+        self, field: str, value: Decimal | None, requirement: str = "a positive price"
+    ) -> None:
+        super().__init__(f"{field} must be {requirement}, not {value}")
         self.field = field
         self.value = value
+        self.requirement = requirement
 
 
 class UnknownParticipant(EngineError):

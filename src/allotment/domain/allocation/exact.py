@@ -22,6 +22,7 @@ from decimal import (
     localcontext,
 )
 from fractions import Fraction
+from itertools import repeat
 
 # A thousand digits is far beyond any quantity or amount, and we never divide in these
 # contexts, so the precision only bounds pathological inputs.
@@ -71,6 +72,16 @@ def ceil_steps(value: Decimal, step: Decimal) -> int:
 def steps_to_decimal(count: int, step: Decimal) -> Decimal:
     """``count`` × ``step`` as an exact decimal."""
     return EXACT.multiply(Decimal(count), step)
+
+
+def steps_to_decimals(counts: Sequence[int], step: Decimal) -> tuple[Decimal, ...]:
+    """Many ``count`` × ``step`` at once; whole units (step 1) skip the multiplication."""
+    if step.as_tuple() == _ONE:
+        return tuple(map(Decimal, counts))
+    return tuple(map(EXACT.multiply, map(Decimal, counts), repeat(step)))
+
+
+_ONE = Decimal(1).as_tuple()
 
 
 def round_fraction(value: Fraction, places: int, rounding: str) -> Decimal:

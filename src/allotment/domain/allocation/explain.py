@@ -80,9 +80,14 @@ class Explanation:
         """One readable line per participant, for logs, the CLI and the desk."""
         return [
             f"{row.key}: {row.quantity} (target {row.target_decimal(places)}, "
-            f"{row.deviation_increments:+} increments, {row.reason})"
+            f"{_signed(row.deviation_increments)} increments, {row.reason})"
             for row in self.participants
         ]
+
+
+def _signed(value: Fraction) -> str:
+    text = fraction_text(value)
+    return text if value < 0 else f"+{text}"
 
 
 def explain(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 from operator import attrgetter
 
@@ -27,17 +26,17 @@ _NEEDS_POSITIVE_TOTAL = frozenset(
 )
 
 
-def method_weights(request: SplitRequest) -> list[int]:
-    """Exact integer weights, validated for the method."""
+def method_weights(request: SplitRequest) -> tuple[list[int], int]:
+    """Exact integer weights, validated for the method, and their total."""
     participants = request.participants
     if request.method is Method.EQUAL:
-        return [1] * len(participants)
+        return [1] * len(participants), len(participants)
     scaled = integer_weights(list(map(_WEIGHT, participants)), lambda i: participants[i].key)
     if request.method is Method.PERCENTAGE:
         _check_percentages(scaled)
     if request.method in _NEEDS_POSITIVE_TOTAL and scaled.total == 0:
         raise ZeroTotalWeight(request.method)
-    return scaled.values
+    return scaled.values, scaled.total
 
 
 def method_caps(request: SplitRequest, lot: Decimal) -> list[int] | None:
@@ -74,7 +73,3 @@ def _check_percentages(scaled: IntegerWeights) -> None:
     # |total - 100| <= 10**-9, in the integers of the scaled weights.
     if abs(scaled.total - hundred) * 10**PERCENT_TOLERANCE_EXPONENT > 10**scaled.places:
         raise PercentagesDoNotTotal100(scaled.decimal_total)
-
-
-def keys_of(participants: Sequence[Participant]) -> list[str]:
-    return [participant.key for participant in participants]

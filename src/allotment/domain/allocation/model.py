@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -34,6 +34,13 @@ class Participant:
     accepts_remainder: bool = False
     minimum_quantity: Decimal | None = None
     maximum_quantity: Decimal | None = None
+    # Whether any rule beyond the weight applies, worked out once when the participant is
+    # made, so that a split of a million plain participants checks one flag each.
+    has_rules: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rules = self.accepts_remainder or self.minimum_quantity is not None
+        object.__setattr__(self, "has_rules", rules or self.maximum_quantity is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +62,10 @@ class SplitRequest:
     price: Decimal | None = None
 
     def __post_init__(self) -> None:
-        # A list passed by a caller would make a frozen request mutable after the fact.
+        # A list passed by a caller would make a frozen request mutable after the fact, and
+        # a method given as its text ("Percentage") should behave as the enum member.
         object.__setattr__(self, "participants", tuple(self.participants))
+        object.__setattr__(self, "method", Method(self.method))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from allotment.domain.allocation.errors import UnknownParticipant
-from allotment.domain.allocation.exact import steps_to_decimal
+from allotment.domain.allocation.exact import steps_to_decimals
 from allotment.domain.allocation.explain import Explanation, SplitPlan, explain
 from allotment.domain.allocation.model import AllocationPart, SplitRequest
 
@@ -26,8 +26,7 @@ class SplitResult:
 
     @cached_property
     def quantities(self) -> tuple[Decimal, ...]:
-        step = self.request.increment
-        return tuple(steps_to_decimal(count, step) for count in self.increments)
+        return steps_to_decimals(self.increments, self.request.increment)
 
     @cached_property
     def parts(self) -> tuple[AllocationPart, ...]:

@@ -9,7 +9,7 @@ as the pure path does, so both paths give identical parts.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,21 @@ from numpy.typing import NDArray
 INT64_LIMIT = 2**63
 
 Int64Array = NDArray[np.int64]
+
+
+def may_have_duplicates(keys: Iterable[str], count: int) -> bool:
+    """False when the keys are certainly distinct because their hashes are; True asks the
+    caller for the exact check (different keys can share a hash).
+
+    Cheaper than a set of a million strings: the hashes are counted into a table four times
+    their number, and only those sharing a slot (about a fifth) are sorted and compared.
+    """
+    hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=count)
+    size = 1 << (4 * count).bit_length()
+    slots = hashes & (size - 1)
+    crowded = hashes[np.bincount(slots, minlength=size)[slots] > 1]
+    crowded.sort()
+    return bool((crowded[1:] == crowded[:-1]).any())
 
 
 def proportional_floors(total: int, weights: Sequence[int]) -> list[int] | None:

@@ -39,7 +39,9 @@ def integer_weights(weights: Sequence[Decimal], key_of: Callable[[int], str]) ->
     if values and min(values) < 0:
         index = next(i for i, value in enumerate(values) if value < 0)
         raise NegativeWeight(key_of(index), weights[index])
-    return IntegerWeights(values, places, sum(values), decimal_total)
+    # The scaled exact sum is the integer sum, without another pass over a million ints.
+    total = int(decimal_total.scaleb(places, context=EXACT))
+    return IntegerWeights(values, places, total, decimal_total)
 
 
 def _exact_total(weights: Sequence[Decimal], key_of: Callable[[int], str]) -> Decimal:
