@@ -20,14 +20,16 @@ from decimal import Decimal
 from enum import StrEnum
 
 from allotment.domain.accounts import Account, AccountRole, AccountType
+from allotment.domain.errors import NotFound
 from allotment.domain.identity import Principal, Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import CENT, ZERO, is_multiple_of
 from allotment.services.booking import BookingOutcome, BookingRequest, book
+from allotment.services.clearing import ensure_open
 from allotment.services.context import Context, record
 from allotment.services.ports import UnitOfWork
-from allotment.services.registry import house_account
+from allotment.services.registry import house_account_id
 
 OK = BookingCode.OK
 
@@ -98,12 +100,18 @@ def allocate(
     single refusal books nothing. Nothing is committed here.
     """
     ctx.require(Scope.WRITE)
+    fee_id = house_account_id(ctx.company_id, AccountRole.FEE)
     account_ids = {r.from_account for r in requests} | {r.to_account for r in requests}
-    accounts = uow.accounts.accounts_by_ids(sorted(account_ids))
+    # The session first, then every account the batch may touch, in one locking read (the
+    # order booking.book locks in): the fee account too, so that nothing is locked later.
+    ensure_open(uow, ctx.company_id, ctx.today)
+    accounts = uow.ledger.lock_accounts(ctx.company_id, sorted(account_ids | {fee_id}))
+    fee_account = accounts.get(fee_id)
+    if fee_account is None:
+        raise NotFound("the company has no fee account", role=AccountRole.FEE.value)
     instruments = uow.instruments.by_symbols(
         sorted({leg.symbol for r in requests for leg in r.legs})
     )
-    fee_account = house_account(uow, ctx.company_id, AccountRole.FEE) if requests else None
     items: list[BookingRequest | BookingCode] = []
     groups: list[int] = []
     for index, request in enumerate(requests):

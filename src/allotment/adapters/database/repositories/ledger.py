@@ -10,14 +10,16 @@ in with COPY (PostgreSQL) or one executemany (SQLite); balances with one upsert.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import insert_values, reserve_ids
+from allotment.domain.accounts import Account, AccountRole, AccountStatus, AccountType
 from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry, Posting
 from allotment.services.ports import EntryFilter, Mismatch, StoredEntry
 
@@ -64,12 +66,71 @@ def _exact_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+_ACCOUNT_COLUMNS = (
+    "a.id, a.company_id, a.client_id, a.account_key, a.type, a.role, a.status, a.currency, "
+    "a.credit_limit"
+)
+_TYPES = {kind.value: kind for kind in AccountType}
+_ROLES = {role.value: role for role in AccountRole}
+_STATUSES = {status.value: status for status in AccountStatus}
+
+
+def _account(row: Sequence[Any]) -> Account:
+    account_id, company_id, client_id, key, kind, role, status, currency, credit = row
+    return Account(
+        id=account_id,
+        company_id=company_id,
+        client_id=client_id,
+        account_key=key,
+        type=_TYPES[kind],
+        role=_ROLES[role],
+        status=_STATUSES[status],
+        currency=currency,
+        credit_limit=Decimal(credit),
+    )
+
+
 class SqlLedgerRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._postgres = connection.dialect.name == "postgresql"
+        self._locked: set[str] = set()
+        """Accounts this transaction has locked already (a lock lasts until it ends)."""
 
-    # Balances ---------------------------------------------------------------------------------
+    # Locks and balances -----------------------------------------------------------------------
+    def lock_accounts(self, company_id: int, ids: Sequence[str]) -> dict[str, Account]:
+        """The company's accounts among `ids`, locked for booking until the transaction ends:
+        the lock `lock_balances` takes, taken up front by a batch that reads its accounts
+        anyway (one statement, account id order; others' accounts are neither read nor locked).
+        """
+        wanted = sorted(set(ids))
+        if self._postgres:
+            rows: Iterable[Sequence[Any]] = self._db.execute(
+                text(
+                    f"SELECT {_ACCOUNT_COLUMNS} FROM accounts AS a JOIN {_UNNEST_IDS} "
+                    "ON a.id = v.id WHERE a.company_id = :company_id "
+                    "ORDER BY a.id FOR NO KEY UPDATE OF a"
+                ),
+                {"ids": wanted, "company_id": company_id},
+            )
+        else:
+            rows = self._sqlite_accounts(company_id, wanted)
+        found = {row[0]: _account(row) for row in rows}
+        self._locked.update(found)
+        return found
+
+    def _sqlite_accounts(self, company_id: int, wanted: Sequence[str]) -> list[Sequence[Any]]:
+        rows: list[Sequence[Any]] = []
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows += self._db.exec_driver_sql(
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts AS a "
+                f"WHERE a.company_id = ? AND a.id IN ({marks})",
+                (company_id, *chunk),
+            ).all()
+        return rows
+
     def lock_balances(self, keys: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]:
         """The balances of `keys` (missing ones are absent), locked until the transaction ends.
 
@@ -83,13 +144,15 @@ class SqlLedgerRepository:
         if not wanted:
             return {}
         accounts = sorted({key.account_id for key in wanted})
-        if self._postgres:
+        unlocked = [account_id for account_id in accounts if account_id not in self._locked]
+        if self._postgres and unlocked:
+            self._locked.update(unlocked)
             self._db.execute(
                 text(
                     f"SELECT a.id FROM accounts AS a JOIN {_UNNEST_IDS} ON a.id = v.id "
                     "ORDER BY a.id FOR NO KEY UPDATE OF a"
                 ),
-                {"ids": accounts},
+                {"ids": unlocked},
             )
         return self._read(accounts, wanted)
 
