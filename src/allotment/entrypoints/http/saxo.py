@@ -8,16 +8,19 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from starlette.responses import Response
 
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.errors import InvalidInstruction
 from allotment.entrypoints.http import errors, saxo_fee_routes
+from allotment.entrypoints.http import saxo_docs as docs
 from allotment.entrypoints.http.deps import ContainerDep, context_for
 from allotment.entrypoints.http.native.blocks import add_block_details
+from allotment.entrypoints.http.native.schemas import MAX_ID
 from allotment.entrypoints.http.saxo_views import account_row, key_details, key_summary
 from allotment.entrypoints.http.saxo_wire import (
+    MAX_UIC,
     KeyIn,
     OrderIn,
     SaxoJSON,
@@ -33,6 +36,10 @@ from allotment.services.saxo_records import KeyStatus, MarginHandling, UnitType
 SaxoContext = Annotated[Context, Depends(context_for("saxo"))]
 SAXO: list[str | Enum] = ["Saxo"]
 MAX_ROWS = 1000
+KeyIdPath = Annotated[
+    str,
+    Path(description="The key's id: the text of a positive integer.", examples=["227"]),
+]
 
 router = APIRouter()
 keys = APIRouter(prefix="/trade/v1/allocationkeys", tags=SAXO)
@@ -42,7 +49,8 @@ keys = APIRouter(prefix="/trade/v1/allocationkeys", tags=SAXO)
     "",
     status_code=status.HTTP_201_CREATED,
     response_class=SaxoJSON,
-    openapi_extra=body_schema(KeyIn),
+    responses=docs.responses(201, docs.AllocationKeyCreated, "Created", 400, 401, 403, write=True),
+    openapi_extra=body_schema(KeyIn, docs.KEY_EXAMPLE),
 )
 async def create_key(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
     """Create an allocation key (Saxo's AllocationKeyCreateRequest; JSON floats are exact)."""
@@ -82,13 +90,17 @@ def _require_account_named(body: KeyIn) -> None:
             )
 
 
-@keys.get("", response_class=SaxoJSON)
+@keys.get(
+    "",
+    response_class=SaxoJSON,
+    responses=docs.responses(200, docs.AllocationKeyList, "Keys", 400, 401, 403, write=False),
+)
 def list_keys(
     request: Request,
     ctx: SaxoContext,
     box: ContainerDep,
-    skip: int = Query(0, alias="$skip", ge=0),
-    top: int = Query(MAX_ROWS, alias="$top", ge=0),
+    skip: int = Query(0, alias="$skip", ge=0, le=MAX_ID),
+    top: int = Query(MAX_ROWS, alias="$top", ge=0, le=MAX_ID),
     account_key: str | None = Query(None, alias="AccountKey", min_length=1),
     client_key: str | None = Query(None, alias="ClientKey", min_length=1),
     include_sub_clients: bool = Query(True, alias="IncludeSubClients"),
@@ -125,14 +137,18 @@ def _statuses(text: str) -> frozenset[KeyStatus]:
     return frozenset(known[word.lower()] for word in words)
 
 
-@keys.get("/distributions/{AllocationKeyId}", response_class=SaxoJSON)
+@keys.get(
+    "/distributions/{AllocationKeyId}",
+    response_class=SaxoJSON,
+    responses=docs.responses(200, docs.Distribution, "The split", 400, 401, 403, 404, write=False),
+)
 def distributions(
-    AllocationKeyId: str,
+    AllocationKeyId: KeyIdPath,
     ctx: SaxoContext,
     box: ContainerDep,
-    total_amount: str | None = Query(None, alias="Totalamount"),
+    total_amount: str | None = Query(None, alias="Totalamount", examples=["1000"]),
     total_amount_camel: str | None = Query(None, alias="TotalAmount", include_in_schema=False),
-    uic: int | None = Query(None, alias="Uic", ge=1),
+    uic: int | None = Query(None, alias="Uic", ge=1, le=MAX_UIC),
     asset_type: str | None = Query(None, alias="AssetType", min_length=1),
     amount_type: str | None = Query(None, alias="OrderAmountType"),
 ) -> SaxoJSON:
@@ -174,8 +190,12 @@ def _decimal(text: str | None) -> Decimal:
     return value
 
 
-@keys.get("/{AllocationKeyId}", response_class=SaxoJSON)
-def get_key(AllocationKeyId: str, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
+@keys.get(
+    "/{AllocationKeyId}",
+    response_class=SaxoJSON,
+    responses=docs.responses(200, docs.AllocationKeyDetails, "The key", 401, 403, 404, write=False),
+)
+def get_key(AllocationKeyId: KeyIdPath, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
     """The key's details (Saxo's AllocationKeyDetails), Participants and TotalUnitValues
     computed."""
     with box.uow(write=False) as uow:
@@ -183,8 +203,12 @@ def get_key(AllocationKeyId: str, ctx: SaxoContext, box: ContainerDep) -> SaxoJS
         return SaxoJSON(key_details(view, ctx.company_id))
 
 
-@keys.delete("/{AllocationKeyId}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_key(AllocationKeyId: str, ctx: SaxoContext, box: ContainerDep) -> Response:
+@keys.delete(
+    "/{AllocationKeyId}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=docs.responses(204, None, "Deactivated", 401, 403, 404, write=True),
+)
+def delete_key(AllocationKeyId: KeyIdPath, ctx: SaxoContext, box: ContainerDep) -> Response:
     """Deactivate the key: it becomes Inactive and can place no more orders."""
     with box.uow() as uow:
         saxo.delete_key(uow, ctx, AllocationKeyId)
@@ -193,7 +217,11 @@ def delete_key(AllocationKeyId: str, ctx: SaxoContext, box: ContainerDep) -> Res
 
 
 @router.post(
-    "/trade/v2/orders", tags=SAXO, response_class=SaxoJSON, openapi_extra=body_schema(OrderIn)
+    "/trade/v2/orders",
+    tags=SAXO,
+    response_class=SaxoJSON,
+    responses=docs.responses(200, docs.OrderPlaced, "Placed", 400, 401, 403, write=True),
+    openapi_extra=body_schema(OrderIn, docs.ORDER_EXAMPLE),
 )
 async def place_order(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
     """Place a block order on a block trading (average) account with an AllocationKeyId; its
@@ -220,15 +248,20 @@ async def place_order(request: Request, ctx: SaxoContext, box: ContainerDep) -> 
     return SaxoJSON({"OrderId": str(block.id)})
 
 
-@router.get("/port/v1/accounts", tags=SAXO, response_class=SaxoJSON)
+@router.get(
+    "/port/v1/accounts",
+    tags=SAXO,
+    response_class=SaxoJSON,
+    responses=docs.responses(200, docs.AccountList, "Accounts", 400, 401, 403, 404, write=False),
+)
 def accounts(
     request: Request,
     ctx: SaxoContext,
     box: ContainerDep,
     client_key: str | None = Query(None, alias="ClientKey", min_length=1),
     include_sub_accounts: bool = Query(False, alias="IncludeSubAccounts"),
-    skip: int = Query(0, alias="$skip", ge=0),
-    top: int = Query(MAX_ROWS, alias="$top", ge=0),
+    skip: int = Query(0, alias="$skip", ge=0, le=MAX_ID),
+    top: int = Query(MAX_ROWS, alias="$top", ge=0, le=MAX_ID),
 ) -> SaxoJSON:
     """Accounts of the master client (the company: its block trading accounts) and, with
     IncludeSubAccounts=true, of its clients; or of one client by its ClientKey."""

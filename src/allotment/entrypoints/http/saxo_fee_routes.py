@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
-from allotment.entrypoints.http.native.schemas import DecimalStr, Model
+from allotment.entrypoints.http.native.schemas import DecimalStr, IdPath, Model
 from allotment.services import saxo_fees
 
 router = APIRouter(prefix="/api/v1", tags=["Fees"])
@@ -76,7 +76,7 @@ def get_company_schedule(ctx: NativeContext, box: ContainerDep) -> FeeScheduleOu
 
 @router.put("/clients/{client_id}/fee-schedule", response_model=FeeScheduleOut)
 def put_client_schedule(
-    client_id: int, body: FeeScheduleIn, ctx: NativeContext, box: ContainerDep
+    client_id: IdPath, body: FeeScheduleIn, ctx: NativeContext, box: ContainerDep
 ) -> FeeScheduleOut:
     """A client's own fees, used instead of the company's (admin)."""
     with box.uow() as uow:
@@ -86,7 +86,7 @@ def put_client_schedule(
 
 
 @router.get("/clients/{client_id}/fee-schedule", response_model=FeeScheduleOut)
-def get_client_schedule(client_id: int, ctx: NativeContext, box: ContainerDep) -> FeeScheduleOut:
+def get_client_schedule(client_id: IdPath, ctx: NativeContext, box: ContainerDep) -> FeeScheduleOut:
     """The fees that apply to the client: its own, else the company's (`source` says which)."""
     with box.uow(write=False) as uow:
         return _schedule_out(client_id, saxo_fees.get_schedule(uow, ctx, client_id))

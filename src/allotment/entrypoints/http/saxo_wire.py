@@ -17,13 +17,15 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from allotment.domain import errors as e
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.services.saxo import AllocationKeyNotFound
 
 INVALID_MODEL_STATE = "One or more properties of the request are invalid!"
+MAX_UIC = 2**62
+"""The largest Uic an instrument may have (as in the native API)."""
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -48,7 +50,7 @@ class KeyIn(BaseModel):
     OneTime: bool
     OwnerAccountKey: str = Field(min_length=1, max_length=100)
     ParticipatingAccountsInfo: list[ParticipantIn] = Field(min_length=1)
-    Uic: int | None = Field(default=None, ge=1)
+    Uic: int | None = Field(default=None, ge=1, le=MAX_UIC)
     AssetType: str | None = Field(default=None, min_length=1, max_length=50)
     BuySell: Literal["Buy", "Sell"] | None = None
     ExternalReference: str | None = None
@@ -66,7 +68,7 @@ class OrderIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     AccountKey: str = Field(min_length=1, max_length=100)
-    Uic: int = Field(ge=1)
+    Uic: int = Field(ge=1, le=MAX_UIC)
     AssetType: str = Field(min_length=1, max_length=50)
     BuySell: Literal["Buy", "Sell"]
     Amount: Decimal = Field(gt=0)
@@ -92,9 +94,9 @@ async def read_model(request: Request, model: type[Model]) -> Model:
         raise e.InvalidInstruction(INVALID_MODEL_STATE, model_state=model_state(error)) from error
 
 
-def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+def body_schema(model: type[BaseModel], example: Mapping[str, Any]) -> dict[str, Any]:
     """OpenAPI's request body for a route that reads its body itself (to keep JSON floats
-    exact): the model's JSON schema with its definitions inlined."""
+    exact): the model's JSON schema with its definitions inlined, and an example."""
     schema = model.model_json_schema()
     definitions = schema.pop("$defs", {})
 
@@ -108,7 +110,7 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
             return [inline(value) for value in node]
         return node
 
-    content = {"application/json": {"schema": inline(schema)}}
+    content = {"application/json": {"schema": inline(schema), "example": dict(example)}}
     return {"requestBody": {"required": True, "content": content}}
 
 
@@ -137,7 +139,10 @@ def _message(item: Mapping[str, Any], name: str) -> str:
 
 
 # Answers ---------------------------------------------------------------------------------------
-class SaxoJSON(Response):
+class SaxoJSON(JSONResponse):
+    """JSON written by `encode` (a JSONResponse only so that the OpenAPI document shows the
+    declared answer models as they are)."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
