@@ -13,13 +13,14 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, WithJsonSchema
 from starlette.responses import Response
 
 from allotment.adapters import blocktrade_xml
 from allotment.domain.errors import IdempotencyKeyReused
 from allotment.domain.numbers import plain
+from allotment.entrypoints.http import blocktrade_docs as docs
 from allotment.entrypoints.http import errors
+from allotment.entrypoints.http.blocktrade_docs import JSON_TYPES, SUPPORTED, XML_TYPES
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.entrypoints.http.deps import ContainerDep, context_for
 from allotment.services import blocktrade
@@ -28,9 +29,6 @@ from allotment.services.context import Context
 
 PREFIX = "/api/orders/"
 PATH = "/api/orders/blockTrade/block-allocations"
-JSON_TYPES = ("application/json", "text/json")
-XML_TYPES = ("application/xml", "text/xml")
-SUPPORTED = JSON_TYPES + XML_TYPES
 
 router = APIRouter(tags=["Block trade"])
 BlockTradeContext = Annotated[Context, Depends(context_for("blocktrade", allow_basic=True))]
@@ -179,107 +177,12 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-Number = Annotated[Decimal, WithJsonSchema({"type": "number"})]
-
-
-class BlockAllocation(BaseModel):
-    ClientID: int
-    Quantity: Number
-    Price: Number
-    TradeValue: Number
-    NetAmount: Number
-    CustomBrokerageFee: Number
-    GSTValue: Number
-    AllocationReference: str | None
-    NotesForClient: str | None
-    OtherFees: Number
-
-
-class BlockTradeBlockAllocationResult(BaseModel):
-    MasterReference: str
-    AllocationReference: str
-    BlockTradeAllocationID: int
-    ParentBlockTradeAllocationID: int
-    ClientID: int
-    OrderID: int
-    DatetimeCreated: str
-
-
-class BlockTradeBlockAllocationErrorResult(BaseModel):
-    BlockAllocation: BlockAllocation
-    Errors: list[str]
-
-
-_REQUEST_SCHEMA = {
-    "type": "object",
-    "required": ["BlockTradeAllocationID", "MasterReference"],
-    "properties": {
-        "BlockTradeAllocationID": {"type": "integer"},
-        "MasterReference": {"type": "string", "maxLength": 16},
-        "AllocationDetails": {
-            "type": "array",
-            "items": {"$ref": "#/components/schemas/BlockAllocation"},
-        },
-    },
-}
-
-_XML_ALSO: dict[str, Any] = {
-    kind: {"schema": {"type": "string", "description": "the vendor's DataContract XML"}}
-    for kind in XML_TYPES
-}
-
-DESCRIPTION = """\
-Create a set of child Block Trade allocations on an existing master (a block with fills created
-through `POST /api/v1/blocks`; its id is the BlockTradeAllocationID). All or nothing: 200 with
-one result per line, or 400 with an error result for each failing line and nothing created.
-Authentication: `Authorization: Bearer` (either token endpoint) or HTTP Basic.
-
-Line errors: `Invalid client:<id>` (unknown client, or no active account in the instrument's
-currency); `Not authorised to create order allocation for this client #<id>`;
-`Invalid block trade allocation:<id>`; `Block trade allocation <id> is cancelled`;
-`MasterReference <ref> does not match block trade allocation <id>`;
-`Quantity must be a whole number greater than zero`;
-`Quantity <q> exceeds the unallocated quantity of block trade allocation <id>: ...` (the lines
-of the request count together); `Price <p> does not equal the average price <avg> of block
-trade allocation <id>`; `TradeValue <v> does not equal Quantity × Price = <x> (within 0.01)`;
-`GSTValue <g> does not equal the GST rate <r> × CustomBrokerageFee = <x> (within 0.01)`;
-`NetAmount <n> does not equal TradeValue − fees = <x> for a sale (within 0.01)` (`+ fees` for a
-purchase); `<fee> must not be negative`; `<fee> must be in whole cents`;
-`AllocationReference is required`; `AllocationReference must be at most 16 characters long`;
-`AllocationReference <ref> is repeated in this request`; `AllocationReference <ref> is already
-used on block trade allocation <id>`; `<field> is out of range`; ledger refusals
-(`Insufficient position: ...`, `Insufficient funds: ...`).
-
-Request errors (400, a single string): malformed JSON or XML, XML with a DTD or entities, a
-missing BlockTradeAllocationID or MasterReference, a MasterReference over 16 characters, an
-empty AllocationDetails, a field of the wrong type. 401 without valid credentials, 413 for an
-oversize body or too many lines, 415 for another Content-Type.
-"""
-
-
 @router.post(
     PATH,
     summary="Create child Block Trade allocations on a master",
-    description=DESCRIPTION,
-    response_model=list[BlockTradeBlockAllocationResult],
-    responses={
-        200: {"content": _XML_ALSO, "description": "One result per line, in request order"},
-        400: {
-            "model": list[BlockTradeBlockAllocationErrorResult],
-            "content": _XML_ALSO,
-            "description": "The failing lines and their errors, or one error string",
-        },
-        401: {"model": str},
-        403: {"model": str},
-        413: {"model": str},
-        415: {"model": str},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {kind: {"schema": _REQUEST_SCHEMA} for kind in SUPPORTED},
-        }
-    },
+    description=docs.DESCRIPTION,
+    responses=docs.RESPONSES,
+    openapi_extra=docs.REQUEST_BODY,
 )
 def create_block_allocations(
     request: Request,
