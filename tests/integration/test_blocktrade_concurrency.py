@@ -17,7 +17,8 @@ from allotment.bootstrap import Container
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.entrypoints.cli.main import app
 from allotment.services import blocktrade, ledger
-from allotment.services.blocktrade import BlockAllocation, BlockTradeBlockAllocation, Outcome
+from allotment.services.blocktrade import Outcome
+from allotment.services.blocktrade_reading import BlockAllocation, BlockTradeBlockAllocation
 from allotment.services.context import Context
 from allotment.services.demo import COMPANY
 from tests.conftest import SECRET

@@ -19,13 +19,11 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from allotment.domain.numbers import plain
-from allotment.services.blocktrade import (
+from allotment.services.blocktrade import ChildAllocation, LineError, format_datetime
+from allotment.services.blocktrade_reading import (
     BlockAllocation,
     BlockTradeBlockAllocation,
-    ChildAllocation,
-    LineError,
     RequestInvalid,
-    format_datetime,
     read_request,
 )
 

@@ -8,75 +8,34 @@ invalid line (or one ledger refusal) and nothing is created: the answer lists th
 with their errors. Error texts are the vendor's where its documentation gives them
 (`Invalid client:<id>`, `Not authorised to create order allocation for this client #<id>`),
 ours otherwise (docs/decisions/0007-blocktrade-dialect.md).
+
+The request is read by `blocktrade_reading` and its lines checked by `blocktrade_checks`; this
+module is the use case: it books the lines and records the client orders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import localcontext
 from typing import Protocol
 
 from allotment.domain.accounts import Account, AccountRole
-from allotment.domain.errors import InvalidInstruction, LimitExceeded
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
-from allotment.domain.numbers import (
-    CENT,
-    MAX_SCALE,
-    NotANumber,
-    fits_storage,
-    is_multiple_of,
-    plain,
-    round_money,
-    to_decimal,
-)
-from allotment.services.blocks import unallocated
+from allotment.domain.numbers import plain, round_money
+from allotment.services.blocktrade_checks import line_checker
+from allotment.services.blocktrade_reading import BlockAllocation, BlockTradeBlockAllocation
 from allotment.services.booking import BookingOutcome, BookingRequest, book
 from allotment.services.context import Context, record
 from allotment.services.ports import BlockRecord, UnitOfWork
 from allotment.services.registry import house_account
 
 EXTENSION = "blocktrade"
-MAX_REFERENCE_LENGTH = 16
-MONEY_TOLERANCE = Decimal("0.01")
-"""TradeValue, GSTValue and NetAmount may differ from the computed amount by this much."""
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 """DatetimeCreated as the vendor writes it: UTC, whole seconds, no offset."""
-LOOKUP_CHUNK = 5000
-MAX_ID = 2**63 - 1
-MAX_MAGNITUDE = Decimal(10) ** 15
-"""Numbers stay below this with at most 9 decimals (24 digits, as the native API allows), so
-that the ledger's sums stay exact in Decimal's default 28 digits."""
-
-
-class RequestInvalid(InvalidInstruction):
-    """The request as a whole cannot be read (answered with the vendor's plain error string)."""
-
-
-@dataclass(frozen=True, slots=True)
-class BlockAllocation:
-    """One line of the request, as sent (echoed back in an error result)."""
-
-    client_id: int
-    quantity: Decimal
-    price: Decimal
-    trade_value: Decimal
-    net_amount: Decimal
-    custom_brokerage_fee: Decimal
-    gst_value: Decimal
-    allocation_reference: str | None
-    notes_for_client: str | None
-    other_fees: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class BlockTradeBlockAllocation:
-    block_trade_allocation_id: int
-    master_reference: str
-    allocation_details: tuple[BlockAllocation, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,92 +95,6 @@ def format_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(DATETIME_FORMAT)
 
 
-# --- reading a request: both wire formats hand over plain values ------------------------------
-
-
-def read_request(
-    fields: Mapping[str, object],
-    lines: Sequence[Mapping[str, object]] | None,
-    max_lines: int,
-) -> BlockTradeBlockAllocation:
-    """Build the request from the values a codec read (JSON values, or XML element texts).
-
-    Absent line fields take the vendor's defaults (0 for numbers, null for texts); present ones
-    must have the right type. Raises RequestInvalid, or LimitExceeded above `max_lines` lines.
-    """
-    block_id = fields.get("BlockTradeAllocationID")
-    if block_id is None:
-        raise RequestInvalid("BlockTradeAllocationID is required")
-    master_reference = _text(fields.get("MasterReference"), "MasterReference")
-    if not master_reference:
-        raise RequestInvalid("MasterReference is required")
-    if len(master_reference) > MAX_REFERENCE_LENGTH:
-        raise RequestInvalid(
-            f"MasterReference must be at most {MAX_REFERENCE_LENGTH} characters long"
-        )
-    if not lines:
-        raise RequestInvalid("AllocationDetails must list at least one BlockAllocation")
-    if len(lines) > max_lines:
-        raise LimitExceeded(
-            f"AllocationDetails lists {len(lines)} allocations; at most {max_lines} are accepted"
-        )
-    return BlockTradeBlockAllocation(
-        block_trade_allocation_id=_integer(block_id, "BlockTradeAllocationID"),
-        master_reference=master_reference,
-        allocation_details=tuple(
-            _line(line, f"AllocationDetails[{index}]") for index, line in enumerate(lines)
-        ),
-    )
-
-
-def _line(values: Mapping[str, object], where: str) -> BlockAllocation:
-    def number(name: str) -> Decimal:
-        return _number(values.get(name, 0), f"{where}.{name}")
-
-    return BlockAllocation(
-        client_id=_integer(values.get("ClientID", 0), f"{where}.ClientID"),
-        quantity=number("Quantity"),
-        price=number("Price"),
-        trade_value=number("TradeValue"),
-        net_amount=number("NetAmount"),
-        custom_brokerage_fee=number("CustomBrokerageFee"),
-        gst_value=number("GSTValue"),
-        allocation_reference=_text(
-            values.get("AllocationReference"), f"{where}.AllocationReference"
-        ),
-        notes_for_client=_text(values.get("NotesForClient"), f"{where}.NotesForClient"),
-        other_fees=number("OtherFees"),
-    )
-
-
-def _integer(value: object, name: str) -> int:
-    try:
-        number = to_decimal(value)
-    except NotANumber:
-        raise RequestInvalid(f"{name} must be an integer") from None
-    if number != number.to_integral_value() or abs(number) > MAX_ID:
-        raise RequestInvalid(f"{name} must be an integer")
-    return int(number)
-
-
-def _number(value: object, name: str) -> Decimal:
-    try:
-        return to_decimal(value)
-    except NotANumber:
-        raise RequestInvalid(f"{name} must be a number") from None
-
-
-def _text(value: object, name: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise RequestInvalid(f"{name} must be a string")
-
-
-# --- the use case ---------------------------------------------------------------------------
-
-
 def allocate(uow: UnitOfWork, ctx: Context, request: BlockTradeBlockAllocation) -> Outcome:
     """Create one child allocation (booked) and one client order per line, or none at all.
 
@@ -232,7 +105,7 @@ def allocate(uow: UnitOfWork, ctx: Context, request: BlockTradeBlockAllocation) 
     ctx.require(Scope.WRITE)
     master = uow.blocks.get(ctx.company_id, request.block_trade_allocation_id, lock=True)
     instrument = uow.instruments.get(master.instrument_id) if master is not None else None
-    checker = _checker(uow, ctx, request, master, instrument)
+    checker = line_checker(uow, ctx, request, master, instrument)
     with localcontext() as exact:
         exact.prec = 80  # products of stored amounts are never rounded silently
         errors = [checker.errors(line) for line in request.allocation_details]
@@ -376,240 +249,3 @@ def _refusal_text(outcome: BookingOutcome, booking: BookingRequest) -> str | Non
     if code is BookingCode.ACCOUNT_CLOSED:
         return f"Account {client} or {average} is closed"
     return f"The ledger refused this allocation: {code.value}"
-
-
-# --- checking every line in memory ----------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Checker:
-    request: BlockTradeBlockAllocation
-    ctx: Context
-    master: BlockRecord | None
-    instrument: Instrument | None
-    master_price: Decimal | None
-    tax_rate: Decimal
-    known_clients: frozenset[int]
-    accounts: dict[int, Account]
-    taken: set[str]
-    seen: set[str]
-    requested: Decimal = Decimal(0)
-
-    def errors(self, line: BlockAllocation) -> list[str]:
-        """Every rule the line breaks, in a fixed order (empty when it passes)."""
-        found = _out_of_range(line)
-        if found:
-            return found
-        found += self._master_errors()
-        found += self._reference_errors(line)
-        found += self._client_errors(line)
-        found += self._quantity_errors(line)
-        found += self._price_errors(line)
-        found += self._money_errors(line)
-        return found
-
-    def _master_errors(self) -> list[str]:
-        master, wanted = self.master, self.request.block_trade_allocation_id
-        if master is None or self.instrument is None:
-            return [f"Invalid block trade allocation:{wanted}"]
-        if master.status == "cancelled":
-            return [f"Block trade allocation {wanted} is cancelled"]
-        if master.master_reference != self.request.master_reference:
-            return [
-                f"MasterReference {self.request.master_reference} does not match "
-                f"block trade allocation {wanted}"
-            ]
-        return []
-
-    def _client_errors(self, line: BlockAllocation) -> list[str]:
-        client_id = line.client_id
-        if client_id not in self.known_clients:
-            return [f"Invalid client:{client_id}"]
-        if not self.ctx.principal.may_act_for_client(client_id):
-            return [f"Not authorised to create order allocation for this client #{client_id}"]
-        if self.instrument is not None and client_id not in self.accounts:
-            return [f"Invalid client:{client_id}"]
-        return []
-
-    def _quantity_errors(self, line: BlockAllocation) -> list[str]:
-        if line.quantity <= 0 or line.quantity != line.quantity.to_integral_value():
-            return ["Quantity must be a whole number greater than zero"]
-        if self.master is None:
-            return []
-        self.requested += line.quantity
-        available = unallocated(self.master)
-        if self.requested > available:
-            return [
-                f"Quantity {plain(line.quantity)} exceeds the unallocated quantity of block "
-                f"trade allocation {self.master.id}: {plain(available)} unallocated, "
-                f"{plain(self.requested)} requested up to this allocation"
-            ]
-        return []
-
-    def _price_errors(self, line: BlockAllocation) -> list[str]:
-        if self.master is None or self.instrument is None:
-            return []
-        if self.master_price is None:
-            return [
-                f"Price cannot be checked: block trade allocation {self.master.id} has no fills"
-            ]
-        if line.price != self.master_price:
-            return [
-                f"Price {plain(line.price)} does not equal the average price "
-                f"{plain(self.master_price)} of block trade allocation {self.master.id}"
-            ]
-        return []
-
-    def _money_errors(self, line: BlockAllocation) -> list[str]:
-        found = [
-            text
-            for name, fee in (
-                ("CustomBrokerageFee", line.custom_brokerage_fee),
-                ("GSTValue", line.gst_value),
-                ("OtherFees", line.other_fees),
-            )
-            for text in _fee_errors(name, fee)
-        ]
-        value = line.quantity * line.price
-        if abs(line.trade_value - value) > MONEY_TOLERANCE:
-            found.append(
-                f"TradeValue {plain(line.trade_value)} does not equal Quantity × Price = "
-                f"{plain(value)} (within {MONEY_TOLERANCE})"
-            )
-        gst = self.tax_rate * line.custom_brokerage_fee
-        if abs(line.gst_value - gst) > MONEY_TOLERANCE:
-            found.append(
-                f"GSTValue {plain(line.gst_value)} does not equal the GST rate "
-                f"{plain(self.tax_rate)} × CustomBrokerageFee = {plain(gst)} "
-                f"(within {MONEY_TOLERANCE})"
-            )
-        if self.master is not None:
-            found += _net_amount_errors(line, self.master.side)
-        return found
-
-    def _reference_errors(self, line: BlockAllocation) -> list[str]:
-        reference = line.allocation_reference
-        if not reference:
-            return ["AllocationReference is required"]
-        if len(reference) > MAX_REFERENCE_LENGTH:
-            return [f"AllocationReference must be at most {MAX_REFERENCE_LENGTH} characters long"]
-        if reference in self.seen:
-            return [f"AllocationReference {reference} is repeated in this request"]
-        self.seen.add(reference)
-        if reference in self.taken:
-            return [
-                f"AllocationReference {reference} is already used on block trade allocation "
-                f"{self.request.block_trade_allocation_id}"
-            ]
-        return []
-
-
-def _out_of_range(line: BlockAllocation) -> list[str]:
-    return [f"{name} is out of range" for name, value in _numbers(line) if not _storable(value)]
-
-
-def _storable(value: Decimal) -> bool:
-    """Below MAX_MAGNITUDE with at most 9 decimals."""
-    if abs(value) >= MAX_MAGNITUDE:
-        return False
-    exponent = value.as_tuple().exponent
-    return (isinstance(exponent, int) and exponent >= -MAX_SCALE) or fits_storage(value)
-
-
-def _numbers(line: BlockAllocation) -> list[tuple[str, Decimal]]:
-    return [
-        ("Quantity", line.quantity),
-        ("Price", line.price),
-        ("TradeValue", line.trade_value),
-        ("NetAmount", line.net_amount),
-        ("CustomBrokerageFee", line.custom_brokerage_fee),
-        ("GSTValue", line.gst_value),
-        ("OtherFees", line.other_fees),
-    ]
-
-
-def _fee_errors(name: str, fee: Decimal) -> list[str]:
-    if fee < 0:
-        return [f"{name} must not be negative"]
-    if not is_multiple_of(fee, CENT):
-        return [f"{name} must be in whole cents"]
-    return []
-
-
-def _net_amount_errors(line: BlockAllocation, side: str) -> list[str]:
-    """FIX AllocNetMoney: trade value plus fees on a purchase, minus fees on a sale."""
-    fees = line.custom_brokerage_fee + line.gst_value + line.other_fees
-    if side == "Buy":
-        expected, rule = line.trade_value + fees, "TradeValue + fees"
-    else:
-        expected, rule = line.trade_value - fees, "TradeValue − fees"
-    if abs(line.net_amount - expected) <= MONEY_TOLERANCE:
-        return []
-    purpose = "a purchase" if side == "Buy" else "a sale"
-    return [
-        f"NetAmount {plain(line.net_amount)} does not equal {rule} = {plain(expected)} "
-        f"for {purpose} (within {MONEY_TOLERANCE})"
-    ]
-
-
-def _checker(
-    uow: UnitOfWork,
-    ctx: Context,
-    request: BlockTradeBlockAllocation,
-    master: BlockRecord | None,
-    instrument: Instrument | None,
-) -> _Checker:
-    """Everything the checks need, read in a few set-based queries (no round trip per line)."""
-    company = uow.identity.company(ctx.company_id)
-    assert company is not None
-    client_ids = sorted({line.client_id for line in request.allocation_details})
-    known: set[int] = set()
-    accounts: dict[int, Account] = {}
-    for start in range(0, len(client_ids), LOOKUP_CHUNK):
-        chunk = frozenset(client_ids[start : start + LOOKUP_CHUNK])
-        known.update(client.id for client in uow.accounts.clients(ctx.company_id, chunk))
-        if instrument is not None:
-            for account in uow.accounts.accounts(ctx.company_id, chunk):
-                if _trading_account(account, instrument) and account.client_id not in accounts:
-                    assert account.client_id is not None
-                    accounts[account.client_id] = account
-    taken: set[str] = set()
-    if master is not None and master.id is not None:
-        references = sorted(
-            {line.allocation_reference or "" for line in request.allocation_details} - {""}
-        )
-        for start in range(0, len(references), LOOKUP_CHUNK):
-            chunk_refs = references[start : start + LOOKUP_CHUNK]
-            taken |= uow.allocations.references_taken(master.id, chunk_refs)
-    return _Checker(
-        request=request,
-        ctx=ctx,
-        master=master,
-        instrument=instrument,
-        master_price=_master_price(master, instrument),
-        tax_rate=company.tax_rate,
-        known_clients=frozenset(known),
-        accounts=accounts,
-        taken=taken,
-        seen=set(),
-    )
-
-
-def _trading_account(account: Account, instrument: Instrument) -> bool:
-    """A ClientID maps to the client's first active client-role account in the currency."""
-    return (
-        account.role is AccountRole.CLIENT
-        and account.is_open
-        and account.currency == instrument.currency
-    )
-
-
-def _master_price(master: BlockRecord | None, instrument: Instrument | None) -> Decimal | None:
-    """The master's average price at the instrument's price increment (half-even): the one
-    price every child of the master is booked at."""
-    if master is None or instrument is None or master.filled_quantity == 0:
-        return None
-    exact = master.filled_notional / master.filled_quantity
-    increment = instrument.price_increment
-    steps = (exact / increment).to_integral_value(rounding=ROUND_HALF_EVEN)
-    return steps * increment

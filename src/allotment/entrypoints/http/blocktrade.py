@@ -24,7 +24,13 @@ from allotment.entrypoints.http.blocktrade_docs import JSON_TYPES, SUPPORTED, XM
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.entrypoints.http.deps import ContainerDep, context_for
 from allotment.services import blocktrade
-from allotment.services.blocktrade import LineError, Outcome, RequestInvalid
+from allotment.services.blocktrade import LineError, Outcome
+from allotment.services.blocktrade_reading import (
+    BlockAllocation,
+    BlockTradeBlockAllocation,
+    RequestInvalid,
+    read_request,
+)
 from allotment.services.context import Context
 
 PREFIX = "/api/orders/"
@@ -83,7 +89,7 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _json_request(raw: bytes, max_lines: int) -> blocktrade.BlockTradeBlockAllocation:
+def _json_request(raw: bytes, max_lines: int) -> BlockTradeBlockAllocation:
     document = parse_json(raw)
     if not isinstance(document, dict):
         raise RequestInvalid("the body must be a BlockTradeBlockAllocation object")
@@ -93,10 +99,10 @@ def _json_request(raw: bytes, max_lines: int) -> blocktrade.BlockTradeBlockAlloc
     for index, line in enumerate(lines or []):
         if not isinstance(line, dict):
             raise RequestInvalid(f"AllocationDetails[{index}] must be a BlockAllocation object")
-    return blocktrade.read_request(document, lines, max_lines)
+    return read_request(document, lines, max_lines)
 
 
-def _json_allocation(line: blocktrade.BlockAllocation) -> dict[str, Any]:
+def _json_allocation(line: BlockAllocation) -> dict[str, Any]:
     return {
         "ClientID": line.client_id,
         "Quantity": line.quantity,
