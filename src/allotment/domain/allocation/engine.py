@@ -48,8 +48,9 @@ from allotment.domain.allocation.splitting import (
     largest_remainder,
     proportional_floors,
     round_robin,
+    wants_numpy,
 )
-from allotment.domain.allocation.vectorized import may_have_duplicates
+from allotment.domain.allocation.vectorized import IntVector, as_ints, may_have_duplicates
 
 __all__ = [
     "AllocationPart",
@@ -91,7 +92,10 @@ def split(request: SplitRequest, *, vectorize: bool | None = None) -> SplitResul
     # One pass decides whether any participant has rules beyond its weight.
     plain = not any(map(_HAS_RULES, request.participants))
     bounds, acceptor_caps = _bounds(request, lot, plain)
-    weights, weight_total = method_weights(request)
+    in_bulk = wants_numpy(len(request.participants), vectorize)
+    weights, weight_total = method_weights(request, in_bulk=in_bulk)
+    if bounds is not None:
+        weights = as_ints(weights)  # caps and minimums are worked out on Python ints
     problem = _LotProblem(total_lots, lot_increments, weights, weight_total, bounds, acceptor_caps)
     lots, assigned_lots, plan = _split_lots(request, problem, plain, vectorize)
     increments = lots if lot_increments == 1 else [count * lot_increments for count in lots]
@@ -108,7 +112,7 @@ class _LotProblem:
 
     total_lots: int
     lot_increments: int
-    weights: list[int]
+    weights: IntVector  # Python ints whenever there are bounds
     weight_total: int
     bounds: Bounds | None
     acceptor_caps: list[int | None] | None
@@ -215,7 +219,7 @@ def _split_lots(
     if problem.bounds is None:
         pool = Pool([], problem.total_lots, problem.weight_total)
     else:
-        pool = form_pool(problem.total_lots, problem.weights, problem.bounds, rank)
+        pool = form_pool(problem.total_lots, as_ints(problem.weights), problem.bounds, rank)
     acceptors = _acceptors(participants, plain, rank)
     members = None if problem.bounds is None else pool.members
     lots, assigned = _share_pool(pool, problem.weights, members, bool(acceptors), rank, vectorize)
@@ -244,7 +248,7 @@ def _acceptors(
 
 def _share_pool(
     pool: Pool,
-    weights: list[int],
+    weights: IntVector,
     members: list[int] | None,
     acceptor_mode: bool,
     rank: Callable[[int], Precedence],
@@ -254,7 +258,11 @@ def _share_pool(
 
     ``members`` None means everyone shares (no bounds): no index lists are built then.
     """
-    member_weights = weights if members is None else [weights[i] for i in members]
+    if members is None:
+        member_weights = weights
+    else:
+        ints = as_ints(weights)  # a list already: members are formed only under bounds
+        member_weights = [ints[i] for i in members]
     if pool.weight == 0:
         shares, assigned = [0] * len(member_weights), 0
     elif acceptor_mode:

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 from allotment.domain.allocation.exact import fraction_text, round_fraction
 from allotment.domain.allocation.model import Method, SplitRequest
+from allotment.domain.allocation.vectorized import IntVector
 
 
 class Reason(StrEnum):
@@ -23,7 +24,7 @@ class SplitPlan:
     """The integer facts behind a split, kept so the explanation can be built on demand."""
 
     lot_increments: int
-    weights: Sequence[int]
+    weights: IntVector
     pool_total_lots: int
     pool_weight: int
     fixed_lots: Mapping[int, int]
@@ -44,7 +45,8 @@ class SplitPlan:
             return Fraction(fixed * self.lot_increments)
         if self.pool_weight == 0:
             return Fraction(0)
-        lots = Fraction(self.pool_total_lots * self.weights[index], self.pool_weight)
+        # int(): the weights may be an int64 array, whose scalars would overflow here.
+        lots = Fraction(self.pool_total_lots * int(self.weights[index]), self.pool_weight)
         return lots * self.lot_increments
 
 

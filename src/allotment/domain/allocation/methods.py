@@ -13,6 +13,7 @@ from allotment.domain.allocation.errors import (
 )
 from allotment.domain.allocation.exact import floor_steps, times
 from allotment.domain.allocation.model import Method, Participant, SplitRequest
+from allotment.domain.allocation.vectorized import IntVector
 from allotment.domain.allocation.weights import IntegerWeights, integer_weights
 
 _WEIGHT = attrgetter("weight")
@@ -26,12 +27,15 @@ _NEEDS_POSITIVE_TOTAL = frozenset(
 )
 
 
-def method_weights(request: SplitRequest) -> tuple[list[int], int]:
-    """Exact integer weights, validated for the method, and their total."""
+def method_weights(request: SplitRequest, *, in_bulk: bool = False) -> tuple[IntVector, int]:
+    """Exact integer weights, validated for the method, and their total; ``in_bulk`` allows
+    an int64 array (see ``integer_weights``)."""
     participants = request.participants
     if request.method is Method.EQUAL:
         return [1] * len(participants), len(participants)
-    scaled = integer_weights(list(map(_WEIGHT, participants)), lambda i: participants[i].key)
+    scaled = integer_weights(
+        list(map(_WEIGHT, participants)), lambda i: participants[i].key, in_bulk=in_bulk
+    )
     if request.method is Method.PERCENTAGE:
         _check_percentages(scaled)
     if request.method in _NEEDS_POSITIVE_TOTAL and scaled.total == 0:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from allotment.domain.allocation import vectorized
+from allotment.domain.allocation.vectorized import IntVector, as_ints
 
 # Below this many participants NumPy's fixed costs outweigh its speed (measured: the two
 # paths cost the same near 40 participants; at 1,000 NumPy is three times faster).
@@ -21,30 +22,31 @@ TieKey = Callable[[int], Any]
 
 
 def largest_remainder(
-    total: int, weights: Sequence[int], tie_key: TieKey, *, vectorize: bool | None = None
+    total: int, weights: IntVector, tie_key: TieKey, *, vectorize: bool | None = None
 ) -> list[int]:
     """Hamilton's method: floor(total × w / W) each, then one more for the largest remainders.
 
     Equal remainders are ordered by ``tie_key`` (smallest first). Needs a positive total
     weight. The parts always add up to ``total``.
     """
-    if _wants_numpy(len(weights), vectorize):
+    if wants_numpy(len(weights), vectorize):
         parts = vectorized.largest_remainder(total, weights, tie_key)
         if parts is not None:
             return parts
-    return _largest_remainder_pure(total, weights, tie_key)
+    return _largest_remainder_pure(total, as_ints(weights), tie_key)
 
 
 def proportional_floors(
-    total: int, weights: Sequence[int], *, vectorize: bool | None = None
+    total: int, weights: IntVector, *, vectorize: bool | None = None
 ) -> list[int]:
     """floor(total × w / W) for every weight; the caller decides where the leftover goes."""
-    if _wants_numpy(len(weights), vectorize):
+    if wants_numpy(len(weights), vectorize):
         floors = vectorized.proportional_floors(total, weights)
         if floors is not None:
             return floors
-    weight_total = sum(weights)
-    return [total * weight // weight_total for weight in weights]
+    ints = as_ints(weights)
+    weight_total = sum(ints)
+    return [total * weight // weight_total for weight in ints]
 
 
 def round_robin(leftover: int, capacities: Sequence[int | None]) -> list[int]:
@@ -83,7 +85,8 @@ def _full_rounds(leftover: int, capacities: Sequence[int | None]) -> int:
     return low
 
 
-def _wants_numpy(count: int, vectorize: bool | None) -> bool:
+def wants_numpy(count: int, vectorize: bool | None) -> bool:
+    """Whether a split of ``count`` participants runs on NumPy (``vectorize`` None: by size)."""
     return count >= VECTOR_THRESHOLD if vectorize is None else vectorize
 
 

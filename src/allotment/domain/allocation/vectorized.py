@@ -9,7 +9,9 @@ as the pure path does, so both paths give identical parts.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,75 @@ from numpy.typing import NDArray
 INT64_LIMIT = 2**63
 
 Int64Array = NDArray[np.int64]
+UInt64Array = NDArray[np.uint64]
+IntVector = Sequence[int] | Int64Array
+"""Integer weights: a list of Python ints, or (from ``scaled_integers``) an int64 array."""
+
+# Python's numeric hash is arithmetic modulo this Mersenne prime on 64-bit builds.
+HASH_PRIME = 2**61 - 1
+_LOW_30 = np.uint64(2**30 - 1)
+_LOW_31 = np.uint64(2**31 - 1)
+_PRIME = np.uint64(HASH_PRIME)
+
+
+def as_ints(weights: IntVector) -> list[int]:
+    """Python ints, whichever form the weights came in (int64 scalars overflow silently)."""
+    if isinstance(weights, np.ndarray):
+        ints: list[int] = weights.tolist()
+        return ints
+    return weights if isinstance(weights, list) else list(weights)
+
+
+def scaled_integers(values: Sequence[Decimal], places: int, total: int) -> Int64Array | None:
+    """``value × 10**places`` for every value, as int64, without a Decimal operation each;
+    None when this way cannot be sure (the caller then multiplies each Decimal).
+
+    Python defines the hash of every rational number ``m / n`` as ``m × n⁻¹ mod P`` (P =
+    ``sys.hash_info.modulus``, 2**61 - 1 on 64-bit builds; "Hashing of numeric types" in the
+    language reference), so that equal numbers of any type hash alike. For a decimal ``w``
+    with ``w × 10**places = k`` an integer, ``hash(w) × 10**places ≡ k (mod P)``. When no
+    value is negative and their exact scaled sum ``total`` is below P, every ``k`` lies in
+    [0, P) and is that residue exactly. Hashing a Decimal is a third of the cost of
+    multiplying it and converting the product to an int; the residues are computed on the
+    whole array at once. ``values`` must be finite and ``total`` their exact scaled sum.
+    """
+    if sys.hash_info.modulus != HASH_PRIME or not 0 <= total < HASH_PRIME:
+        return None
+    hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+    if len(hashes) == 0 or int(hashes.min()) < 0:
+        return None  # a negative value hashes below zero
+    # A negative value hashes to zero when its scaled value is a multiple of P: look at those.
+    zeros: list[int] = np.flatnonzero(hashes == 0).tolist()
+    if any(values[index] < 0 for index in zeros):
+        return None
+    scaled = _times_mod_prime(hashes.astype(np.uint64), pow(10, places, HASH_PRIME))
+    result = scaled.astype(np.int64)
+    # Implied by the argument above; checked because it costs a millisecond.
+    return result if int(result.sum(dtype=np.uint64)) == total else None
+
+
+def _times_mod_prime(values: UInt64Array, factor: int) -> UInt64Array:
+    """``values × factor mod P`` for values and factor below P = 2**61 - 1, in uint64.
+
+    With 31-bit halves, ``v × f = vh·fh·2**62 + (vh·fl + vl·fh)·2**31 + vl·fl``; every
+    partial product fits 64 bits, and ``2**61 ≡ 1 (mod P)`` folds the high parts back.
+    """
+    if factor == 1:
+        return values
+    factor_high, factor_low = np.uint64(factor >> 31), np.uint64(factor & (2**31 - 1))
+    high, low = values >> np.uint64(31), values & _LOW_31
+    top = (high * factor_high) << np.uint64(1)  # 2**62 ≡ 2; < 2**61
+    middle = _fold(high * factor_low + low * factor_high)  # < 2**61 + 2
+    # middle × 2**31 with middle = a·2**30 + b: a·2**61 + b·2**31 ≡ a + b·2**31.
+    middle = (middle >> np.uint64(30)) + ((middle & _LOW_30) << np.uint64(31))
+    result = _fold(top + middle + low * factor_low)  # the sum stays below 2**64
+    result = np.where(result >= _PRIME, result - _PRIME, result)
+    return result
+
+
+def _fold(values: UInt64Array) -> UInt64Array:
+    """A number congruent modulo P and below 2**61 + 8."""
+    return (values & _PRIME) + (values >> np.uint64(61))
 
 
 def may_have_duplicates(keys: Iterable[str], count: int) -> bool:
@@ -35,7 +106,7 @@ def may_have_duplicates(keys: Iterable[str], count: int) -> bool:
     return bool((crowded[1:] == crowded[:-1]).any())
 
 
-def proportional_floors(total: int, weights: Sequence[int]) -> list[int] | None:
+def proportional_floors(total: int, weights: IntVector) -> list[int] | None:
     split = _floors_and_remainders(total, weights)
     if split is None:
         return None
@@ -45,7 +116,7 @@ def proportional_floors(total: int, weights: Sequence[int]) -> list[int] | None:
 
 
 def largest_remainder(
-    total: int, weights: Sequence[int], tie_key: Callable[[int], Any]
+    total: int, weights: IntVector, tie_key: Callable[[int], Any]
 ) -> list[int] | None:
     split = _floors_and_remainders(total, weights)
     if split is None:
@@ -72,9 +143,7 @@ def _add_one_to_largest(
     parts[np.asarray(chosen, dtype=np.int64)] += 1
 
 
-def _floors_and_remainders(
-    total: int, weights: Sequence[int]
-) -> tuple[Int64Array, Int64Array] | None:
+def _floors_and_remainders(total: int, weights: IntVector) -> tuple[Int64Array, Int64Array] | None:
     array = _as_int64(weights)
     if array is None or len(array) == 0:
         return None
@@ -97,7 +166,7 @@ def _floors_and_remainders(
     return floors, products - floors * divisor
 
 
-def _as_int64(weights: Sequence[int]) -> Int64Array | None:
+def _as_int64(weights: IntVector) -> Int64Array | None:
     try:
         return np.asarray(weights, dtype=np.int64)
     except OverflowError:
