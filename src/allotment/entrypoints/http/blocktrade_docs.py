@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, RootModel, WithJsonSchema
 
+from allotment.entrypoints.http.errors import IDEMPOTENCY_KEY
+
 JSON_TYPES = ("application/json", "text/json")
 XML_TYPES = ("application/xml", "text/xml")
 SUPPORTED = JSON_TYPES + XML_TYPES
@@ -201,11 +203,12 @@ EXAMPLE: dict[str, Any] = {
 """The seed's request (on the demo's master 195)."""
 
 REQUEST_BODY: dict[str, Any] = {
+    "parameters": [IDEMPOTENCY_KEY],
     "requestBody": {
         "required": True,
         "content": {
             **{kind: {"schema": _REQUEST_SCHEMA, "example": EXAMPLE} for kind in JSON_TYPES},
             **{kind: {"schema": _REQUEST_XML} for kind in XML_TYPES},
         },
-    }
+    },
 }

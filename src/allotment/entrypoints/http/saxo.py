@@ -50,7 +50,7 @@ keys = APIRouter(prefix="/trade/v1/allocationkeys", tags=SAXO)
     status_code=status.HTTP_201_CREATED,
     response_class=SaxoJSON,
     responses=docs.responses(201, docs.AllocationKeyCreated, "Created", 400, 401, 403, write=True),
-    openapi_extra=body_schema(KeyIn, docs.KEY_EXAMPLE),
+    openapi_extra={**body_schema(KeyIn, docs.KEY_EXAMPLE), **docs.IDEMPOTENT},
 )
 async def create_key(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
     """Create an allocation key (Saxo's AllocationKeyCreateRequest; JSON floats are exact)."""
@@ -207,6 +207,7 @@ def get_key(AllocationKeyId: KeyIdPath, ctx: SaxoContext, box: ContainerDep) -> 
     "/{AllocationKeyId}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=docs.responses(204, None, "Deactivated", 401, 403, 404, write=True),
+    openapi_extra=docs.IDEMPOTENT,
 )
 def delete_key(AllocationKeyId: KeyIdPath, ctx: SaxoContext, box: ContainerDep) -> Response:
     """Deactivate the key: it becomes Inactive and can place no more orders."""
@@ -221,7 +222,7 @@ def delete_key(AllocationKeyId: KeyIdPath, ctx: SaxoContext, box: ContainerDep) 
     tags=SAXO,
     response_class=SaxoJSON,
     responses=docs.responses(200, docs.OrderPlaced, "Placed", 400, 401, 403, write=True),
-    openapi_extra=body_schema(OrderIn, docs.ORDER_EXAMPLE),
+    openapi_extra={**body_schema(OrderIn, docs.ORDER_EXAMPLE), **docs.IDEMPOTENT},
 )
 async def place_order(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
     """Place a block order on a block trading (average) account with an AllocationKeyId; its

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
+from allotment.entrypoints.http.errors import IDEMPOTENCY_KEY
+
 Number = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 """A decimal written as a JSON number from its own digits."""
 Time = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
@@ -154,8 +156,9 @@ class AccountList(Answer):
 
 
 ERRORS: dict[int, str] = {
-    400: "Invalid request (ErrorCode InvalidModelState, ModelState says which field) or a "
-    "broken rule (DomainValidationError, AllocationKeyDoesNotMatchAccount, ...)",
+    400: "Invalid request (ErrorCode InvalidModelState, ModelState says which field; "
+    "InvalidRequest) or a broken rule (DomainValidationError, "
+    "AllocationKeyDoesNotMatchAccount, ...)",
     401: "No valid credentials (ErrorCode Unauthorized)",
     403: "Without the needed scope, or not permitted for a client (ErrorCode Forbidden)",
     404: "No such object (AllocationKeyNotFound, NotFound)",
@@ -163,9 +166,11 @@ ERRORS: dict[int, str] = {
     413: "The body is over the size limit",
     422: "The Idempotency-Key was used for another request (IdempotencyKeyReused)",
 }
-WRITE_ERRORS = (409, 413, 422)
+WRITE_ERRORS = (400, 409, 413, 422)
 """What every write may answer besides its own errors (the Idempotency-Key and body size
-middleware)."""
+middleware: a malformed key is a 400, one still in use a 409, one reused a 422)."""
+IDEMPOTENT: dict[str, Any] = {"parameters": [IDEMPOTENCY_KEY]}
+"""A write's `openapi_extra`: the Idempotency-Key header it accepts."""
 
 
 def responses(
