@@ -5,11 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
+
 from allotment.domain.allocation.engine import Method, Participant, SplitRequest, split
+from allotment.domain.allocation.errors import NoFills
 from allotment.domain.allocation.fills import (
     FillPolicy,
     FillTarget,
     allocate_fill,
+    allocate_fills,
     fill_targets,
 )
 
@@ -91,3 +95,25 @@ def test_a_fill_only_reports_what_it_gives_this_time() -> None:
     targets = [FillTarget("a", Decimal(10)), FillTarget("b", Decimal(10))]
     allocation = allocate_fill(targets, {"a": Decimal(3), "b": Decimal(3)}, Decimal(4))
     assert {part.key: part.quantity for part in allocation.parts} == {"a": 2, "b": 2}
+
+
+def test_allocating_all_fills_at_once_gives_what_one_fill_at_a_time_gives() -> None:
+    targets = [
+        FillTarget("A", Decimal(3)),
+        FillTarget("B", Decimal(1)),
+        FillTarget("C", Decimal(3)),
+        FillTarget("D", Decimal(10), accepts_remainder=True),
+    ]
+    fills = [Decimal(q) for q in (5, 2, 1, 4, 2, 1)]
+    held: dict[str, Decimal] = {}
+    over = Decimal(0)
+    for quantity in fills:
+        one = allocate_fill(targets, held, quantity)
+        held = {part.key: part.quantity for part in one.cumulative}
+        over += one.remainder
+    together = allocate_fills(targets, fills)
+    assert {part.key: part.quantity for part in together.cumulative} == held
+    assert together.parts == one.parts
+    assert together.remainder == over == 0
+    with pytest.raises(NoFills):
+        allocate_fills(targets, [])

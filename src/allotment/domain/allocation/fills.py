@@ -12,6 +12,7 @@ from allotment.domain.allocation.errors import (
     IncrementDoesNotDivide,
     InvalidIncrement,
     InvalidQuantity,
+    NoFills,
     NoParticipants,
     UnknownParticipant,
 )
@@ -72,21 +73,58 @@ def allocate_fill(
     fill = _steps("fill_quantity", fill_quantity, increment, positive=True)
     wanted = [_steps("target quantity", t.quantity, increment) for t in targets]
     held = _held(targets, allocated_so_far, increment)
+    given, over = _one_fill(targets, wanted, held, fill, policy)
+    return FillAllocation(
+        _parts(targets, given, increment),
+        _parts(targets, [a + b for a, b in zip(held, given, strict=True)], increment),
+        steps_to_decimal(over, increment),
+    )
 
+
+def allocate_fills(
+    targets: Sequence[FillTarget],
+    fill_quantities: Sequence[Decimal],
+    policy: FillPolicy = FillPolicy.PRO_RATA,
+    *,
+    increment: Decimal = Decimal(1),
+) -> FillAllocation:
+    """A block's fills one after the other, from nothing allocated, as ``allocate_fill``
+    would give them one call at a time: ``parts`` is the last fill's, ``cumulative`` the
+    allocation after every fill, ``remainder`` the over-fill of all the fills together."""
+    _check_targets(targets, increment)
+    if not fill_quantities:
+        raise NoFills()
+    fills = [_steps("fill_quantity", q, increment, positive=True) for q in fill_quantities]
+    wanted = [_steps("target quantity", t.quantity, increment) for t in targets]
+    held = [0] * len(targets)
+    given: list[int] = []
+    over = 0
+    for fill in fills:
+        given, extra = _one_fill(targets, wanted, held, fill, policy)
+        held = [a + b for a, b in zip(held, given, strict=True)]
+        over += extra
+    return FillAllocation(
+        _parts(targets, given, increment),
+        _parts(targets, held, increment),
+        steps_to_decimal(over, increment),
+    )
+
+
+def _one_fill(
+    targets: Sequence[FillTarget],
+    wanted: list[int],
+    held: list[int],
+    fill: int,
+    policy: FillPolicy,
+) -> tuple[list[int], int]:
     def tie_key(index: int) -> tuple[int, int, str]:
         target = targets[index]
         return (0 if target.accepts_remainder else 1, target.priority, target.key)
 
     if FillPolicy(policy) is FillPolicy.PRIORITY:
         priorities = [target.priority for target in targets]
-        given, over = priority_fill(wanted, held, fill, priorities, tie_key)
-    else:
-        given, over = pro_rata_fill(wanted, held, fill, tie_key)
-    return FillAllocation(
-        _parts(targets, given, increment),
-        _parts(targets, [a + b for a, b in zip(held, given, strict=True)], increment),
-        steps_to_decimal(over, increment),
-    )
+        return priority_fill(wanted, held, fill, priorities, tie_key)
+    return pro_rata_fill(wanted, held, fill, tie_key)
 
 
 def _check_targets(targets: Sequence[FillTarget], increment: Decimal) -> None:
