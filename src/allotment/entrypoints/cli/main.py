@@ -25,7 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(clearing.app, name="clearing")
 app.add_typer(bookbuilding.app, name="bookbuilding")
-app.add_typer(allocate.app, name="allocate")
+app.command("allocate")(allocate.allocate)
 console = Console()
 errors = Console(stderr=True)
 
