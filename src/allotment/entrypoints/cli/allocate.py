@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from allotment.bootstrap import build
@@ -31,9 +32,10 @@ from allotment.services.ports import UnitOfWork
 CLI_SUBJECT = "cli"
 READ_ONLY = frozenset({Scope.READ})
 PARTICIPANT_HELP = (
-    "KEY[=WEIGHT][:accept][:priority=N][:min=QTY][:max=QTY], repeatable: e.g. A=10:accept. "
-    "Leave the weight out for Equal, or for every participant of a NetLiquidation or "
-    "AvailableEquity split to read the accounts' values from the ledger (KEY = account id)."
+    "KEY=WEIGHT, then any of :accept :priority=N :min=QTY :max=QTY; repeatable "
+    "(e.g. -p A=10:accept -p B=90). Leave =WEIGHT out for Equal, or for every participant "
+    "of a NetLiquidation or AvailableEquity split to read the accounts' values from the "
+    "ledger (KEY = account id)."
 )
 _FLAGS = {
     "priority": "priority",
@@ -248,17 +250,17 @@ def _print(answer: PreviewOut) -> None:
     if any(part.price is not None for part in answer.parts):
         console.print(_amounts_table(answer))
     for line in _summary(answer):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def _amounts_table(answer: PreviewOut) -> Table:
     side = answer.side.value if answer.side is not None else ""
     table = Table(title=f"{side} amounts".strip())
-    for name in ("key", "quantity", "price", "trade value", "commission", "tax", "other", "net"):
+    for name in ("key", "price", "trade value", "commission", "tax", "other fees", "net"):
         table.add_column(name, justify="left" if name == "key" else "right", overflow="fold")
     for part in answer.parts:
         amounts = (part.price, part.trade_value, part.commission, part.tax, part.other_fees)
-        table.add_row(part.key, str(part.quantity), *map(_text, (*amounts, part.net_amount)))
+        table.add_row(part.key, *map(_text, (*amounts, part.net_amount)))
     return table
 
 
@@ -296,7 +298,8 @@ def _text(value: object) -> str:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    line = f"[red]error:[/red] {escape(message)}"
+    Console(stderr=True).print(line, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
