@@ -233,6 +233,7 @@ INVALID_BODIES = [
     ("nested instructions", body(VALID, request(Instructions={"a": {"b": 1}}))),
     ("too many decimals", body(VALID, request(Quantity=Decimal("1e-12")))),
     ("sixteen digits", body(VALID, request(Price=Decimal("1000000000000000.5")))),
+    ("a sixteen-digit value", body(VALID, request(Quantity=10**8, Price=Decimal("10000000")))),
     ("NaN", body(VALID, request()).replace("135.89", "NaN")),
 ]
 

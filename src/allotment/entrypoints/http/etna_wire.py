@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from allotment.domain.accounts import AccountType
 from allotment.domain.errors import InvalidInstruction
 from allotment.domain.ledger import BookingCode
-from allotment.domain.numbers import MAX_SCALE, fits_storage
+from allotment.domain.numbers import MAX_SCALE, exact_product, fits_storage
 from allotment.services import etna
 
 AccountKind = AccountType
@@ -102,6 +102,11 @@ def _leg(item: dict[str, Any], where: str, signed: bool) -> etna.Leg:
     price = _number(item, "Price", where)
     if price < 0:
         raise InvalidInstruction(f"{_name(where, 'Price')} must not be negative")
+    if not _value_storable(quantity, price):
+        raise InvalidInstruction(
+            f"{_name(where, 'Quantity')} × {_name(where, 'Price')} has more than "
+            f"{MAX_WHOLE_DIGITS} digits before the decimal point"
+        )
     return etna.Leg(
         symbol=_text(item, "Symbol", where),
         quantity=quantity,
@@ -148,12 +153,19 @@ def _simple_fast(item: Any) -> etna.AllocationRequest | None:
         and _storable(quantity)
         and _storable(price)
         and _storable(commission)
+        and _value_storable(quantity, price)
     ):
         return None
     leg = etna.Leg(symbol, Decimal(quantity), Decimal(price), EXACT_ACTIONS[action])
     return etna.AllocationRequest(
         source, target, EXACT_ACCOUNT_TYPES[kind], (leg,), Decimal(commission), comment
     )
+
+
+def _value_storable(quantity: int | Decimal, price: int | Decimal) -> bool:
+    """The trade value (quantity × price) keeps the bounds of a stored amount too."""
+    value: Decimal = exact_product(Decimal(quantity), Decimal(price))
+    return abs(value) < LARGEST
 
 
 def _storable(number: int | Decimal) -> bool:
