@@ -120,7 +120,7 @@ EXACT_ACCOUNT_TYPES = {kind.value: kind for kind in AccountType}
 NUMBERS = (int, Decimal)
 MAX_WHOLE_DIGITS = 15
 """As in the native API: amounts below 10**15, so that sums of many stay exact."""
-LARGEST = 10**MAX_WHOLE_DIGITS
+LARGEST: int = 10**MAX_WHOLE_DIGITS
 
 
 def _simple_fast(item: Any) -> etna.AllocationRequest | None:
