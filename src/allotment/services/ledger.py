@@ -78,6 +78,15 @@ def _check_amount(amount: Decimal, what: str) -> None:
         raise InvalidInstruction(f"{what} has more precision than allowed", amount=amount)
 
 
+def _require_house_rules(ctx: Context, account: Account) -> None:
+    """The company's own accounts are not the clients': the external account is only ever the
+    contra side, and cash moves in or out of the fee and error accounts need the admin scope."""
+    if account.role is AccountRole.EXTERNAL:
+        raise InvalidInstruction("the external account is only the contra side of movements")
+    if account.is_house:
+        ctx.require(Scope.ADMIN)
+
+
 def move_cash(
     uow: UnitOfWork,
     ctx: Context,
@@ -91,6 +100,7 @@ def move_cash(
     ctx.require(Scope.WRITE)
     _check_amount(amount, "amount")
     account = visible_account(uow, ctx, account_id)
+    _require_house_rules(ctx, account)
     _require_open(account)
     currency = currency or account.currency
     if not is_multiple_of(amount, Decimal("0.01")):
@@ -128,6 +138,7 @@ def open_position(
             f"quantity must be a multiple of {instrument.quantity_increment}", quantity=quantity
         )
     account = visible_account(uow, ctx, account_id)
+    _require_house_rules(ctx, account)
     _require_open(account)
     external = house_account(uow, ctx.company_id, AccountRole.EXTERNAL)
     entry = position_entry(account.id, external.id, instrument.id, quantity, price)
