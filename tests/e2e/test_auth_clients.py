@@ -29,7 +29,7 @@ def advisor(client: TestClient) -> dict[str, str]:
     return bearer(client, "advisor", "advisor")
 
 
-def _status(response: Any, status: int) -> dict[str, Any]:
+def _assert_status(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = response.json()
@@ -53,7 +53,7 @@ def test_the_advisor_cannot_read_another_clients_account_balances_or_journal(
             (f"/api/v1/accounts/{account_id}/balances", None),
             ("/api/v1/ledger/journal", {"account_id": account_id}),
         ]:
-            body = _status(client.get(path, params=params, headers=advisor), 403)
+            body = _assert_status(client.get(path, params=params, headers=advisor), 403)
             assert body["code"] == "Forbidden"
             assert body["detail"] == f"not authorised for account {account_id}"
 
@@ -71,7 +71,7 @@ def test_the_advisor_cannot_move_cash_or_securities_of_another_client(
         before = client.get(f"/api/v1/accounts/{account_id}/balances", headers=admin).json()
         for path, body in moves:
             response = client.post(path, json={**body, "account_id": account_id}, headers=advisor)
-            _status(response, 403)
+            _assert_status(response, 403)
         after = client.get(f"/api/v1/accounts/{account_id}/balances", headers=admin).json()
         assert after == before
 
@@ -80,16 +80,16 @@ def test_the_advisor_cannot_see_or_reverse_another_clients_journal_entry(
     client: TestClient, advisor: dict[str, str]
 ) -> None:
     entry_id = _entry_of(client, "6688")
-    body = _status(client.get(f"/api/v1/ledger/entries/{entry_id}", headers=advisor), 404)
+    body = _assert_status(client.get(f"/api/v1/ledger/entries/{entry_id}", headers=advisor), 404)
     assert body["detail"] == f"journal entry {entry_id} does not exist"
     response = client.post(f"/api/v1/ledger/entries/{entry_id}/reverse", json={}, headers=advisor)
-    _status(response, 404)
+    _assert_status(response, 404)
 
 
 def test_the_advisor_cannot_read_another_client(
     client: TestClient, advisor: dict[str, str]
 ) -> None:
-    body = _status(client.get("/api/v1/clients/1001", headers=advisor), 403)
+    body = _assert_status(client.get("/api/v1/clients/1001", headers=advisor), 403)
     assert body["detail"] == "not authorised for client 1001"
 
 
@@ -136,7 +136,7 @@ def test_the_advisor_sees_only_allocations_to_its_own_client(
     visible = client.get("/api/v1/allocations", headers=advisor).json()["items"]
     assert [a["id"] for a in visible] == [own]
     assert client.get(f"/api/v1/allocations/{own}", headers=advisor).status_code == 200
-    body = _status(client.get(f"/api/v1/allocations/{theirs}", headers=advisor), 404)
+    body = _assert_status(client.get(f"/api/v1/allocations/{theirs}", headers=advisor), 404)
     assert body["detail"] == f"allocation {theirs} does not exist"
 
 
@@ -154,4 +154,4 @@ def test_the_advisor_cannot_give_itself_more_clients(
     client: TestClient, advisor: dict[str, str]
 ) -> None:
     body = {"username": "advisor2", "password": "advisor2-pass", "scopes": ["allocations-read"]}
-    _status(client.post("/api/v1/users", json=body, headers=advisor), 403)
+    _assert_status(client.post("/api/v1/users", json=body, headers=advisor), 403)

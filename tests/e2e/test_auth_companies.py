@@ -150,7 +150,7 @@ def _posts(o: Other) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def _not_found(response: Any) -> None:
+def _assert_not_found(response: Any) -> None:
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "NotFound"
@@ -169,7 +169,7 @@ def test_every_native_read_of_another_companys_objects_answers_404(
 ) -> None:
     admin = bearer(client)
     for path, params in _gets(other):
-        _not_found(client.get(path, params=params, headers=admin))
+        _assert_not_found(client.get(path, params=params, headers=admin))
 
 
 def test_every_native_write_naming_another_companys_objects_answers_404_and_writes_nothing(
@@ -180,7 +180,7 @@ def test_every_native_write_naming_another_companys_objects_answers_404_and_writ
     with demo_container.uow(write=False) as uow:
         other_balances = uow.ledger.balances([other.account, other.average])
     for path, body in _posts(other):
-        _not_found(client.post(path, json=body, headers=admin))
+        _assert_not_found(client.post(path, json=body, headers=admin))
     assert _counts(client) == before
     with demo_container.uow(write=False) as uow:
         assert uow.ledger.balances([other.account, other.average]) == other_balances
@@ -221,9 +221,9 @@ def test_the_other_company_cannot_see_the_demo_companys_objects_either(
 ) -> None:
     theirs = bearer(client, "other-admin", PASSWORD)
     for path in ["/api/v1/accounts/6688", "/api/v1/clients/1001", "/api/v1/blocks/195"]:
-        _not_found(client.get(path, headers=theirs))
+        _assert_not_found(client.get(path, headers=theirs))
     deposit = {"account_id": "6688", "amount": "1.00"}
-    _not_found(client.post("/api/v1/ledger/deposits", json=deposit, headers=theirs))
+    _assert_not_found(client.post("/api/v1/ledger/deposits", json=deposit, headers=theirs))
     accounts = [a["id"] for a in client.get("/api/v1/accounts", headers=theirs).json()]
     assert "6688" not in accounts and "OTHER-1" in accounts
 
@@ -291,7 +291,7 @@ def test_the_other_companys_book_building_and_clearing_stay_invisible(
         f"/api/v1/investor-accounts/{investor}",
         f"/api/v1/indications/{indication}",
     ]:
-        _not_found(client.get(path, headers=admin))
+        _assert_not_found(client.get(path, headers=admin))
     for path, body in [
         (f"/api/v1/deals/{deal}/tranches", {"name": "x", "offered_size": "1", "offer_price": "1"}),
         (
@@ -300,7 +300,7 @@ def test_the_other_companys_book_building_and_clearing_stay_invisible(
         ),
         (f"/api/v1/tranches/{tranche}/distribute/preview", None),
     ]:
-        _not_found(client.post(path, json=body, headers=admin))
+        _assert_not_found(client.post(path, json=body, headers=admin))
     assert deal not in [d["id"] for d in client.get("/api/v1/deals", headers=admin).json()]
     investors = client.get("/api/v1/investor-accounts", headers=admin).json()
     assert investor not in [i["id"] for i in investors]

@@ -24,7 +24,7 @@ def _counts(box: Container) -> dict[str, int]:
         }
 
 
-def _problem(response: Any, status: int, code: str, *named: str) -> dict[str, Any]:
+def _assert_problem(response: Any, status: int, code: str, *named: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = response.json()
@@ -51,12 +51,12 @@ DEPOSIT = "/api/v1/ledger/deposits"
 def test_malformed_json_is_named_as_such(client: TestClient, demo_headers: dict[str, str]) -> None:
     headers = {**demo_headers, "content-type": "application/json"}
     response = client.post(DEPOSIT, content=b'{"account_id": "6688", "amount": ', headers=headers)
-    body = _problem(response, 422, "MalformedJson", "not valid JSON", "character 33")
+    body = _assert_problem(response, 422, "MalformedJson", "not valid JSON", "character 33")
     assert body["detail"] == "the body is not valid JSON: Expecting value at character 33"
     response = client.post(DEPOSIT, content=b"{'account_id': '6688'}", headers=headers)
-    _problem(response, 422, "MalformedJson", "not valid JSON")
+    _assert_problem(response, 422, "MalformedJson", "not valid JSON")
     response = client.post(DEPOSIT, content=b'{"account_id": "\xff"}', headers=headers)
-    _problem(response, 422, "MalformedJson", "cannot be parsed", "not UTF-8")
+    _assert_problem(response, 422, "MalformedJson", "cannot be parsed", "not UTF-8")
 
 
 def test_a_field_of_the_wrong_type_or_shape_is_named_with_what_is_wrong(
@@ -74,7 +74,7 @@ def test_a_field_of_the_wrong_type_or_shape_is_named_with_what_is_wrong(
         ({"account_id": "", "amount": "1.00"}, "account_id", "at least 1 character"),
     ]:
         response = client.post(DEPOSIT, json=body, headers=demo_headers)
-        problem = _problem(response, 422, "ValidationError", f"{field}: ", message)
+        problem = _assert_problem(response, 422, "ValidationError", f"{field}: ", message)
         assert problem["errors"][0]["field"] == field
 
 
@@ -84,7 +84,7 @@ def test_a_body_that_is_not_an_object_is_refused(
     response = client.post(
         DEPOSIT, json=[{"account_id": "6688", "amount": "1.00"}], headers=demo_headers
     )
-    _problem(response, 422, "ValidationError", "valid dictionary")
+    _assert_problem(response, 422, "ValidationError", "valid dictionary")
 
 
 def test_a_float_where_a_decimal_string_is_required_is_refused(
@@ -98,7 +98,9 @@ def test_a_float_where_a_decimal_string_is_required_is_refused(
         ),
     ]:
         response = client.post(path, json=body, headers=demo_headers)
-        problem = _problem(response, 422, "ValidationError", "not an exact decimal", "as strings")
+        problem = _assert_problem(
+            response, 422, "ValidationError", "not an exact decimal", "as strings"
+        )
         assert problem["errors"][0]["field"] in {"amount", "price"}
 
 
@@ -106,7 +108,7 @@ def test_an_unknown_field_is_refused_by_name(
     client: TestClient, demo_headers: dict[str, str]
 ) -> None:
     body = {"account_id": "6688", "amount": "1.00", "colour": "red"}
-    problem = _problem(
+    problem = _assert_problem(
         client.post(DEPOSIT, json=body, headers=demo_headers), 422, "ValidationError"
     )
     assert problem["detail"] == "colour: Extra inputs are not permitted"
@@ -124,7 +126,7 @@ def test_negative_zero_over_precise_or_huge_amounts_are_refused(
         ("1e400", "ValidationError", "at most 15 digits before the decimal point"),
     ]:
         body = {"account_id": "6688", "amount": amount}
-        _problem(client.post(DEPOSIT, json=body, headers=demo_headers), 422, code, named)
+        _assert_problem(client.post(DEPOSIT, json=body, headers=demo_headers), 422, code, named)
 
 
 def test_positions_refuse_quantities_off_the_instruments_increment_or_sign(
@@ -137,7 +139,7 @@ def test_positions_refuse_quantities_off_the_instruments_increment_or_sign(
         ("1", "-10", "price must be zero or positive"),
     ]:
         body = {"account_id": "6688", "symbol": "AAPL", "quantity": quantity, "price": price}
-        _problem(
+        _assert_problem(
             client.post(path, json=body, headers=demo_headers), 422, "InvalidInstruction", named
         )
 
@@ -166,7 +168,7 @@ def test_unknown_ids_answer_404_naming_what_is_missing(
         ("get", "/api/v1/users/999999", None, "user 999999 does not exist"),
     ]:
         response = client.request(method, path, json=body, headers=demo_headers)
-        _problem(response, 404, "NotFound", named)
+        _assert_problem(response, 404, "NotFound", named)
 
 
 def test_bad_query_and_path_parameters_are_named(
@@ -183,7 +185,7 @@ def test_bad_query_and_path_parameters_are_named(
     ]
     for path, params, field in cases:
         response = client.get(path, params=params, headers=demo_headers)
-        problem = _problem(response, 422, "ValidationError", f"{field}: ")
+        problem = _assert_problem(response, 422, "ValidationError", f"{field}: ")
         assert problem["errors"][0]["field"] == field
 
 
@@ -196,7 +198,7 @@ def test_a_body_over_the_size_limit_is_refused_before_it_is_read(
     headers = {**demo_headers, "content-type": "application/json"}
     body = f'{{"account_id": "6688", "amount": "1.00", "comment": "{padding}"}}'.encode()
     response = client.post(DEPOSIT, content=body, headers=headers)
-    _problem(response, 413, "ContentTooLarge", f"larger than {limit} bytes")
+    _assert_problem(response, 413, "ContentTooLarge", f"larger than {limit} bytes")
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted while it streams
         yield b'{"account_id": "6688", "amount": "1.00", "comment": "'
@@ -205,9 +207,9 @@ def test_a_body_over_the_size_limit_is_refused_before_it_is_read(
         yield b'"}'
 
     response = client.post(DEPOSIT, content=chunks(), headers=headers)
-    _problem(response, 413, "ContentTooLarge", f"larger than {limit} bytes")
+    _assert_problem(response, 413, "ContentTooLarge", f"larger than {limit} bytes")
     headers["Idempotency-Key"] = "too-big-1"
-    _problem(client.post(DEPOSIT, content=body, headers=headers), 413, "ContentTooLarge")
+    _assert_problem(client.post(DEPOSIT, content=body, headers=headers), 413, "ContentTooLarge")
 
 
 def test_an_amount_computed_beyond_exact_arithmetic_is_refused_not_a_crash(
@@ -222,7 +224,7 @@ def test_an_amount_computed_beyond_exact_arithmetic_is_refused_not_a_crash(
         "fills": [{"quantity": huge, "price": f"{huge}.99"}],
     }
     response = client.post("/api/v1/blocks", json=block, headers=demo_headers)
-    _problem(response, 422, "NumberOutOfRange", "more digits than allotment keeps exactly")
+    _assert_problem(response, 422, "NumberOutOfRange", "more digits than allotment keeps exactly")
 
 
 def test_a_closed_or_wrong_role_account_is_refused_with_the_reason(
@@ -230,12 +232,12 @@ def test_a_closed_or_wrong_role_account_is_refused_with_the_reason(
 ) -> None:
     block = {"account_id": "6688", "symbol": "AAPL", "side": "Buy", "quantity": "1"}
     response = client.post("/api/v1/blocks", json=block, headers=demo_headers)
-    _problem(response, 422, "InvalidInstruction", "account 6688 is not an average account")
+    _assert_problem(response, 422, "InvalidInstruction", "account 6688 is not an average account")
     response = client.post("/api/v1/blocks", json={**block, "side": "Short"}, headers=demo_headers)
-    _problem(response, 422, "ValidationError", "side: ")
+    _assert_problem(response, 422, "ValidationError", "side: ")
     response = client.post(
         "/api/v1/ledger/withdrawals",
         json={"account_id": "6688", "amount": "100000.01"},
         headers=demo_headers,
     )
-    _problem(response, 409, "InsufficientFunds", "not enough cash")
+    _assert_problem(response, 409, "InsufficientFunds", "not enough cash")
