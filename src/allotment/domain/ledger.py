@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.errors import AmountOutOfRange
@@ -28,9 +29,11 @@ class AssetKind(StrEnum):
     CASH = "cash"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class BalanceKey:
-    """One running balance: an account's position in an instrument or its cash in a currency."""
+class BalanceKey(NamedTuple):
+    """One running balance: an account's position in an instrument or its cash in a currency.
+
+    A named tuple, not a dataclass: balances are looked up millions of times per large batch,
+    and a tuple's hash, equality and order (account, kind, asset) run in C."""
 
     account_id: str
     kind: AssetKind
@@ -160,13 +163,18 @@ class LedgerState:
 
     def _project(self, entry: JournalEntry) -> dict[BalanceKey, Balance]:
         projected: dict[BalanceKey, Balance] = {}
+        balances = self.balances
         for posting in entry.postings:
-            key = posting.key
-            current = projected.get(key) or self.balance(key).copy()
-            if posting.kind is AssetKind.SECURITY:
+            kind = posting.kind
+            key = BalanceKey(posting.account_id, kind, posting.asset)
+            current = projected.get(key)
+            if current is None:
+                found = balances.get(key)
+                current = Balance() if found is None else Balance(found.quantity, found.cost_amount)
+                projected[key] = current
+            if kind is AssetKind.SECURITY:
                 current.cost_amount = _moved_cost(current, posting.amount, posting.price)
             current.quantity += posting.amount
-            projected[key] = current
         return projected
 
     def _rule_for(self, key: BalanceKey, balance: Balance, short_allowed: bool) -> BookingCode:
@@ -238,11 +246,16 @@ class Trade:
             Posting(self.buyer_account_id, AssetKind.CASH, currency, -value),
             Posting(self.seller_account_id, AssetKind.CASH, currency, value),
         ]
+        # One pair per payer and fee account: commission, tax and other fees moving between
+        # the same two accounts are one movement of cash (the allocation row keeps them apart).
+        fees: dict[tuple[str, str], Decimal] = {}
         for fee in self.fees:
-            if fee.amount == 0:
-                continue
-            postings.append(Posting(fee.payer_account_id, AssetKind.CASH, currency, -fee.amount))
-            postings.append(Posting(fee.fee_account_id, AssetKind.CASH, currency, fee.amount))
+            if fee.amount != 0:
+                pair = (fee.payer_account_id, fee.fee_account_id)
+                fees[pair] = fees.get(pair, ZERO) + fee.amount
+        for (payer, fee_account), amount in fees.items():
+            postings.append(Posting(payer, AssetKind.CASH, currency, -amount))
+            postings.append(Posting(fee_account, AssetKind.CASH, currency, amount))
         return JournalEntry(entry_type, tuple(postings), description)
 
 

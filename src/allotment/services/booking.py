@@ -246,18 +246,13 @@ class _BatchState(LedgerState):
 
     def apply(self, entry: JournalEntry, short_allowed: bool = False) -> BookingCode:
         projected = self._project(entry)
-        for key in sorted(projected, key=_order):
+        for key in sorted(projected):
             code = self._rule_for(key, projected[key], short_allowed)
             if code is not BookingCode.OK:
                 return code
         self.balances.update(projected)
         self.touched.update(projected)
         return BookingCode.OK
-
-
-def _order(key: BalanceKey) -> tuple[str, str, str]:
-    """BalanceKey's own order (account, kind, asset), without comparing dataclasses."""
-    return (key.account_id, key.kind, key.asset)
 
 
 def _decide(state: LedgerState, batch: _Batch, indexes: range) -> list[BookingCode]:
