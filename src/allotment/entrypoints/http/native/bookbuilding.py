@@ -132,54 +132,20 @@ class DistributionOut(BaseModel):
 
 
 def _deal(deal: Deal) -> DealOut:
-    return DealOut(
-        id=deal.id,
-        name=deal.name,
-        issuer=deal.issuer,
-        created_at=deal.created_at,
-        created_by=deal.created_by,
-    )
+    return DealOut.model_validate(deal, from_attributes=True)
 
 
-def _tranche(t: Tranche) -> TrancheOut:
-    return TrancheOut(
-        id=t.id,
-        deal_id=t.deal_id,
-        name=t.name,
-        offered_size=t.offered_size,
-        offer_price=t.offer_price,
-        currency=t.currency,
-        minimum_allocation=t.minimum_allocation,
-        created_at=t.created_at,
-        created_by=t.created_by,
-    )
+def _tranche(tranche: Tranche) -> TrancheOut:
+    return TrancheOut.model_validate(tranche, from_attributes=True)
 
 
-def _investor(i: InvestorAccount) -> InvestorOut:
-    return InvestorOut(
-        id=i.id,
-        name=i.name,
-        finra_5130=i.finra_5130,
-        finra_5131=i.finra_5131,
-        restriction=i.restriction,
-        created_at=i.created_at,
-        created_by=i.created_by,
-    )
+def _investor(investor: InvestorAccount) -> InvestorOut:
+    # `restriction` is a property of the account, read like its fields.
+    return InvestorOut.model_validate(investor, from_attributes=True)
 
 
-def _indication(i: Indication) -> IndicationOut:
-    return IndicationOut(
-        id=i.id,
-        deal_id=i.deal_id,
-        tranche_id=i.tranche_id,
-        investor_account_id=i.investor_account_id,
-        demand_type=i.demand_type,
-        demand_amount=i.demand_amount,
-        limit_price=i.limit_price,
-        priority_tier=i.priority_tier,
-        created_at=i.created_at,
-        created_by=i.created_by,
-    )
+def _indication(indication: Indication) -> IndicationOut:
+    return IndicationOut.model_validate(indication, from_attributes=True)
 
 
 def _share(share: Share, ids: dict[str, str]) -> ShareOut:
