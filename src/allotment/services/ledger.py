@@ -1,5 +1,6 @@
 """Cash and positions on the ledger: deposits, withdrawals, opening positions, reversals,
-balances, the journal and the check that recomputes every balance from it."""
+balances, the journal, and the checks that recompute every balance from it and look for
+references to rows that do not exist."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ from allotment.domain.ledger import (
 from allotment.domain.numbers import fits_storage, is_multiple_of
 from allotment.services.clearing import ensure_open
 from allotment.services.context import Context, record, visible_account, visible_account_ids
-from allotment.services.ports import EntryFilter, Mismatch, StoredEntry, UnitOfWork
+from allotment.services.ports import (
+    DanglingReference,
+    EntryFilter,
+    Mismatch,
+    StoredEntry,
+    UnitOfWork,
+)
 from allotment.services.registry import house_account
 
 
@@ -245,3 +252,9 @@ def journal(uow: UnitOfWork, ctx: Context, query: EntryFilter) -> list[StoredEnt
 def check_ledger(uow: UnitOfWork) -> list[Mismatch]:
     """Recompute every balance from the journal; an empty list means they all agree."""
     return uow.ledger.recompute()
+
+
+def check_references(uow: UnitOfWork) -> list[DanglingReference]:
+    """Every reference of the journal, its postings and the allocation rows that names no row,
+    found set-based (those tables have no per-row foreign keys); empty when all are sound."""
+    return uow.ledger.dangling_references()

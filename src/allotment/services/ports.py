@@ -131,6 +131,18 @@ class Mismatch:
     recomputed: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class DanglingReference:
+    """A ledger row whose reference names no row: `column` of row `row_id` in `table` holds
+    `missing` (as text), which the referred table does not have. The ledger tables carry no
+    per-row foreign keys; `allotment ledger check` looks for these, set-based."""
+
+    table: str
+    column: str
+    row_id: int
+    missing: str
+
+
 @dataclass(slots=True)
 class BlockRecord:
     company_id: int
@@ -224,6 +236,7 @@ class LedgerRepository(Protocol):
     ) -> dict[BalanceKey, Balance]: ...
     def recompute(self) -> list[Mismatch]: ...
     def iter_balances(self) -> Iterator[tuple[BalanceKey, Balance]]: ...
+    def dangling_references(self) -> list[DanglingReference]: ...
 
 
 class AllocationRepository(Protocol):

@@ -128,11 +128,12 @@ instruments = Table(
     UniqueConstraint("uic", "asset_type", name="uq_instruments_uic_asset_type"),
 )
 
+# company_id: checked set-based by `ledger check`, no per-row foreign key (bulk booking, 0009).
 journal_entries = Table(
     "journal_entries",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("company_id", BigId, nullable=False),
     Column("entry_type", String(30), nullable=False),
     Column("description", Text(), nullable=False),
     Column("trade_date", Date(), nullable=False),
@@ -143,12 +144,13 @@ journal_entries = Table(
     Index("ix_journal_entries_company_trade_date", "company_id", "trade_date"),
 )
 
+# References checked set-based by `ledger check`, no per-row foreign keys (bulk booking, 0009).
 postings = Table(
     "postings",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("entry_id", ForeignKey("journal_entries.id"), nullable=False, index=True),
-    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("entry_id", BigId, nullable=False, index=True),
+    Column("account_id", String(50), nullable=False),
     Column("kind", String(10), nullable=False),
     Column("asset", String(20), nullable=False),
     Column("amount", ExactDecimal(), nullable=False),
@@ -200,17 +202,18 @@ fills = Table(
     UniqueConstraint("block_id", "sequence", name="uq_fills_block_sequence"),
 )
 
+# References checked set-based by `ledger check`, no per-row foreign keys (bulk booking, 0009).
 allocations = Table(
     "allocations",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("company_id", ForeignKey("companies.id"), nullable=False),
-    Column("entry_id", ForeignKey("journal_entries.id"), nullable=False, unique=True),
+    Column("company_id", BigId, nullable=False),
+    Column("entry_id", BigId, nullable=False, unique=True),
     Column("dialect", String(30), nullable=False),
     Column("trade_date", Date(), nullable=False),
-    Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
-    Column("source_account_id", ForeignKey("accounts.id"), nullable=False),
-    Column("instrument_id", ForeignKey("instruments.id"), nullable=False),
+    Column("account_id", String(50), nullable=False, index=True),
+    Column("source_account_id", String(50), nullable=False),
+    Column("instrument_id", BigId, nullable=False),
     Column("side", String(4), nullable=False),
     Column("action", String(20), nullable=False),
     Column("quantity", ExactDecimal(), nullable=False),
@@ -220,7 +223,7 @@ allocations = Table(
     Column("tax", ExactDecimal(), nullable=False),
     Column("other_fees", ExactDecimal(), nullable=False),
     Column("net_amount", ExactDecimal(), nullable=False),
-    Column("block_id", ForeignKey("blocks.id"), nullable=True, index=True),
+    Column("block_id", BigId, nullable=True, index=True),
     Column("reference", String(100), nullable=True),
     Column("comment", Text(), nullable=False),
     Column("status", String(20), nullable=False),

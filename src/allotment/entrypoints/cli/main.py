@@ -13,6 +13,7 @@ from allotment.domain.errors import AllotmentError
 from allotment.entrypoints.cli import allocate, bookbuilding, clearing
 from allotment.services import demo as demo_data
 from allotment.services import ledger
+from allotment.services.ports import DanglingReference, Mismatch
 
 app = typer.Typer(
     help="allotment: post-trade allocation on one engine and one ledger.",
@@ -28,6 +29,8 @@ app.add_typer(bookbuilding.app, name="bookbuilding")
 app.command("allocate")(allocate.allocate)
 console = Console()
 errors = Console(stderr=True)
+DANGLING_SHOWN = 20
+"""`ledger check` lists this many dangling references, then says how many there are."""
 
 EXIT_CODES = {
     "NotFound": 3,
@@ -104,13 +107,25 @@ def db_upgrade() -> None:
 
 @ledger_app.command("check")
 def ledger_check() -> None:
-    """Recompute every balance from the journal; exit 1 on any mismatch."""
+    """Recompute every balance from the journal and look for references to missing rows; exit 1
+    on any mismatch or dangling reference."""
     box = container()
     with box.uow(write=False) as uow:
         mismatches = ledger.check_ledger(uow)
-    if not mismatches:
-        console.print("ledger check passed: every balance equals the sum of its postings")
+        dangling = ledger.check_references(uow)
+    if not mismatches and not dangling:
+        console.print(
+            "ledger check passed: balances equal their postings; every reference resolves"
+        )
         return
+    if mismatches:
+        _report_mismatches(mismatches)
+    if dangling:
+        _report_dangling(dangling)
+    sys.exit(1)
+
+
+def _report_mismatches(mismatches: list[Mismatch]) -> None:
     table = Table("account", "kind", "asset", "stored", "recomputed", title="ledger mismatches")
     for m in mismatches:
         table.add_row(
@@ -120,4 +135,16 @@ def ledger_check() -> None:
     errors.print(
         f"[red]ledger check failed: {len(mismatches)} balances disagree with the journal[/red]"
     )
-    sys.exit(1)
+
+
+def _report_dangling(dangling: list[DanglingReference]) -> None:
+    shown = dangling[:DANGLING_SHOWN]
+    table = Table("table", "column", "row id", "missing", title="dangling references")
+    for d in shown:
+        table.add_row(d.table, d.column, str(d.row_id), d.missing)
+    errors.print(table)
+    if len(dangling) > len(shown):
+        errors.print(f"... and {len(dangling) - len(shown)} more, not listed")
+    errors.print(
+        f"[red]ledger check failed: {len(dangling)} references name rows that do not exist[/red]"
+    )

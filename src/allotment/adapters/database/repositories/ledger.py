@@ -21,7 +21,7 @@ from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import insert_values, reserve_ids
 from allotment.domain.accounts import Account, AccountRole, AccountStatus, AccountType
 from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry, Posting
-from allotment.services.ports import EntryFilter, Mismatch, StoredEntry
+from allotment.services.ports import DanglingReference, EntryFilter, Mismatch, StoredEntry
 
 CHUNK = 5000
 ZERO = Decimal(0)
@@ -383,3 +383,41 @@ class SqlLedgerRepository:
             if recomputed != held:
                 mismatches.append(Mismatch(key, held, recomputed))
         return mismatches
+
+    # References -------------------------------------------------------------------------------
+    def dangling_references(self) -> list[DanglingReference]:
+        """Rows of the ledger tables whose reference names no row, found set-based: one scan per
+        table, outer-joined to each referred table, keeping the rows where a referred row is
+        missing. These tables carry no per-row foreign keys (bulk booking; decision 0009)."""
+        checked = (
+            (t.journal_entries, (("company_id", t.companies),)),
+            (t.postings, (("entry_id", t.journal_entries), ("account_id", t.accounts))),
+            (
+                t.allocations,
+                (
+                    ("company_id", t.companies),
+                    ("entry_id", t.journal_entries),
+                    ("account_id", t.accounts),
+                    ("source_account_id", t.accounts),
+                    ("instrument_id", t.instruments),
+                    ("block_id", t.blocks),
+                ),
+            ),
+        )
+        found: list[DanglingReference] = []
+        for table, references in checked:
+            referred = [(name, parent.alias(f"referred_{name}")) for name, parent in references]
+            pairs = [c for name, r in referred for c in (table.c[name], r.c.id)]
+            query = select(table.c.id, *pairs).select_from(table)
+            for name, r in referred:
+                query = query.outerjoin(r, r.c.id == table.c[name])
+            absent = [table.c[name].is_not(None) & r.c.id.is_(None) for name, r in referred]
+            missing = absent[0]
+            for condition in absent[1:]:
+                missing = missing | condition
+            for row in self._db.execute(query.where(missing).order_by(table.c.id)):
+                for index, (name, _) in enumerate(referred):
+                    value, referred_id = row[1 + 2 * index], row[2 + 2 * index]
+                    if value is not None and referred_id is None:
+                        found.append(DanglingReference(table.name, name, row[0], str(value)))
+        return found

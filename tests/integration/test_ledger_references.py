@@ -1,0 +1,211 @@
+"""The ledger tables carry no per-row foreign keys (decision 0009): `allotment ledger check` finds
+a posting or allocation row whose account or entry does not exist, set-based, and exits 1; and
+migration 0006 takes the foreign keys off a populated database and puts them back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+from typer.testing import CliRunner
+
+from allotment.adapters.database.migrate import MIGRATIONS, is_current, upgrade
+from allotment.bootstrap import Container
+from allotment.entrypoints.cli import app
+from allotment.services import ledger
+from allotment.services.ports import DanglingReference
+from tests.conftest import SECRET
+
+UNKNOWN_ACCOUNT = "NO-SUCH-ACCOUNT"
+UNKNOWN_ENTRY = 987654321
+
+# Rows written straight to the tables, past the repositories: a copy of a demo posting (for zero,
+# so that every balance still agrees and only the reference is wrong), or an allocation of the
+# demo's block 195 (its fill's entry), with one reference naming nothing.
+POSTING = (
+    "INSERT INTO postings (entry_id, account_id, kind, asset, amount, price) "
+    "SELECT {entry_id}, {account_id}, kind, asset, amount - amount, price FROM postings "
+    "WHERE id = (SELECT min(id) FROM postings)"
+)
+ALLOCATION = (
+    "INSERT INTO allocations (company_id, entry_id, dialect, trade_date, account_id, "
+    "source_account_id, instrument_id, side, action, quantity, price, trade_value, commission, "
+    "tax, other_fees, net_amount, block_id, reference, comment, status, created_at, created_by) "
+    "SELECT b.company_id, {entry_id}, b.dialect, j.trade_date, {account_id}, b.account_id, "
+    "b.instrument_id, b.side, 'allocation', b.filled_quantity, f.price, b.filled_notional, "
+    "b.allocated_quantity, b.allocated_quantity, b.allocated_quantity, b.filled_notional, b.id, "
+    "NULL, '', 'booked', b.created_at, b.created_by "
+    "FROM blocks AS b JOIN fills AS f ON f.block_id = b.id "
+    "JOIN journal_entries AS j ON j.id = f.entry_id WHERE b.id = 195"
+)
+CASES = {
+    "posting-unknown-account": (
+        POSTING.format(entry_id="entry_id", account_id=":missing"),
+        "postings",
+        "account_id",
+        UNKNOWN_ACCOUNT,
+    ),
+    "posting-unknown-entry": (
+        POSTING.format(entry_id=":missing", account_id="account_id"),
+        "postings",
+        "entry_id",
+        UNKNOWN_ENTRY,
+    ),
+    "allocation-unknown-account": (
+        ALLOCATION.format(entry_id="f.entry_id", account_id=":missing"),
+        "allocations",
+        "account_id",
+        UNKNOWN_ACCOUNT,
+    ),
+    "allocation-unknown-entry": (
+        ALLOCATION.format(entry_id=":missing", account_id="b.account_id"),
+        "allocations",
+        "entry_id",
+        UNKNOWN_ENTRY,
+    ),
+}
+
+
+@pytest.fixture
+def cli_env(
+    demo_container: Container, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Container:
+    monkeypatch.setenv("ALLOTMENT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ALLOTMENT_SECRET_KEY", SECRET)
+    monkeypatch.setenv("ALLOTMENT_VAR_DIR", str(tmp_path / "cli-var"))
+    monkeypatch.setenv("ALLOTMENT_LOG_LEVEL", "WARNING")
+    return demo_container
+
+
+def _insert(connection: Connection, sql: str, missing: Any) -> int:
+    """Run one of the INSERTs above; the new row's id."""
+    table = "postings" if sql.startswith("INSERT INTO postings") else "allocations"
+    assert connection.execute(text(sql), {"missing": missing}).rowcount == 1
+    row_id: int = connection.execute(text(f"SELECT max(id) FROM {table}")).scalar_one()
+    return row_id
+
+
+def _references(box: Container) -> list[DanglingReference]:
+    with box.uow(write=False) as uow:
+        return ledger.check_references(uow)
+
+
+def _check() -> tuple[int, str]:
+    """`allotment ledger check`: its exit code and its output (stdout and stderr)."""
+    result = CliRunner().invoke(app, ["ledger", "check"])
+    return result.exit_code, result.output
+
+
+def _one_line(output: str) -> str:
+    return " ".join(output.split())
+
+
+def _has_row(output: str, *cells: object) -> bool:
+    """Whether a line of the report's table shows every one of `cells`."""
+    return any(all(str(cell) in line for cell in cells) for line in output.splitlines())
+
+
+def test_a_clean_demo_ledger_has_no_dangling_references(cli_env: Container) -> None:
+    assert _references(cli_env) == []
+    exit_code, output = _check()
+    assert exit_code == 0, output
+    assert "ledger check passed" in output
+    assert "balances equal their postings; every reference resolves" in output
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_row_naming_an_unknown_account_or_entry_is_reported_and_fails_the_check(
+    cli_env: Container, case: str
+) -> None:
+    sql, table, column, missing = CASES[case]
+    with cli_env.engine.begin() as connection:
+        row_id = _insert(connection, sql, missing)
+
+    assert _references(cli_env) == [DanglingReference(table, column, row_id, str(missing))]
+    exit_code, output = _check()
+    assert exit_code == 1, output
+    assert "ledger check failed: 1 references name rows that do not exist" in _one_line(output)
+    assert _has_row(output, table, column, row_id, missing)
+    assert "balances disagree" not in output
+
+
+def test_the_check_lists_the_first_twenty_and_counts_them_all(cli_env: Container) -> None:
+    with cli_env.engine.begin() as connection:
+        for n in range(25):
+            _insert(connection, CASES["posting-unknown-account"][0], f"{UNKNOWN_ACCOUNT}-{n:02}")
+
+    assert len(_references(cli_env)) == 25
+    exit_code, output = _check()
+    assert exit_code == 1, output
+    assert "ledger check failed: 25 references name rows that do not exist" in _one_line(output)
+    assert "... and 5 more, not listed" in output
+    listed = [n for n in range(25) if f"{UNKNOWN_ACCOUNT}-{n:02}" in output]
+    assert listed == list(range(20))
+
+
+# Migration 0006 ---------------------------------------------------------------------------------
+LEDGER_REFERENCES = {
+    "postings": {("entry_id", "journal_entries"), ("account_id", "accounts")},
+    "allocations": {
+        ("company_id", "companies"),
+        ("entry_id", "journal_entries"),
+        ("account_id", "accounts"),
+        ("source_account_id", "accounts"),
+        ("instrument_id", "instruments"),
+        ("block_id", "blocks"),
+    },
+    "journal_entries": {("company_id", "companies")},
+}
+KEPT = {("journal_entries", "reverses_entry_id", "journal_entries")}
+
+
+def _foreign_keys(engine: Engine) -> set[tuple[str, str, str]]:
+    found = inspect(engine)
+    return {
+        (table, fk["constrained_columns"][0], fk["referred_table"])
+        for table in LEDGER_REFERENCES
+        for fk in found.get_foreign_keys(table)
+    }
+
+
+def _without_0006(engine: Engine) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006@-1")
+
+
+def test_0006_takes_the_foreign_keys_off_a_populated_database_and_puts_them_back(
+    demo_container: Container,
+) -> None:
+    engine = demo_container.engine
+    restored = KEPT | {(t, c, r) for t, refs in LEDGER_REFERENCES.items() for c, r in refs}
+    assert _foreign_keys(engine) == KEPT
+    try:
+        _without_0006(engine)
+        assert _foreign_keys(engine) == restored
+        assert not is_current(engine)
+    finally:
+        upgrade(engine)
+    assert _foreign_keys(engine) == KEPT
+    assert is_current(engine)
+    assert _references(demo_container) == []
+
+
+def test_0006_cannot_be_undone_while_a_row_dangles(demo_container: Container) -> None:
+    engine = demo_container.engine
+    with engine.begin() as connection:
+        _insert(connection, CASES["posting-unknown-account"][0], UNKNOWN_ACCOUNT)
+    try:
+        with pytest.raises((RuntimeError, IntegrityError)):
+            _without_0006(engine)
+    finally:
+        upgrade(engine)
+    assert _foreign_keys(engine) == KEPT
+    assert is_current(engine)
