@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from allotment.domain.accounts import Account
 from allotment.domain.instruments import Instrument
@@ -34,9 +35,9 @@ from allotment.services.context import Context
 from allotment.services.ports import AllocationRow, UnitOfWork
 
 
-@dataclass(frozen=True, slots=True)
-class BookingRequest:
-    """One allocation: `client` buys from or sells to `counterparty` (the source account)."""
+class BookingRequest(NamedTuple):
+    """One allocation: `client` buys from or sells to `counterparty` (the source account).
+    A named tuple: a block fill builds one per participant."""
 
     client: Account
     counterparty: Account
@@ -240,17 +241,25 @@ def _chunks(count: int, groups: Sequence[int] | None, size: int) -> list[range]:
 
 class _BatchState(LedgerState):
     """LedgerState deciding each entry with one projection instead of two (check, then
-    force): the same rules, checked in the same order, at half the cost per item."""
+    force), and checking the rules only where a balance shrinks: the same rules, the same
+    code (the first refusal in key order), at a fraction of the cost per item."""
 
     __slots__ = ()
 
     def apply(self, entry: JournalEntry, short_allowed: bool = False) -> BookingCode:
         projected = self._project(entry)
-        for key in sorted(projected):
-            code = self._rule_for(key, projected[key], short_allowed)
+        balances = self.balances
+        refused: list[tuple[BalanceKey, BookingCode]] = []
+        for key, balance in projected.items():
+            before = balances.get(key)
+            if balance.quantity >= (ZERO if before is None else before.quantity):
+                continue  # a balance that grows never breaks a floor
+            code = self._rule_for(key, balance, short_allowed)
             if code is not BookingCode.OK:
-                return code
-        self.balances.update(projected)
+                refused.append((key, code))
+        if refused:
+            return min(refused)[1]
+        balances.update(projected)
         self.touched.update(projected)
         return BookingCode.OK
 

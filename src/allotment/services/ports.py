@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from allotment.domain.accounts import Account, AccountStatus, Client
 from allotment.domain.identity import Company
@@ -71,9 +71,10 @@ class EntryFilter:
     limit: int = 100
 
 
-@dataclass(frozen=True, slots=True)
-class AllocationRow:
-    """One booked allocation: one account's share, one journal entry."""
+class AllocationRow(NamedTuple):
+    """One booked allocation: one account's share, one journal entry. A named tuple: a large
+    fill books 100,000 of them, and a tuple is built several times faster than a frozen
+    dataclass."""
 
     company_id: int
     entry_id: int

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import date, datetime
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
@@ -26,7 +25,7 @@ from allotment.services.ports import (
     IdempotencyRecord,
 )
 
-_ALLOCATION_FIELDS = [f.name for f in fields(AllocationRow)]
+_ALLOCATION_FIELDS = list(AllocationRow._fields)
 
 
 def _allocation(row: Row[tuple[object, ...]]) -> AllocationRow:
@@ -40,13 +39,12 @@ class SqlAllocationRepository:
     def add_many(self, rows: Sequence[AllocationRow]) -> list[int]:
         """Write booked allocations in bulk; their new ids, in order."""
         ids = reserve_ids(self._db, t.allocations, len(rows))
-        columns = [name for name in _ALLOCATION_FIELDS if name != "id"]
-        read = attrgetter(*columns)
+        # The id is the row's last field: each row goes in as (id, *every other field).
         insert_values(
             self._db,
             t.allocations,
-            ["id", *columns],
-            [(new_id, *read(row)) for new_id, row in zip(ids, rows, strict=True)],
+            ["id", *_ALLOCATION_FIELDS[:-1]],
+            [(new_id, *row[:-1]) for new_id, row in zip(ids, rows, strict=True)],
         )
         return ids
 
