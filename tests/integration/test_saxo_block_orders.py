@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from allotment.adapters.database import saxo_blocks
+from allotment.adapters.database.repositories import ledger as ledger_repository
 from allotment.bootstrap import Container
 from allotment.domain.accounts import AccountRole
 from allotment.domain.errors import RuleViolation
@@ -155,6 +157,19 @@ def test_a_block_of_1000_on_key_227_filled_three_times_ends_with_both_participan
     assert ledger_agrees(box)
     result = cli.invoke(app, ["ledger", "check"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_three_fills_end_the_same_when_every_set_based_write_goes_through_a_staging_table(
+    box: Container, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large fills write balances and holders from a COPY-filled staging table on PostgreSQL
+    (STAGE_THRESHOLD rows and more); here every write does."""
+    monkeypatch.setattr(ledger_repository, "STAGE_THRESHOLD", 1)
+    monkeypatch.setattr(saxo_blocks, "STAGE_THRESHOLD", 1)
+
+    test_a_block_of_1000_on_key_227_filled_three_times_ends_with_both_participants_at_10_06(
+        box, cli
+    )
 
 
 def test_reduce_gives_a_participant_short_of_cash_what_it_can_pay_and_the_rest_to_the_error_account(

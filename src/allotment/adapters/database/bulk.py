@@ -191,3 +191,34 @@ def _binary_types(
             return None
         names.append(type_name)
     return names
+
+
+STAGE_THRESHOLD = 1_000
+"""From this many rows, a set-based statement on PostgreSQL reads them from a staging table
+filled by binary COPY rather than from array parameters: psycopg builds array parameters in
+Python, value by value (about 3 s for 200,000 balances), where COPY formats them in C."""
+
+
+def stage(
+    connection: Connection,
+    name: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[Any]],
+) -> str:
+    """PostgreSQL: `rows` in a temporary table `name` (columns as (name, type) pairs), gone
+    at the end of the transaction; a second staging of the same name in one transaction
+    replaces the first. Returns the name to select from."""
+    connection.exec_driver_sql(f'DROP TABLE IF EXISTS pg_temp."{name}"')
+    definition = ", ".join(f'"{column}" {kind}' for column, kind in columns)
+    connection.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" ({definition}) ON COMMIT DROP')
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    column_list = ", ".join(f'"{column}"' for column, _ in columns)
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f'COPY "{name}" ({column_list}) FROM STDIN (FORMAT BINARY)') as copy,
+    ):
+        copy.set_types([kind for _, kind in columns])
+        for row in rows:
+            copy.write_row(row)
+    return name

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text, update
 
-from allotment.adapters.database.bulk import insert_rows
+from allotment.adapters.database.bulk import STAGE_THRESHOLD, insert_rows, stage
 from allotment.adapters.database.saxo_tables import saxo_block_holders, saxo_block_orders
 from allotment.domain.accounts import Account, AccountRole, AccountStatus, AccountType
 from allotment.domain.allocation.fills import FillPolicy
@@ -124,6 +124,21 @@ class SqlSaxoBlockRepository:
 
     def _update_postgres(self, changed: Sequence[Holder]) -> None:
         columns = ", ".join(f"{name} = v.{name}" for name in FIGURES)
+        if len(changed) >= STAGE_THRESHOLD:
+            staged = stage(
+                self._db,
+                "holder_changes",
+                [("account_id", "text"), *((name, "numeric") for name in FIGURES)],
+                [(h.account_id, *(getattr(h, name) for name in FIGURES)) for h in changed],
+            )
+            self._db.execute(
+                text(
+                    f"UPDATE saxo_block_holders AS h SET {columns} FROM {staged} AS v "
+                    "WHERE h.block_id = :block_id AND h.account_id = v.account_id"
+                ),
+                {"block_id": changed[0].block_id},
+            )
+            return
         arrays = ", ".join(f"CAST(:{name} AS numeric[])" for name in FIGURES)
         self._db.execute(
             text(

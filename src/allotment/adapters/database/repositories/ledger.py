@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 
 from allotment.adapters.database import tables as t
-from allotment.adapters.database.bulk import insert_values, reserve_ids
+from allotment.adapters.database.bulk import STAGE_THRESHOLD, insert_values, reserve_ids, stage
 from allotment.domain.accounts import Account, AccountRole, AccountStatus, AccountType
 from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry, Posting
 from allotment.services.ports import DanglingReference, EntryFilter, Mismatch, StoredEntry
@@ -46,6 +46,15 @@ _UNNEST_VALUES = (
     "unnest(CAST(:account_ids AS text[]), CAST(:kinds AS text[]), CAST(:assets AS text[]), "
     "CAST(:quantities AS numeric[]), CAST(:costs AS numeric[])) "
     "AS v(account_id, kind, asset, quantity, cost_amount)"
+)
+
+
+_BALANCE_STAGE = (
+    ("account_id", "text"),
+    ("kind", "text"),
+    ("asset", "text"),
+    ("quantity", "numeric"),
+    ("cost_amount", "numeric"),
 )
 
 
@@ -208,6 +217,29 @@ class SqlLedgerRepository:
     def _write_postgres(
         self, keys: Sequence[BalanceKey], changed: Mapping[BalanceKey, Balance]
     ) -> None:
+        if len(keys) >= STAGE_THRESHOLD:
+            staged = stage(
+                self._db,
+                "balance_changes",
+                _BALANCE_STAGE,
+                [
+                    (
+                        key.account_id,
+                        _KIND_TEXT[key.kind],
+                        key.asset,
+                        changed[key].quantity,
+                        changed[key].cost_amount,
+                    )
+                    for key in keys
+                ],
+            )
+            self._db.exec_driver_sql(
+                "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
+                f"SELECT account_id, kind, asset, quantity, cost_amount FROM {staged} "
+                "ON CONFLICT (account_id, kind, asset) DO UPDATE "
+                "SET quantity = EXCLUDED.quantity, cost_amount = EXCLUDED.cost_amount"
+            )
+            return
         self._db.execute(
             text(
                 "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
