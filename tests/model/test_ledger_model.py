@@ -131,14 +131,16 @@ def _trade_legs(
 ) -> list[Leg]:
     seller, buyer = (counterparty, client) if side == "Buy" else (client, counterparty)
     value = (quantity * price).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    # The client's commission is netted into its own cash leg: one line per account and asset.
+    paid = {client: commission}
     legs: list[Leg] = [
         (seller, SECURITY, asset, -quantity, price),
         (buyer, SECURITY, asset, quantity, price),
-        (buyer, CASH, USD, -value, None),
-        (seller, CASH, USD, value, None),
+        (buyer, CASH, USD, -value - paid.get(buyer, Decimal(0)), None),
+        (seller, CASH, USD, value - paid.get(seller, Decimal(0)), None),
     ]
     if commission:
-        legs += [(client, CASH, USD, -commission, None), (FEE, CASH, USD, commission, None)]
+        legs.append((FEE, CASH, USD, commission, None))
     return legs
 
 

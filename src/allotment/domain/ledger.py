@@ -245,23 +245,26 @@ class Trade:
     def entry(self, entry_type: str = "trade", description: str = "") -> JournalEntry:
         security, currency = str(self.instrument.id), self.instrument.currency
         value = self.trade_value
-        postings = [
-            Posting(
-                self.seller_account_id, AssetKind.SECURITY, security, -self.quantity, self.price
-            ),
-            Posting(self.buyer_account_id, AssetKind.SECURITY, security, self.quantity, self.price),
-            Posting(self.buyer_account_id, AssetKind.CASH, currency, -value),
-            Posting(self.seller_account_id, AssetKind.CASH, currency, value),
-        ]
-        # One pair per payer and fee account: commission, tax and other fees moving between
-        # the same two accounts are one movement of cash (the allocation row keeps them apart).
-        fees: dict[tuple[str, str], Decimal] = {}
+        seller, buyer = self.seller_account_id, self.buyer_account_id
+        # Fees move cash from the payer to the fee account. A payer's fee is netted into its
+        # own cash line of the trade (one line per account and asset: the allocation row keeps
+        # the trade value, commission, tax and other fees apart).
+        paid: dict[str, Decimal] = {}
+        received: dict[str, Decimal] = {}
         for fee in self.fees:
             if fee.amount != 0:
-                pair = (fee.payer_account_id, fee.fee_account_id)
-                fees[pair] = fees.get(pair, ZERO) + fee.amount
-        for (payer, fee_account), amount in fees.items():
+                payer, fee_account = fee.payer_account_id, fee.fee_account_id
+                paid[payer] = paid.get(payer, ZERO) + fee.amount
+                received[fee_account] = received.get(fee_account, ZERO) + fee.amount
+        postings = [
+            Posting(seller, AssetKind.SECURITY, security, -self.quantity, self.price),
+            Posting(buyer, AssetKind.SECURITY, security, self.quantity, self.price),
+            Posting(buyer, AssetKind.CASH, currency, -value - paid.pop(buyer, ZERO)),
+            Posting(seller, AssetKind.CASH, currency, value - paid.pop(seller, ZERO)),
+        ]
+        for payer, amount in paid.items():
             postings.append(Posting(payer, AssetKind.CASH, currency, -amount))
+        for fee_account, amount in received.items():
             postings.append(Posting(fee_account, AssetKind.CASH, currency, amount))
         return JournalEntry(entry_type, tuple(postings), description)
 
