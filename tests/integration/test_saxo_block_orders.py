@@ -135,6 +135,10 @@ def cli(
 def test_a_block_of_1000_on_key_227_filled_three_times_ends_with_both_participants_at_10_06(
     box: Container, cli: CliRunner
 ) -> None:
+    _assert_three_fills_of_1000_on_key_227_end_at_10_06(box, cli)
+
+
+def _assert_three_fills_of_1000_on_key_227_end_at_10_06(box: Container, cli: CliRunner) -> None:
     block_id = order(box, "227", 1000)
     filled = 0
     for quantity, price in ((300, "10.00"), (500, "10.10"), (200, "10.05")):
@@ -167,9 +171,7 @@ def test_the_three_fills_end_the_same_when_every_set_based_write_goes_through_a_
     monkeypatch.setattr(ledger_repository, "STAGE_THRESHOLD", 1)
     monkeypatch.setattr(saxo_blocks, "STAGE_THRESHOLD", 1)
 
-    test_a_block_of_1000_on_key_227_filled_three_times_ends_with_both_participants_at_10_06(
-        box, cli
-    )
+    _assert_three_fills_of_1000_on_key_227_end_at_10_06(box, cli)
 
 
 def test_reduce_gives_a_participant_short_of_cash_what_it_can_pay_and_the_rest_to_the_error_account(

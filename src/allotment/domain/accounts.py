@@ -26,6 +26,9 @@ class AccountRole(StrEnum):
     """The outside world: the contra side of deposits, opening positions and market fills."""
 
 
+HOUSE_ROLES = frozenset({AccountRole.ERROR, AccountRole.FEE})
+
+
 class AccountStatus(StrEnum):
     ACTIVE = "active"
     CLOSED = "closed"
@@ -74,4 +77,4 @@ class Account:
     @property
     def is_house(self) -> bool:
         """House accounts (error, fee) absorb residues and fees without overdraft checks."""
-        return self.role in (AccountRole.ERROR, AccountRole.FEE)
+        return self.role in HOUSE_ROLES

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from allotment.domain.accounts import Account, AccountRole
+from allotment.domain.accounts import HOUSE_ROLES, Account, AccountRole
 from allotment.domain.errors import AmountOutOfRange
 from allotment.domain.instruments import Instrument
 from allotment.domain.numbers import (
@@ -150,18 +150,16 @@ class LedgerState:
 
     def check(self, entry: JournalEntry, short_allowed: bool = False) -> BookingCode:
         """Would the entry keep every account within its rules? Changes nothing."""
-        projected = self._project(entry)
-        for key, balance in sorted(projected.items()):
-            code = self._rule_for(key, balance, short_allowed)
-            if code is not BookingCode.OK:
-                return code
-        return BookingCode.OK
+        return self._refusal(self._project(entry), short_allowed)
 
     def apply(self, entry: JournalEntry, short_allowed: bool = False) -> BookingCode:
-        """Apply the entry if every rule holds; otherwise leave the balances as they were."""
-        code = self.check(entry, short_allowed)
+        """Apply the entry if every rule holds; otherwise leave the balances as they were.
+        One projection serves both the check and the update."""
+        projected = self._project(entry)
+        code = self._refusal(projected, short_allowed)
         if code is BookingCode.OK:
-            self.force(entry)
+            self.balances.update(projected)
+            self.touched.update(projected)
         return code
 
     def force(self, entry: JournalEntry) -> None:
@@ -185,13 +183,24 @@ class LedgerState:
             current.quantity += amount
         return projected
 
+    def _refusal(self, projected: dict[BalanceKey, Balance], short_allowed: bool) -> BookingCode:
+        """The code of the first refused balance in key order, or OK. Only a balance that
+        shrinks is checked: one that grows never breaks a floor."""
+        refused: list[tuple[BalanceKey, BookingCode]] = []
+        for key, balance in projected.items():
+            found = self.balances.get(key)
+            if balance.quantity >= (ZERO if found is None else found.quantity):
+                continue
+            code = self._rule_for(key, balance, short_allowed)
+            if code is not BookingCode.OK:
+                refused.append((key, code))
+        return min(refused)[1] if refused else BookingCode.OK
+
     def _rule_for(self, key: BalanceKey, balance: Balance, short_allowed: bool) -> BookingCode:
+        """The rule for a balance that shrinks to `balance`."""
         account = self.accounts[key.account_id]
         if account.role in UNCHECKED_ROLES:
             return BookingCode.OK
-        before = self.balance(key).quantity
-        if balance.quantity >= before:
-            return BookingCode.OK  # a balance that grows never breaks a floor
         if key.kind is AssetKind.SECURITY:
             if balance.quantity < 0 and not (short_allowed and account.may_short):
                 return BookingCode.INSUFFICIENT_POSITION
@@ -201,9 +210,9 @@ class LedgerState:
         return BookingCode.OK
 
 
-UNCHECKED_ROLES = frozenset({AccountRole.ERROR, AccountRole.FEE, AccountRole.EXTERNAL})
-"""House accounts (error, fee) absorb residues and fees without overdraft checks, and the
-external account is the outside world: no balance rule applies to them."""
+UNCHECKED_ROLES = HOUSE_ROLES | {AccountRole.EXTERNAL}
+"""No balance rule applies to house accounts (they absorb residues and fees) nor to the
+external account (the outside world)."""
 
 
 def cash_key(account_id: str, currency: str) -> BalanceKey:

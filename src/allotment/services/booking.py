@@ -136,14 +136,14 @@ def book(
     accounts = _accounts_of(requests)
     if atomic or not _pipelined(uow, len(requests)):
         keys = _posting_keys(batch, range(len(requests)))
-        state = _BatchState(accounts, uow.ledger.lock_balances(list(keys)))
+        state = LedgerState(accounts, uow.ledger.lock_balances(list(keys)))
         codes = _decide(state, batch, range(len(requests)))
         if atomic and any(code is not BookingCode.OK for code in codes):
             return [BookingOutcome(code) for code in codes]
         booked = _write_rows(batch, [i for i, code in enumerate(codes) if code is BookingCode.OK])
     else:
         keys = {key for trade in trades.values() for key in _trade_keys(trade)}
-        state = _BatchState(accounts, uow.ledger.lock_balances(list(keys)))
+        state = LedgerState(accounts, uow.ledger.lock_balances(list(keys)))
         codes, booked = _decide_while_writing(state, batch, keys)
     uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
     return [BookingOutcome(code, *booked.get(i, (None, None))) for i, code in enumerate(codes)]
@@ -237,31 +237,6 @@ def _chunks(count: int, groups: Sequence[int] | None, size: int) -> list[range]:
         chunks.append(range(start, end))
         start = end
     return chunks
-
-
-class _BatchState(LedgerState):
-    """LedgerState deciding each entry with one projection instead of two (check, then
-    force), and checking the rules only where a balance shrinks: the same rules, the same
-    code (the first refusal in key order), at a fraction of the cost per item."""
-
-    __slots__ = ()
-
-    def apply(self, entry: JournalEntry, short_allowed: bool = False) -> BookingCode:
-        projected = self._project(entry)
-        balances = self.balances
-        refused: list[tuple[BalanceKey, BookingCode]] = []
-        for key, balance in projected.items():
-            before = balances.get(key)
-            if balance.quantity >= (ZERO if before is None else before.quantity):
-                continue  # a balance that grows never breaks a floor
-            code = self._rule_for(key, balance, short_allowed)
-            if code is not BookingCode.OK:
-                refused.append((key, code))
-        if refused:
-            return min(refused)[1]
-        balances.update(projected)
-        self.touched.update(projected)
-        return BookingCode.OK
 
 
 def _decide(state: LedgerState, batch: _Batch, indexes: range) -> list[BookingCode]:

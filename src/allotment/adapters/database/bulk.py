@@ -8,7 +8,7 @@ per-row parameter machinery, which costs more than the database itself at 10,000
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -149,17 +149,28 @@ def _copy(
 ) -> None:
     """COPY ... FROM STDIN; in binary when every value has the Python type its column's
     binary format takes (a quarter cheaper than text: no formatting of numbers and dates)."""
+    types = _binary_types(connection, table, columns, values)
+    _copy_rows(connection, table.name, columns, zip(*values, strict=True), types)
+
+
+def _copy_rows(
+    connection: Connection,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    binary_types: Sequence[str] | None,
+) -> None:
+    """COPY the rows into the table, in binary when their column types are given."""
     raw = connection.connection.driver_connection
     assert raw is not None
-    types = _binary_types(connection, table, columns, values)
     column_list = ", ".join(f'"{name}"' for name in columns)
-    statement = f'COPY "{table.name}" ({column_list}) FROM STDIN'
-    if types is not None:
+    statement = f'COPY "{table_name}" ({column_list}) FROM STDIN'
+    if binary_types is not None:
         statement += " (FORMAT BINARY)"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        if types is not None:
-            copy.set_types(types)
-        for row in zip(*values, strict=True):
+        if binary_types is not None:
+            copy.set_types(list(binary_types))
+        for row in rows:
             copy.write_row(row)
 
 
@@ -211,14 +222,7 @@ def stage(
     connection.exec_driver_sql(f'DROP TABLE IF EXISTS pg_temp."{name}"')
     definition = ", ".join(f'"{column}" {kind}' for column, kind in columns)
     connection.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" ({definition}) ON COMMIT DROP')
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    column_list = ", ".join(f'"{column}"' for column, _ in columns)
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f'COPY "{name}" ({column_list}) FROM STDIN (FORMAT BINARY)') as copy,
-    ):
-        copy.set_types([kind for _, kind in columns])
-        for row in rows:
-            copy.write_row(row)
+    _copy_rows(
+        connection, name, [column for column, _ in columns], rows, [kind for _, kind in columns]
+    )
     return name

@@ -123,35 +123,33 @@ class SqlSaxoBlockRepository:
         )
 
     def _update_postgres(self, changed: Sequence[Holder]) -> None:
-        columns = ", ".join(f"{name} = v.{name}" for name in FIGURES)
-        if len(changed) >= STAGE_THRESHOLD:
+        """One UPDATE, reading the figures from array parameters, or from a staging table
+        filled by COPY for large fills."""
+        parameters: dict[str, Any] = {"block_id": changed[0].block_id}
+        if len(changed) < STAGE_THRESHOLD:
+            arrays = ", ".join(f"CAST(:{name} AS numeric[])" for name in FIGURES)
+            source = (
+                f"unnest(CAST(:account_ids AS text[]), {arrays}) "
+                f"AS v(account_id, {', '.join(FIGURES)})"
+            )
+            parameters["account_ids"] = [holder.account_id for holder in changed]
+            for name in FIGURES:
+                parameters[name] = [getattr(holder, name) for holder in changed]
+        else:
             staged = stage(
                 self._db,
                 "holder_changes",
                 [("account_id", "text"), *((name, "numeric") for name in FIGURES)],
                 [(h.account_id, *(getattr(h, name) for name in FIGURES)) for h in changed],
             )
-            self._db.execute(
-                text(
-                    f"UPDATE saxo_block_holders AS h SET {columns} FROM {staged} AS v "
-                    "WHERE h.block_id = :block_id AND h.account_id = v.account_id"
-                ),
-                {"block_id": changed[0].block_id},
-            )
-            return
-        arrays = ", ".join(f"CAST(:{name} AS numeric[])" for name in FIGURES)
+            source = f"{staged} AS v"
+        columns = ", ".join(f"{name} = v.{name}" for name in FIGURES)
         self._db.execute(
             text(
-                f"UPDATE saxo_block_holders AS h SET {columns} "
-                f"FROM unnest(CAST(:account_ids AS text[]), {arrays}) "
-                f"AS v(account_id, {', '.join(FIGURES)}) "
+                f"UPDATE saxo_block_holders AS h SET {columns} FROM {source} "
                 "WHERE h.block_id = :block_id AND h.account_id = v.account_id"
             ),
-            {
-                "block_id": changed[0].block_id,
-                "account_ids": [holder.account_id for holder in changed],
-                **{name: [getattr(holder, name) for holder in changed] for name in FIGURES},
-            },
+            parameters,
         )
 
     def fill_state(

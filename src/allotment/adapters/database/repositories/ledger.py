@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, or_, select, text
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import STAGE_THRESHOLD, insert_values, reserve_ids, stage
@@ -217,41 +217,36 @@ class SqlLedgerRepository:
     def _write_postgres(
         self, keys: Sequence[BalanceKey], changed: Mapping[BalanceKey, Balance]
     ) -> None:
-        if len(keys) >= STAGE_THRESHOLD:
-            staged = stage(
-                self._db,
-                "balance_changes",
-                _BALANCE_STAGE,
-                [
-                    (
-                        key.account_id,
-                        _KIND_TEXT[key.kind],
-                        key.asset,
-                        changed[key].quantity,
-                        changed[key].cost_amount,
-                    )
-                    for key in keys
-                ],
-            )
-            self._db.exec_driver_sql(
-                "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
-                f"SELECT account_id, kind, asset, quantity, cost_amount FROM {staged} "
-                "ON CONFLICT (account_id, kind, asset) DO UPDATE "
-                "SET quantity = EXCLUDED.quantity, cost_amount = EXCLUDED.cost_amount"
-            )
-            return
+        """One upsert, reading the rows from array parameters, or from a staging table filled
+        by COPY for large batches."""
+        if len(keys) < STAGE_THRESHOLD:
+            source = _UNNEST_VALUES
+            parameters: dict[str, Any] = {
+                **_key_arrays(keys),
+                "quantities": [changed[key].quantity for key in keys],
+                "costs": [changed[key].cost_amount for key in keys],
+            }
+        else:
+            rows = [
+                (
+                    key.account_id,
+                    _KIND_TEXT[key.kind],
+                    key.asset,
+                    changed[key].quantity,
+                    changed[key].cost_amount,
+                )
+                for key in keys
+            ]
+            source = f"{stage(self._db, 'balance_changes', _BALANCE_STAGE, rows)} AS v"
+            parameters = {}
         self._db.execute(
             text(
                 "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
                 "SELECT v.account_id, v.kind, v.asset, v.quantity, v.cost_amount "
-                f"FROM {_UNNEST_VALUES} ON CONFLICT (account_id, kind, asset) DO UPDATE "
+                f"FROM {source} ON CONFLICT (account_id, kind, asset) DO UPDATE "
                 "SET quantity = EXCLUDED.quantity, cost_amount = EXCLUDED.cost_amount"
             ),
-            {
-                **_key_arrays(keys),
-                "quantities": [changed[key].quantity for key in keys],
-                "costs": [changed[key].cost_amount for key in keys],
-            },
+            parameters,
         )
 
     def balances(
@@ -443,10 +438,7 @@ class SqlLedgerRepository:
             query = select(table.c.id, *pairs).select_from(table)
             for name, r in referred:
                 query = query.outerjoin(r, r.c.id == table.c[name])
-            absent = [table.c[name].is_not(None) & r.c.id.is_(None) for name, r in referred]
-            missing = absent[0]
-            for condition in absent[1:]:
-                missing = missing | condition
+            missing = or_(*(table.c[name].is_not(None) & r.c.id.is_(None) for name, r in referred))
             for row in self._db.execute(query.where(missing).order_by(table.c.id)):
                 for index, (name, _) in enumerate(referred):
                     value, referred_id = row[1 + 2 * index], row[2 + 2 * index]
