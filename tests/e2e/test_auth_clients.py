@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.domain.ledger import BookingCode
 from allotment.services import booking
-from allotment.services.booking import BookingRequest
+from allotment.services.booking_requests import BookingRequest
 from allotment.services.context import Context
 from tests.conftest import bearer
 

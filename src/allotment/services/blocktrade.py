@@ -28,7 +28,8 @@ from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import plain, round_money
 from allotment.services.blocktrade_checks import line_checker
 from allotment.services.blocktrade_reading import BlockAllocation, BlockTradeBlockAllocation
-from allotment.services.booking import BookingOutcome, BookingRequest, book
+from allotment.services.booking import book
+from allotment.services.booking_requests import BookingOutcome, BookingRequest
 from allotment.services.context import Context, record
 from allotment.services.ports import BlockRecord, UnitOfWork
 from allotment.services.registry import house_account

@@ -8,19 +8,16 @@ item (PERFORMANCE.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
 
 from allotment.domain.accounts import Account
-from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import (
     Balance,
     BalanceKey,
     BookingCode,
-    FeeLeg,
     JournalEntry,
     LedgerState,
     Trade,
@@ -29,85 +26,17 @@ from allotment.domain.ledger import (
     premium_refused,
     security_key,
 )
-from allotment.domain.numbers import ZERO, is_multiple_of
+from allotment.services.booking_requests import BookingOutcome, BookingRequest, shape_code
+from allotment.services.booking_uniform import (
+    UniformTerms,
+    decide_uniform,
+    trade_values,
+    uniform_keys,
+    uniform_terms,
+)
 from allotment.services.clearing import ensure_open
 from allotment.services.context import Context
 from allotment.services.ports import AllocationRow, UnitOfWork
-
-
-class BookingRequest(NamedTuple):
-    """One allocation: `client` buys from or sells to `counterparty` (the source account).
-    A named tuple: a block fill builds one per participant."""
-
-    client: Account
-    counterparty: Account
-    instrument: Instrument
-    side: str
-    """Buy or Sell, seen from the client account."""
-    quantity: Decimal
-    price: Decimal
-    commission: Decimal = ZERO
-    tax: Decimal = ZERO
-    other_fees: Decimal = ZERO
-    action: str = ""
-    short_allowed: bool = False
-    fee_account: Account | None = None
-    comment: str = ""
-    reference: str | None = None
-    block_id: int | None = None
-    fees_paid_by_client: bool = True
-
-    @property
-    def fees_total(self) -> Decimal:
-        return self.commission + self.tax + self.other_fees
-
-    def trade(self) -> Trade:
-        buying = self.side == "Buy"
-        seller, buyer = (
-            (self.counterparty, self.client) if buying else (self.client, self.counterparty)
-        )
-        fees: tuple[FeeLeg, ...] = ()
-        if self.fee_account is not None:
-            payer = self.client.id if self.fees_paid_by_client else self.counterparty.id
-            fees = tuple(
-                FeeLeg(kind, payer, self.fee_account.id, amount)
-                for kind, amount in (
-                    ("commission", self.commission),
-                    ("tax", self.tax),
-                    ("other", self.other_fees),
-                )
-                if amount
-            )
-        return Trade(seller.id, buyer.id, self.instrument, self.quantity, self.price, fees)
-
-    def net_amount(self, trade_value: Decimal) -> Decimal:
-        """FIX AllocNetMoney: trade value plus fees on a buy, minus fees on a sale."""
-        if self.side == "Buy":
-            return trade_value + self.fees_total
-        return trade_value - self.fees_total
-
-
-@dataclass(frozen=True, slots=True)
-class BookingOutcome:
-    code: BookingCode
-    allocation_id: int | None = None
-    entry_id: int | None = None
-
-
-def shape_code(request: BookingRequest) -> BookingCode:
-    """Checks that need no balance: open accounts, distinct accounts, increments, signs."""
-    if not request.client.is_open or not request.counterparty.is_open:
-        return BookingCode.ACCOUNT_CLOSED
-    if request.client.id == request.counterparty.id:
-        return BookingCode.SAME_ACCOUNT
-    increment = request.instrument.quantity_increment
-    if request.quantity <= 0 or not is_multiple_of(request.quantity, increment):
-        return BookingCode.INVALID_QUANTITY
-    if request.price < 0 or not is_multiple_of(request.price, request.instrument.price_increment):
-        return BookingCode.INVALID_PRICE
-    if min(request.commission, request.tax, request.other_fees) < 0:
-        return BookingCode.INVALID_PRICE
-    return BookingCode.OK
 
 
 def book(
@@ -128,11 +57,14 @@ def book(
     """
     if groups is not None and len(groups) != len(requests):
         raise ValueError("groups needs one value per request")
+    terms = uniform_terms(requests) if not atomic and groups is None else None
+    if terms is not None:
+        return _book_uniform(uow, ctx, requests, terms)
     trades = {i: r.trade() for i, r in enumerate(requests) if isinstance(r, BookingRequest)}
     if not trades:
         return [BookingOutcome(code) for code in requests if isinstance(code, BookingCode)]
     ensure_open(uow, ctx.company_id, ctx.today)
-    batch = _Batch(uow, ctx, requests, trades, {}, groups)
+    batch = _Batch(uow, ctx, requests, groups, trades)
     accounts = _accounts_of(requests)
     if atomic or not _pipelined(uow, len(requests)):
         keys = _posting_keys(batch, range(len(requests)))
@@ -140,13 +72,62 @@ def book(
         codes = _decide(state, batch, range(len(requests)))
         if atomic and any(code is not BookingCode.OK for code in codes):
             return [BookingOutcome(code) for code in codes]
-        booked = _write_rows(batch, [i for i, code in enumerate(codes) if code is BookingCode.OK])
+        booked = _write_rows(batch, _accepted(range(len(codes)), codes))
     else:
         keys = {key for trade in trades.values() for key in _trade_keys(trade)}
         state = LedgerState(accounts, uow.ledger.lock_balances(list(keys)))
-        codes, booked = _decide_while_writing(state, batch, keys)
+
+        def decide(chunk: range, settle: Callable[[], None]) -> list[BookingCode]:
+            missing = _posting_keys(batch, chunk) - keys
+            if missing:  # never for trades: their keys are all known
+                settle()
+                state.balances.update(uow.ledger.lock_balances(list(missing)))
+                keys.update(missing)
+            return _decide(state, batch, chunk)
+
+        codes, booked = _decide_while_writing(batch, decide)
+    return _finish(uow, state, codes, booked)
+
+
+def _book_uniform(
+    uow: UnitOfWork,
+    ctx: Context,
+    requests: Sequence[BookingRequest | BookingCode],
+    terms: UniformTerms,
+) -> list[BookingOutcome]:
+    """A uniform batch (booking_uniform): the same decisions, a few additions per item."""
+    values = trade_values(terms, requests)
+    ensure_open(uow, ctx.company_id, ctx.today)
+    batch = _Batch(uow, ctx, requests, None)
+    keys = uniform_keys(terms, requests)
+    state = LedgerState(_accounts_of(requests), uow.ledger.lock_balances(list(keys.every)))
+
+    def decide(chunk: range, _: Callable[[], None] | None = None) -> list[BookingCode]:
+        return decide_uniform(
+            state, terms, keys, requests, chunk, values, batch.entries, batch.values
+        )
+
+    if _pipelined(uow, len(requests)):
+        codes, booked = _decide_while_writing(batch, decide)
+    else:
+        codes = decide(range(len(requests)))
+        booked = _write_rows(batch, _accepted(range(len(codes)), codes))
+    return _finish(uow, state, codes, booked)
+
+
+def _finish(
+    uow: UnitOfWork,
+    state: LedgerState,
+    codes: Sequence[BookingCode],
+    booked: dict[int, tuple[int, int]],
+) -> list[BookingOutcome]:
+    """The final balances written at once; each item's outcome."""
     uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
     return [BookingOutcome(code, *booked.get(i, (None, None))) for i, code in enumerate(codes)]
+
+
+def _accepted(indexes: range, codes: Sequence[BookingCode]) -> list[int]:
+    return [i for i, code in zip(indexes, codes, strict=True) if code is BookingCode.OK]
 
 
 PIPELINE_CHUNK = 2_000
@@ -158,45 +139,47 @@ class _Batch:
     uow: UnitOfWork
     ctx: Context
     requests: Sequence[BookingRequest | BookingCode]
-    trades: dict[int, Trade]
-    entries: dict[int, JournalEntry]
     groups: Sequence[int] | None
+    trades: dict[int, Trade] = field(default_factory=dict)
+    """The general path's trades, by item index."""
+    entries: dict[int, JournalEntry] = field(default_factory=dict)
+    values: dict[int, Decimal] = field(default_factory=dict)
+    """Each entry's trade value, by item index."""
 
 
 def _pipelined(uow: UnitOfWork, count: int) -> bool:
-    """Large batches on PostgreSQL overlap deciding with writing: the database inserts (and
-    checks foreign keys) for one chunk while Python decides the next. A SQLite connection
-    belongs to its thread, so SQLite decides everything first."""
+    """Large batches on PostgreSQL overlap deciding with writing: the database inserts one
+    chunk while Python decides the next. A SQLite connection belongs to its thread, so SQLite
+    decides everything first."""
     return uow.dialect_name == "postgresql" and count > PIPELINE_CHUNK
 
 
+Decide = Callable[[range, Callable[[], None]], list[BookingCode]]
+"""Decides a chunk of items; calls the second argument (which waits for the writer) before
+it uses the connection itself."""
+
+
 def _decide_while_writing(
-    state: LedgerState, batch: _Batch, known: set[BalanceKey]
+    batch: _Batch, decide: Decide
 ) -> tuple[list[BookingCode], dict[int, tuple[int, int]]]:
     """Decide chunk by chunk; a writer thread writes each decided chunk while the next one is
-    built and decided. The connection is used by one thread at a time: while the writer runs,
-    this thread only computes. `known` are the balances read (and locked) before the first
-    chunk; a chunk touching another one reads it first (it never happens for trades)."""
+    decided. The connection is used by one thread at a time: while the writer runs, this
+    thread only computes."""
     codes: list[BookingCode] = []
     booked: dict[int, tuple[int, int]] = {}
+    pending: list[Future[dict[int, tuple[int, int]]]] = []
+
+    def settle() -> None:
+        while pending:
+            booked.update(pending.pop().result())
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="booking-writer") as writer:
-        pending: Future[dict[int, tuple[int, int]]] | None = None
         for chunk in _chunks(len(batch.requests), batch.groups, PIPELINE_CHUNK):
-            missing = _posting_keys(batch, chunk) - known
-            if missing:
-                if pending is not None:
-                    booked.update(pending.result())
-                    pending = None
-                state.balances.update(batch.uow.ledger.lock_balances(list(missing)))
-                known |= missing
-            decided = _decide(state, batch, chunk)
+            decided = decide(chunk, settle)
             codes.extend(decided)
-            accepted = [i for i, code in zip(chunk, decided, strict=True) if code is BookingCode.OK]
-            if pending is not None:
-                booked.update(pending.result())
-            pending = writer.submit(_write_rows, batch, accepted)
-        if pending is not None:
-            booked.update(pending.result())
+            settle()
+            pending.append(writer.submit(_write_rows, batch, _accepted(chunk, decided)))
+        settle()
     return codes, booked
 
 
@@ -207,6 +190,7 @@ def _posting_keys(batch: _Batch, indexes: range) -> set[BalanceKey]:
         trade = batch.trades.get(index)
         if trade is not None:
             entry = batch.entries[index] = trade.entry()
+            batch.values[index] = trade.trade_value
             keys.update(posting.key for posting in entry.postings)
     return keys
 
@@ -335,15 +319,14 @@ def _write_rows(batch: _Batch, accepted: Sequence[int]) -> dict[int, tuple[int, 
     for index, entry_id in zip(accepted, entry_ids, strict=True):
         request = requests[index]
         assert isinstance(request, BookingRequest)
-        rows.append(_allocation_row(ctx, request, batch.trades[index], entry_id))
+        rows.append(_allocation_row(ctx, request, batch.values[index], entry_id))
     allocation_ids = batch.uow.allocations.add_many(rows)
     return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
 
 
 def _allocation_row(
-    ctx: Context, request: BookingRequest, trade: Trade, entry_id: int
+    ctx: Context, request: BookingRequest, value: Decimal, entry_id: int
 ) -> AllocationRow:
-    value = trade.trade_value
     return AllocationRow(
         company_id=ctx.company_id,
         entry_id=entry_id,

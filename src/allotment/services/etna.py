@@ -25,7 +25,8 @@ from allotment.domain.identity import Principal, Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import CENT, ZERO, is_multiple_of
-from allotment.services.booking import BookingOutcome, BookingRequest, book
+from allotment.services.booking import book
+from allotment.services.booking_requests import BookingOutcome, BookingRequest
 from allotment.services.clearing import ensure_open
 from allotment.services.context import Context, record
 from allotment.services.ports import UnitOfWork

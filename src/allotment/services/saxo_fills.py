@@ -33,7 +33,8 @@ from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import ZERO, round_money
 from allotment.services import blocks
-from allotment.services.booking import BookingRequest, book
+from allotment.services.booking import book
+from allotment.services.booking_requests import BookingRequest
 from allotment.services.context import Context, record
 from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
 from allotment.services.registry import house_account

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text, update
@@ -109,14 +110,9 @@ class SqlSaxoBlockRepository:
 
     def _update_sqlite(self, changed: Sequence[Holder]) -> None:
         assignments = ", ".join(f"{name} = ?" for name in FIGURES)
-        rows = [
-            (
-                *(format(getattr(holder, name), "f") for name in FIGURES),
-                holder.block_id,
-                holder.account_id,
-            )
-            for holder in changed
-        ]
+        figures = attrgetter(*FIGURES)
+        # Decimals go as they are: the driver writes them as exact text (engine.py).
+        rows = [(*figures(holder), holder.block_id, holder.account_id) for holder in changed]
         self._db.exec_driver_sql(
             f"UPDATE saxo_block_holders SET {assignments} WHERE block_id = ? AND account_id = ?",
             rows,

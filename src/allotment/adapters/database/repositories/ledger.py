@@ -58,21 +58,12 @@ _BALANCE_STAGE = (
 )
 
 
-def _order(key: BalanceKey) -> tuple[str, str, str]:
-    """The stable locking order: account, kind, asset (cheaper than comparing the keys)."""
-    return (key.account_id, _KIND_TEXT[key.kind], key.asset)
-
-
 def _key_arrays(keys: Sequence[BalanceKey]) -> dict[str, list[str]]:
     return {
         "account_ids": [key.account_id for key in keys],
         "kinds": [_KIND_TEXT[key.kind] for key in keys],
         "assets": [key.asset for key in keys],
     }
-
-
-def _exact_text(value: Decimal) -> str:
-    return format(value, "f")
 
 
 _ACCOUNT_COLUMNS = (
@@ -194,7 +185,7 @@ class SqlLedgerRepository:
         """Write the final balances of a batch in one statement, whatever the number of rows."""
         if not changed:
             return
-        keys = sorted(changed, key=_order)
+        keys = sorted(changed)  # account, kind, asset: the locking order
         if self._postgres:
             self._write_postgres(keys, changed)
             return
@@ -202,15 +193,10 @@ class SqlLedgerRepository:
             "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, kind, asset) DO UPDATE SET "
             "quantity = excluded.quantity, cost_amount = excluded.cost_amount",
+            # Decimals go as they are: the driver writes them as exact text (engine.py).
             [
-                (
-                    key.account_id,
-                    _KIND_TEXT[key.kind],
-                    key.asset,
-                    _exact_text(changed[key].quantity),
-                    _exact_text(changed[key].cost_amount),
-                )
-                for key in keys
+                (account_id, _KIND_TEXT[kind], asset, balance.quantity, balance.cost_amount)
+                for (account_id, kind, asset), balance in ((key, changed[key]) for key in keys)
             ],
         )
 
