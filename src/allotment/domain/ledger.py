@@ -212,16 +212,24 @@ class LedgerState:
 
     def rule_for(self, key: BalanceKey, quantity: Decimal, short_allowed: bool) -> BookingCode:
         """The rule for a balance that shrinks to `quantity`."""
-        account = self.accounts[key.account_id]
-        if account.role in UNCHECKED_ROLES:
+        floor = self.floor(key, short_allowed)
+        if floor is None or quantity >= floor:
             return BookingCode.OK
         if key.kind is AssetKind.SECURITY:
-            if quantity < 0 and not (short_allowed and account.may_short):
-                return BookingCode.INSUFFICIENT_POSITION
-            return BookingCode.OK
-        if quantity < account.cash_floor:
-            return BookingCode.INSUFFICIENT_FUNDS
-        return BookingCode.OK
+            return BookingCode.INSUFFICIENT_POSITION
+        return BookingCode.INSUFFICIENT_FUNDS
+
+    def floor(self, key: BalanceKey, short_allowed: bool) -> Decimal | None:
+        """The lowest a balance may shrink to, or None when no rule applies (SPEC §3): a
+        position stays at or above zero unless a short sale is allowed on a margin account;
+        cash stays at or above the account's cash floor; house and external accounts have
+        no floor."""
+        account = self.accounts[key.account_id]
+        if account.role in UNCHECKED_ROLES:
+            return None
+        if key.kind is AssetKind.SECURITY:
+            return None if short_allowed and account.may_short else ZERO
+        return account.cash_floor
 
 
 UNCHECKED_ROLES = HOUSE_ROLES | {AccountRole.EXTERNAL}

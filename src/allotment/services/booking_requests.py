@@ -3,7 +3,6 @@ checks that need no balance."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -65,8 +64,9 @@ class BookingRequest(NamedTuple):
         return trade_value - self.fees_total
 
 
-@dataclass(frozen=True, slots=True)
-class BookingOutcome:
+class BookingOutcome(NamedTuple):
+    """What booking one request came to (a named tuple: a fill answers 100,000 of them)."""
+
     code: BookingCode
     allocation_id: int | None = None
     entry_id: int | None = None

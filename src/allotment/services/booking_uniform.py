@@ -193,6 +193,9 @@ def decide_uniform(
     their_cash = BalanceKey(counterparty.id, _CASH, currency)
     fee_key = BalanceKey(fee_id or "", _CASH, currency)
     balances, of_client = state.balances, keys.of_client
+    floors = {key: state.floor(key, short_allowed) for key in (their_security, their_cash)}
+    if fee_id is not None:
+        floors[fee_key] = state.floor(fee_key, short_allowed)
     codes: list[BookingCode] = []
     accepted: list[str] = []
     charged_any = False
@@ -229,28 +232,35 @@ def decide_uniform(
         my_money = balances.get(my_cash) or _NOTHING
         their_money = balances.get(their_cash) or _NOTHING
         fee_money = balances.get(fee_key) or _NOTHING
-        moved = (
-            (my_security, my_position, my_position.quantity + client_moves),
-            (my_cash, my_money, my_money.quantity + client_cash),
-            (their_security, their_position, their_position.quantity + their_moves),
-            (their_cash, their_money, their_money.quantity + their_cash_move),
-            (fee_key, fee_money, fee_money.quantity + fees),
-        )
-        refused = [
-            (key, rule)
-            for key, before, after in (moved if charged else moved[:4])
-            if after < before.quantity
-            and (rule := state.rule_for(key, after, short_allowed)) is not _OK
-        ]
+        my_position_after = my_position.quantity + client_moves
+        my_money_after = my_money.quantity + client_cash
+        their_position_after = their_position.quantity + their_moves
+        their_money_after = their_money.quantity + their_cash_move
+        fee_money_after = fee_money.quantity + fees
+        refused = []
+        for key, before, after, floor in (
+            (my_security, my_position, my_position_after, _ASK),
+            (my_cash, my_money, my_money_after, _ASK),
+            (their_security, their_position, their_position_after, floors[their_security]),
+            (their_cash, their_money, their_money_after, floors[their_cash]),
+            (fee_key, fee_money, fee_money_after, floors[fee_key] if charged else None),
+        ):
+            if after < before.quantity:
+                if floor is _ASK:
+                    floor = state.floor(key, short_allowed)
+                if floor is not None and after < floor:
+                    refused.append((key, state.rule_for(key, after, short_allowed)))
         if refused:
             codes.append(min(refused)[1])
             continue
-        balances[my_security] = Balance(moved[0][2], moved_cost(my_position, client_moves, price))
-        balances[my_cash] = Balance(moved[1][2], my_money.cost_amount)
-        balances[their_security] = Balance(
-            moved[2][2], moved_cost(their_position, their_moves, price)
+        balances[my_security] = Balance(
+            my_position_after, moved_cost(my_position, client_moves, price)
         )
-        balances[their_cash] = Balance(moved[3][2], their_money.cost_amount)
+        balances[my_cash] = Balance(my_money_after, my_money.cost_amount)
+        balances[their_security] = Balance(
+            their_position_after, moved_cost(their_position, their_moves, price)
+        )
+        balances[their_cash] = Balance(their_money_after, their_money.cost_amount)
         seller, buyer = (counterparty.id, client_id) if buying else (client_id, counterparty.id)
         buyer_cash, seller_cash = (
             (client_cash, their_cash_move) if buying else (their_cash_move, client_cash)
@@ -263,7 +273,7 @@ def decide_uniform(
         )
         if charged:
             assert fee_id is not None
-            balances[fee_key] = Balance(moved[4][2], fee_money.cost_amount)
+            balances[fee_key] = Balance(fee_money_after, fee_money.cost_amount)
             postings += (Posting(fee_id, _CASH, currency, fees),)
             charged_any = True
         entries[index] = JournalEntry.balanced("trade", postings)
@@ -278,5 +288,7 @@ def decide_uniform(
     return codes
 
 
+_ASK = Decimal("NaN")
+"""A client's floor: asked of the ledger state only when its balance shrinks."""
 _NOTHING = Balance()
 """A balance not held yet (read, never changed)."""
