@@ -14,6 +14,7 @@ from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry, Posting
 from allotment.services import registry
 from allotment.services.context import Context
+from allotment.services.ports import EntryFilter
 
 NOW = datetime(2024, 5, 6, 14, 30, tzinfo=UTC)
 AWKWARD = [
@@ -179,3 +180,41 @@ def test_nine_decimal_quantities_go_in_and_out_of_the_native_api_unchanged(
         assert nano["quantity"] == quantity
         assert Decimal(nano["quantity"]) == Decimal(quantity)
         assert Decimal(nano["average_cost"]) == Decimal(price)
+
+
+def test_a_large_batch_reads_back_as_written_with_its_shared_values_bound_once(
+    container: Container,
+) -> None:
+    """From 1,000 rows a column holding one value throughout is bound once (SQLite) or copied
+    (PostgreSQL): the shared text (quotes included), the date, the time and the same Decimal
+    object read back as written, next to the columns that vary, whose digits stay as given."""
+    ctx = _company_with_accounts(container)
+    shared = Decimal("2.50")
+    amounts = [Decimal(f"{n}.{n % 7}0") if n % 3 else Decimal(f"1E-{n % 9}") for n in range(1200)]
+    entries = [
+        JournalEntry(
+            "deposit",
+            (
+                Posting("EX-A", AssetKind.SECURITY, "5", amount, shared),
+                Posting("EX-B", AssetKind.SECURITY, "5", -amount, shared),
+            ),
+            "O'Brien's \"batch\"; DROP TABLE postings; --",
+        )
+        for amount in amounts
+    ]
+    with container.uow() as uow:
+        ids = uow.ledger.add_entries(ctx.company_id, entries, NOW.date(), NOW, "o'neil", "n")
+        uow.commit()
+    with container.uow(write=False) as uow:
+        stored = [uow.ledger.entry(ctx.company_id, entry_id) for entry_id in (ids[0], ids[-1])]
+        everything = uow.ledger.entries(EntryFilter(ctx.company_id, limit=2000))
+    assert len(everything) == len(amounts)
+    for found, amount in zip(stored, (amounts[0], amounts[-1]), strict=True):
+        assert found is not None
+        assert found.entry.description == entries[0].description
+        assert [str(p.amount) for p in found.entry.postings] == [str(amount), str(-amount)]
+        assert [str(p.price) for p in found.entry.postings] == ["2.50", "2.50"]
+    assert {(s.trade_date, s.created_at, s.created_by) for s in everything} == {
+        (NOW.date(), NOW, "o'neil")
+    }
+    assert [p.amount for s in everything for p in s.entry.postings][::2] == amounts
