@@ -123,7 +123,13 @@ def _finish(
 ) -> list[BookingOutcome]:
     """The final balances written at once; each item's outcome."""
     uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
-    return [BookingOutcome(code, *booked.get(i, (None, None))) for i, code in enumerate(codes)]
+    unbooked = (None, None)
+    return [
+        BookingOutcome(code, *booked.get(i, unbooked))
+        if code is BookingCode.OK
+        else BookingOutcome(code)
+        for i, code in enumerate(codes)
+    ]
 
 
 def _accepted(indexes: range, codes: Sequence[BookingCode]) -> list[int]:

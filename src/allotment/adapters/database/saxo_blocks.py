@@ -8,7 +8,7 @@ Exact amounts are text on SQLite and NUMERIC on PostgreSQL (see types.ExactDecim
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from decimal import Decimal
 from operator import attrgetter
@@ -170,8 +170,10 @@ class SqlSaxoBlockRepository:
         holders: list[Holder] = []
         accounts: dict[str, Account] = {}
         balances: dict[str, Decimal] = {}
+        # A fill's figures repeat (most are 0 before the first fill): each text read once.
+        number = _Numbers()
         for row in rows:
-            holder = _holder(row)
+            holder = _holder(row, number)
             holders.append(holder)
             accounts[holder.account_id] = _account(row[width:])
             if row[-1] is not None:
@@ -192,24 +194,34 @@ class SqlSaxoBlockRepository:
         return found
 
 
-def _holder(row: Any) -> Holder:
-    number = Decimal
+def _holder(row: Any, number: Callable[[Any], Decimal] = Decimal) -> Holder:
     return Holder(
-        block_id=row[0],
-        account_id=row[1],
-        position=row[2],
-        target_quantity=number(row[3]),
-        priority=row[4],
-        accepts_remainder=bool(row[5]),
-        is_error_account=bool(row[6]),
-        allocated_quantity=number(row[7]),
-        held_quantity=number(row[8]),
-        paid_amount=number(row[9]),
-        cost_amount=number(row[10]),
-        commission=number(row[11]),
-        tax=number(row[12]),
-        other_fees=number(row[13]),
+        row[0],
+        row[1],
+        row[2],
+        number(row[3]),
+        row[4],
+        bool(row[5]),
+        bool(row[6]),
+        number(row[7]),
+        number(row[8]),
+        number(row[9]),
+        number(row[10]),
+        number(row[11]),
+        number(row[12]),
+        number(row[13]),
     )
+
+
+class _Numbers(dict[Any, Decimal]):
+    """Decimals by their stored form, each converted once (Decimals are immutable)."""
+
+    def __missing__(self, value: Any) -> Decimal:
+        number = self[value] = Decimal(value)
+        return number
+
+    def __call__(self, value: Any) -> Decimal:
+        return self[value]
 
 
 def _account(row: Any) -> Account:

@@ -299,9 +299,9 @@ class SqlLedgerRepository:
             t.postings,
             POSTING_COLUMNS,
             [
-                (entry_id, p.account_id, _KIND_TEXT[p.kind], p.asset, p.amount, p.price)
+                (entry_id, account_id, _KIND_TEXT[kind], asset, amount, price)
                 for entry_id, entry in zip(ids, entries, strict=True)
-                for p in entry.postings
+                for account_id, kind, asset, amount, price in entry.postings
             ],
         )
         return ids
