@@ -103,13 +103,11 @@ def _sqlite_insert(
             value = sqlite_decimal_text(value)
         quoted = connection.exec_driver_sql("SELECT quote(?)", (value,)).scalar_one()
         values.append(str(quoted))
-    processed = [position for position in varying if binds[position] is not None]
+    processed = [(p, bind) for p in varying if (bind := binds[p]) is not None]
     if processed or len(varying) < len(columns):
         data: list[Sequence[Any]] = list(zip(*rows, strict=True))
-        for position in processed:
-            data[position] = _bound_column(
-                table.c[columns[position]].type, connection, data[position]
-            )
+        for position, bind in processed:
+            data[position] = _bound_column(bind, data[position])
         rows = list(zip(*(data[position] for position in varying), strict=True))
     column_list = ", ".join(f'"{name}"' for name in columns)
     connection.exec_driver_sql(
@@ -163,14 +161,13 @@ def _processed(
                 for value in values[position]
             ]
         elif bind is not None:
-            values[position] = _bound_column(column_type, connection, values[position])
+            values[position] = _bound_column(bind, values[position])
     return values
 
 
-def _bound_column(column_type: Any, connection: Connection, column: Sequence[Any]) -> list[Any]:
-    """A column of values as its type binds them; dates, users and dialects repeat across a
-    batch, so each distinct value is bound once."""
-    bind = column_type.bind_processor(connection.dialect)
+def _bound_column(bind: Processor, column: Sequence[Any]) -> list[Any]:
+    """A column of values as its type's processor binds them; dates, users and dialects repeat
+    across a batch, so each distinct value is bound once."""
     try:
         done = {value: bind(value) for value in set(column)}
     except TypeError:  # unhashable values (JSON documents): bind each one
