@@ -1,6 +1,7 @@
 """The ledger tables carry no per-row foreign keys (decision 0009): `allotment ledger check` finds
-a posting or allocation row whose account or entry does not exist, set-based, and exits 1; and
-migration 0006 takes the foreign keys off a populated database and puts them back."""
+a posting, allocation or balance row whose account or entry does not exist, set-based, and exits
+1; and migrations 0006 and 0007 take the foreign keys off a populated database and put them
+back."""
 
 from __future__ import annotations
 
@@ -134,6 +135,26 @@ def test_a_row_naming_an_unknown_account_or_entry_is_reported_and_fails_the_chec
     assert "balances disagree" not in output
 
 
+def test_a_balance_of_an_unknown_account_is_reported_by_its_key(cli_env: Container) -> None:
+    with cli_env.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
+                "VALUES (:missing, 'cash', 'USD', '0', '0')"
+            ),
+            {"missing": UNKNOWN_ACCOUNT},
+        )
+
+    key = f"{UNKNOWN_ACCOUNT} cash USD"
+    assert _references(cli_env) == [
+        DanglingReference("balances", "account_id", key, UNKNOWN_ACCOUNT)
+    ]
+    exit_code, output = _check()
+    assert exit_code == 1, output
+    assert _has_row(output, "balances", "account_id", key)
+    assert "balances disagree" not in output
+
+
 def test_the_check_lists_the_first_twenty_and_counts_them_all(cli_env: Container) -> None:
     with cli_env.engine.begin() as connection:
         for n in range(25):
@@ -160,6 +181,7 @@ LEDGER_REFERENCES = {
         ("block_id", "blocks"),
     },
     "journal_entries": {("company_id", "companies")},
+    "balances": {("account_id", "accounts")},
 }
 KEPT = {("journal_entries", "reverses_entry_id", "journal_entries")}
 
@@ -173,12 +195,17 @@ def _foreign_keys(engine: Engine) -> set[tuple[str, str, str]]:
     }
 
 
-def _without_0006(engine: Engine) -> None:
+def _downgrade(engine: Engine, target: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0006@-1")
+        command.downgrade(config, target)
+
+
+def _without_0006(engine: Engine) -> None:
+    """Down to 0001 on the ledger's branch (0007, which builds on 0006, goes first)."""
+    _downgrade(engine, "0007@-2")
 
 
 def test_0006_takes_the_foreign_keys_off_a_populated_database_and_puts_them_back(
@@ -209,3 +236,18 @@ def test_0006_cannot_be_undone_while_a_row_dangles(demo_container: Container) ->
         upgrade(engine)
     assert _foreign_keys(engine) == KEPT
     assert is_current(engine)
+
+
+def test_0007_takes_the_balances_foreign_key_off_and_puts_it_back(
+    demo_container: Container,
+) -> None:
+    engine = demo_container.engine
+    try:
+        _downgrade(engine, "0006")
+        assert _foreign_keys(engine) == KEPT | {("balances", "account_id", "accounts")}
+    finally:
+        upgrade(engine)
+    assert _foreign_keys(engine) == KEPT
+    assert is_current(engine)
+    with demo_container.uow(write=False) as uow:
+        assert ledger.check_ledger(uow) == []

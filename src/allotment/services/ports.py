@@ -135,12 +135,13 @@ class Mismatch:
 @dataclass(frozen=True, slots=True)
 class DanglingReference:
     """A ledger row whose reference names no row: `column` of row `row_id` in `table` holds
-    `missing` (as text), which the referred table does not have. The ledger tables carry no
-    per-row foreign keys; `allotment ledger check` looks for these, set-based."""
+    `missing` (as text), which the referred table does not have; a balance, which has no id,
+    is named by its key ("account kind asset"). The ledger tables carry no per-row foreign
+    keys; `allotment ledger check` looks for these, set-based."""
 
     table: str
     column: str
-    row_id: int
+    row_id: int | str
     missing: str
 
 

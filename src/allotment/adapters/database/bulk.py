@@ -30,14 +30,19 @@ def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
     if count == 0:
         return []
     if connection.dialect.name == "postgresql":
-        rows = connection.execute(
+        # The sequence is looked up once (a scalar subquery), not once per id; the ids come
+        # back as one range when no other transaction drew from the sequence meanwhile (one
+        # row instead of `count`), else as one array.
+        first, scattered = connection.execute(
             text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                "FROM generate_series(1, :count)"
+                "WITH drawn AS (SELECT nextval((SELECT CAST(pg_get_serial_sequence(:table, 'id') "
+                "AS regclass))) AS id FROM generate_series(1, :count)) "
+                "SELECT min(id), CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL "
+                "ELSE array_agg(id ORDER BY id) END FROM drawn"
             ),
             {"table": table.name, "count": count},
-        )
-        return [row[0] for row in rows]
+        ).one()
+        return list(range(first, first + count)) if scattered is None else list(scattered)
     highest = connection.execute(select(func.max(table.c.id))).scalar_one() or 0
     return list(range(highest + 1, highest + 1 + count))
 

@@ -158,10 +158,11 @@ postings = Table(
     Index("ix_postings_account_asset", "account_id", "kind", "asset"),
 )
 
+# account_id: checked set-based by `ledger check`, no per-row foreign key (bulk booking, 0009).
 balances = Table(
     "balances",
     metadata,
-    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("account_id", String(50), primary_key=True),
     Column("kind", String(10), primary_key=True),
     Column("asset", String(20), primary_key=True),
     Column("quantity", ExactDecimal(), nullable=False),

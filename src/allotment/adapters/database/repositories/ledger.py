@@ -49,6 +49,15 @@ _UNNEST_VALUES = (
 )
 
 
+_UPSERT = (
+    "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
+    "SELECT v.account_id, v.kind, v.asset, v.quantity, v.cost_amount"
+)
+_ON_CONFLICT = (
+    "ON CONFLICT (account_id, kind, asset) DO UPDATE "
+    "SET quantity = EXCLUDED.quantity, cost_amount = EXCLUDED.cost_amount"
+)
+
 _BALANCE_STAGE = (
     ("account_id", "text"),
     ("kind", "text"),
@@ -96,6 +105,9 @@ class SqlLedgerRepository:
         self._postgres = connection.dialect.name == "postgresql"
         self._locked: set[str] = set()
         """Accounts this transaction has locked already (a lock lasts until it ends)."""
+        self._has_row: dict[BalanceKey, bool] = {}
+        """Whether each balance read under its account's lock (or written since) has a row:
+        true until the transaction ends, since only the lock's holder writes a balance."""
 
     # Locks and balances -----------------------------------------------------------------------
     def lock_accounts(self, company_id: int, ids: Sequence[str]) -> dict[str, Account]:
@@ -179,6 +191,9 @@ class SqlLedgerRepository:
                 key = BalanceKey(account_id, _KINDS[kind], asset)
                 if key in wanted:
                     found[key] = Balance(Decimal(quantity), Decimal(cost_amount))
+        has_row = self._has_row
+        for key in wanted:
+            has_row[key] = key in found
         return found
 
     def write_balances(self, changed: Mapping[BalanceKey, Balance]) -> None:
@@ -203,37 +218,57 @@ class SqlLedgerRepository:
     def _write_postgres(
         self, keys: Sequence[BalanceKey], changed: Mapping[BalanceKey, Balance]
     ) -> None:
-        """One upsert, reading the rows from array parameters, or from a staging table filled
-        by COPY for large batches."""
+        """One upsert reading the rows from array parameters; for large batches, the rows
+        split by what the lock's reading found: new balances copied in, existing ones updated
+        from a staging table, any other upserted from one."""
         if len(keys) < STAGE_THRESHOLD:
-            source = _UNNEST_VALUES
-            parameters: dict[str, Any] = {
-                **_key_arrays(keys),
-                "quantities": [changed[key].quantity for key in keys],
-                "costs": [changed[key].cost_amount for key in keys],
-            }
+            self._db.execute(
+                text(f"{_UPSERT} FROM {_UNNEST_VALUES} {_ON_CONFLICT}"),
+                {
+                    **_key_arrays(keys),
+                    "quantities": [changed[key].quantity for key in keys],
+                    "costs": [changed[key].cost_amount for key in keys],
+                },
+            )
         else:
-            rows = [
-                (
-                    key.account_id,
-                    _KIND_TEXT[key.kind],
-                    key.asset,
-                    changed[key].quantity,
-                    changed[key].cost_amount,
+            groups: dict[bool | None, list[tuple[str, str, str, Decimal, Decimal]]] = {
+                False: [],
+                True: [],
+                None: [],
+            }
+            has_row = self._has_row
+            for key in keys:
+                balance = changed[key]
+                groups[has_row.get(key)].append(
+                    (key[0], _KIND_TEXT[key[1]], key[2], balance.quantity, balance.cost_amount)
                 )
-                for key in keys
-            ]
-            source = f"{stage(self._db, 'balance_changes', _BALANCE_STAGE, rows)} AS v"
-            parameters = {}
-        self._db.execute(
+            self._insert_new(groups[False])
+            self._update_existing(groups[True])
+            if groups[None]:
+                staged = stage(self._db, "balance_changes", _BALANCE_STAGE, groups[None])
+                self._db.execute(text(f"{_UPSERT} FROM {staged} AS v {_ON_CONFLICT}"))
+        for key in keys:
+            self._has_row[key] = True
+
+    def _insert_new(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Balances the lock's reading found absent: no row can have appeared since."""
+        insert_values(self._db, t.balances, [name for name, _ in _BALANCE_STAGE], rows)
+
+    def _update_existing(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Balances the lock's reading found: every one of them is updated, or the batch fails
+        (a row gone meanwhile would mean a broken lock, never a silently lost balance)."""
+        if not rows:
+            return
+        staged = stage(self._db, "balance_updates", _BALANCE_STAGE, rows)
+        updated = self._db.execute(
             text(
-                "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
-                "SELECT v.account_id, v.kind, v.asset, v.quantity, v.cost_amount "
-                f"FROM {source} ON CONFLICT (account_id, kind, asset) DO UPDATE "
-                "SET quantity = EXCLUDED.quantity, cost_amount = EXCLUDED.cost_amount"
-            ),
-            parameters,
-        )
+                f"UPDATE balances AS b SET quantity = v.quantity, cost_amount = v.cost_amount "
+                f"FROM {staged} AS v WHERE b.account_id = v.account_id AND b.kind = v.kind "
+                "AND b.asset = v.asset"
+            )
+        ).rowcount
+        if updated != len(rows):
+            raise RuntimeError(f"{len(rows)} balances to update, {updated} found")
 
     def balances(
         self, account_ids: Sequence[str], kind: str | None = None
@@ -416,18 +451,23 @@ class SqlLedgerRepository:
                     ("block_id", t.blocks),
                 ),
             ),
+            (t.balances, (("account_id", t.accounts),)),
         )
         found: list[DanglingReference] = []
         for table, references in checked:
+            # A row is named by its id; a balance, which has none, by its key.
+            named_by = list(table.primary_key.columns)
+            width = len(named_by)
             referred = [(name, parent.alias(f"referred_{name}")) for name, parent in references]
             pairs = [c for name, r in referred for c in (table.c[name], r.c.id)]
-            query = select(table.c.id, *pairs).select_from(table)
+            query = select(*named_by, *pairs).select_from(table)
             for name, r in referred:
                 query = query.outerjoin(r, r.c.id == table.c[name])
             missing = or_(*(table.c[name].is_not(None) & r.c.id.is_(None) for name, r in referred))
-            for row in self._db.execute(query.where(missing).order_by(table.c.id)):
+            for row in self._db.execute(query.where(missing).order_by(*named_by)):
+                row_id = row[0] if width == 1 else " ".join(str(v) for v in row[:width])
                 for index, (name, _) in enumerate(referred):
-                    value, referred_id = row[1 + 2 * index], row[2 + 2 * index]
+                    value, referred_id = row[width + 2 * index], row[width + 1 + 2 * index]
                     if value is not None and referred_id is None:
-                        found.append(DanglingReference(table.name, name, row[0], str(value)))
+                        found.append(DanglingReference(table.name, name, row_id, str(value)))
         return found
