@@ -153,15 +153,19 @@ class SqlSaxoBlockRepository:
     ) -> tuple[list[Holder], dict[str, Account], dict[str, Decimal]]:
         """Everything a fill needs about the block's holders in one query: the holders, their
         accounts and one balance of each (a currency's cash or an instrument's position), read
-        without a lock (the booking checks again under lock)."""
+        without a lock (the booking checks again under lock).
+
+        The balance is a subquery by its key: one index probe per holder, whatever the planner
+        believes. As a join, on tables just bulk-loaded (no statistics yet), PostgreSQL expected
+        one balance and rescanned every balance for every holder: minutes for 100,000."""
         holder_columns = ", ".join(f"h.{name}" for name in HOLDER_COLUMNS)
         account_columns = ", ".join(f"a.{name}" for name in ACCOUNT_COLUMNS.split(", "))
         rows = self._db.execute(
             text(
-                f"SELECT {holder_columns}, {account_columns}, b.quantity "
+                f"SELECT {holder_columns}, {account_columns}, "
+                "(SELECT b.quantity FROM balances AS b WHERE b.account_id = h.account_id "
+                "AND b.kind = :kind AND b.asset = :asset) "
                 "FROM saxo_block_holders AS h JOIN accounts AS a ON a.id = h.account_id "
-                "LEFT JOIN balances AS b ON b.account_id = h.account_id "
-                "AND b.kind = :kind AND b.asset = :asset "
                 "WHERE h.block_id = :block_id ORDER BY h.position"
             ),
             {"block_id": block_id, "kind": kind, "asset": asset},
