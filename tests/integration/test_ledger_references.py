@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
@@ -29,9 +30,10 @@ UNKNOWN_ENTRY = 987654321
 # so that every balance still agrees and only the reference is wrong), or an allocation of the
 # demo's block 195 (its fill's entry), with one reference naming nothing.
 POSTING = (
-    "INSERT INTO postings (entry_id, account_id, kind, asset, amount, price) "
-    "SELECT {entry_id}, {account_id}, kind, asset, amount - amount, price FROM postings "
-    "WHERE id = (SELECT min(id) FROM postings)"
+    "INSERT INTO postings (entry_id, line, account_id, kind, asset, amount, price) "
+    "SELECT {entry_id}, 1000 + (SELECT count(*) FROM postings), {account_id}, kind, asset, "
+    "amount - amount, price FROM postings "
+    "WHERE entry_id = (SELECT min(entry_id) FROM postings) AND line = 0"
 )
 ALLOCATION = (
     "INSERT INTO allocations (company_id, entry_id, dialect, trade_date, account_id, "
@@ -83,11 +85,16 @@ def cli_env(
     return demo_container
 
 
-def _insert(connection: Connection, sql: str, missing: Any) -> int:
-    """Run one of the INSERTs above; the new row's id."""
-    table = "postings" if sql.startswith("INSERT INTO postings") else "allocations"
+def _insert(connection: Connection, sql: str, missing: Any) -> int | str:
+    """Run one of the INSERTs above; how the check names the new row (an allocation by its id,
+    a posting by its entry and line)."""
     assert connection.execute(text(sql), {"missing": missing}).rowcount == 1
-    row_id: int = connection.execute(text(f"SELECT max(id) FROM {table}")).scalar_one()
+    if sql.startswith("INSERT INTO postings"):
+        entry_id, line = connection.execute(
+            text("SELECT entry_id, line FROM postings ORDER BY line DESC LIMIT 1")
+        ).one()
+        return f"{entry_id} {line}"
+    row_id: int = connection.execute(text("SELECT max(id) FROM allocations")).scalar_one()
     return row_id
 
 
@@ -195,17 +202,36 @@ def _foreign_keys(engine: Engine) -> set[tuple[str, str, str]]:
     }
 
 
-def _downgrade(engine: Engine, target: str) -> None:
+def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _downgrade(engine: Engine, target: str) -> None:
+    config = _config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, target)
 
 
+def _below(revision: str) -> str:
+    """The target undoing `revision` and whatever its branch built on it since, and no other
+    branch: `revision@-n`, n counted down from its branch's head."""
+    script = ScriptDirectory.from_config(_config())
+    for head in script.get_heads():
+        steps, current = 1, script.get_revision(head)
+        while current is not None and current.revision != "0001":
+            if current.revision == revision:
+                return f"{revision}@-{steps}"
+            steps += 1
+            current = script.get_revision(current.down_revision)  # type: ignore[arg-type]
+    raise LookupError(revision)
+
+
 def _without_0006(engine: Engine) -> None:
-    """Down to 0001 on the ledger's branch (0007, which builds on 0006, goes first)."""
-    _downgrade(engine, "0007@-2")
+    """Down to 0001 on the ledger's branch (0007 and 0009, which build on 0006, go first)."""
+    _downgrade(engine, _below("0006"))
 
 
 def test_0006_takes_the_foreign_keys_off_a_populated_database_and_puts_them_back(
@@ -243,11 +269,49 @@ def test_0007_takes_the_balances_foreign_key_off_and_puts_it_back(
 ) -> None:
     engine = demo_container.engine
     try:
-        _downgrade(engine, "0006")
+        _downgrade(engine, _below("0007"))
         assert _foreign_keys(engine) == KEPT | {("balances", "account_id", "accounts")}
     finally:
         upgrade(engine)
     assert _foreign_keys(engine) == KEPT
     assert is_current(engine)
+    with demo_container.uow(write=False) as uow:
+        assert ledger.check_ledger(uow) == []
+
+
+def _postings_in_order(engine: Engine, order: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(
+                text(f"SELECT entry_id, account_id, kind, asset, amount FROM postings {order}")
+            )
+        ]
+
+
+def test_0009_keys_postings_by_entry_and_line_keeping_their_order_both_ways(
+    demo_container: Container,
+) -> None:
+    engine = demo_container.engine
+    keyed = _postings_in_order(engine, "ORDER BY entry_id, line")
+    assert keyed
+    try:
+        _downgrade(engine, _below("0009"))
+        assert _postings_in_order(engine, "ORDER BY id") == keyed
+        with engine.begin() as connection:  # the sequence follows the copied ids
+            connection.execute(
+                text(
+                    "INSERT INTO postings (entry_id, account_id, kind, asset, amount) "
+                    "VALUES (1, 'X', 'cash', 'USD', '0')"
+                )
+            )
+            assert connection.execute(text("SELECT max(id) FROM postings")).scalar_one() == (
+                len(keyed) + 1
+            )
+            connection.execute(text("DELETE FROM postings WHERE account_id = 'X'"))
+    finally:
+        upgrade(engine)
+    assert is_current(engine)
+    assert _postings_in_order(engine, "ORDER BY entry_id, line") == keyed
     with demo_container.uow(write=False) as uow:
         assert ledger.check_ledger(uow) == []

@@ -145,17 +145,19 @@ journal_entries = Table(
 )
 
 # References checked set-based by `ledger check`, no per-row foreign keys (bulk booking, 0009).
+# Keyed by entry and line (from 0 in the entry's order); on SQLite clustered on that key.
 postings = Table(
     "postings",
     metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("entry_id", BigId, nullable=False, index=True),
+    Column("entry_id", BigId, primary_key=True, autoincrement=False),
+    Column("line", Integer(), primary_key=True, autoincrement=False),
     Column("account_id", String(50), nullable=False),
     Column("kind", String(10), nullable=False),
     Column("asset", String(20), nullable=False),
     Column("amount", ExactDecimal(), nullable=False),
     Column("price", ExactDecimal(), nullable=True),
     Index("ix_postings_account_asset", "account_id", "kind", "asset"),
+    sqlite_with_rowid=False,
 )
 
 # account_id: checked set-based by `ledger check`, no per-row foreign key (bulk booking, 0009).

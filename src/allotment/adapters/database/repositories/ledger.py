@@ -36,7 +36,7 @@ ENTRY_COLUMNS = (
     "dialect",
     "reverses_entry_id",
 )
-POSTING_COLUMNS = ("entry_id", "account_id", "kind", "asset", "amount", "price")
+POSTING_COLUMNS = ("entry_id", "line", "account_id", "kind", "asset", "amount", "price")
 _KINDS = {kind.value: kind for kind in AssetKind}
 _KIND_TEXT = {kind: kind.value for kind in AssetKind}
 """Enum `.value` is a descriptor call; a dict lookup is several times cheaper per row."""
@@ -328,15 +328,15 @@ class SqlLedgerRepository:
                 for entry_id, entry in zip(ids, entries, strict=True)
             ],
         )
-        # Posting ids come from the database itself: nothing refers to them.
+        # A posting is keyed by its entry and its line in it.
         insert_values(
             self._db,
             t.postings,
             POSTING_COLUMNS,
             [
-                (entry_id, account_id, _KIND_TEXT[kind], asset, amount, price)
+                (entry_id, line, account_id, _KIND_TEXT[kind], asset, amount, price)
                 for entry_id, entry in zip(ids, entries, strict=True)
-                for account_id, kind, asset, amount, price in entry.postings
+                for line, (account_id, kind, asset, amount, price) in enumerate(entry.postings)
             ],
         )
         return ids
@@ -378,7 +378,9 @@ class SqlLedgerRepository:
         by_entry: dict[int, list[Posting]] = defaultdict(list)
         if ids:
             query = (
-                select(t.postings).where(t.postings.c.entry_id.in_(ids)).order_by(t.postings.c.id)
+                select(t.postings)
+                .where(t.postings.c.entry_id.in_(ids))
+                .order_by(t.postings.c.entry_id, t.postings.c.line)
             )
             for p in self._db.execute(query):
                 by_entry[p.entry_id].append(
