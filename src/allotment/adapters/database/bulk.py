@@ -69,7 +69,8 @@ def insert_values(
         connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     if postgres:
-        _copy(connection, table, columns, _processed(connection, table, columns, rows))
+        values = _processed(connection, table, columns, rows)
+        _copy_rows(connection, table.name, columns, zip(*values, strict=True))
         return
     _sqlite_insert(connection, table, columns, rows)
 
@@ -183,12 +184,6 @@ def _bound_column(bind: Processor, column: Sequence[Any]) -> list[Any]:
 
 def _bound(bind: Processor | None, value: Any) -> Any:
     return bind(value) if bind is not None else value
-
-
-def _copy(
-    connection: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
-) -> None:
-    _copy_rows(connection, table.name, columns, zip(*values, strict=True))
 
 
 def _copy_rows(

@@ -106,8 +106,8 @@ class SqlLedgerRepository:
         self._locked: set[str] = set()
         """Accounts this transaction has locked already (a lock lasts until it ends)."""
         self._has_row: dict[BalanceKey, bool] = {}
-        """Whether each balance read under its account's lock (or written since) has a row:
-        true until the transaction ends, since only the lock's holder writes a balance."""
+        """PostgreSQL: whether each balance read under its account's lock (or written since)
+        has a row; true until the transaction ends, since only the lock's holder writes one."""
 
     # Locks and balances -----------------------------------------------------------------------
     def lock_accounts(self, company_id: int, ids: Sequence[str]) -> dict[str, Account]:
@@ -191,9 +191,8 @@ class SqlLedgerRepository:
                 key = BalanceKey(account_id, _KINDS[kind], asset)
                 if key in wanted:
                     found[key] = Balance(Decimal(quantity), Decimal(cost_amount))
-        has_row = self._has_row
-        for key in wanted:
-            has_row[key] = key in found
+        if self._postgres:  # what `_write_postgres` splits a large batch by
+            self._has_row.update((key, key in found) for key in wanted)
         return found
 
     def write_balances(self, changed: Mapping[BalanceKey, Balance]) -> None:
@@ -247,8 +246,7 @@ class SqlLedgerRepository:
             if groups[None]:
                 staged = stage(self._db, "balance_changes", _BALANCE_STAGE, groups[None])
                 self._db.execute(text(f"{_UPSERT} FROM {staged} AS v {_ON_CONFLICT}"))
-        for key in keys:
-            self._has_row[key] = True
+        self._has_row.update(dict.fromkeys(keys, True))
 
     def _insert_new(self, rows: Sequence[Sequence[Any]]) -> None:
         """Balances the lock's reading found absent: no row can have appeared since."""

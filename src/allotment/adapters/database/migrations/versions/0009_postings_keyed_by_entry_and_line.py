@@ -48,11 +48,6 @@ def _set_aside() -> None:
         op.execute("ALTER TABLE postings_old RENAME CONSTRAINT pk_postings TO pk_postings_old")
 
 
-def _drop_old() -> None:
-    """The old table and its indexes (whose names the new table's indexes then take)."""
-    op.drop_table("postings_old")
-
-
 def upgrade() -> None:
     _set_aside()
     op.create_table(
@@ -68,7 +63,7 @@ def upgrade() -> None:
         "SELECT entry_id, row_number() OVER (PARTITION BY entry_id ORDER BY id) - 1, "
         f"{VALUES} FROM postings_old"
     )
-    _drop_old()
+    op.drop_table("postings_old")  # with its indexes, whose names the new ones take
     op.create_index("ix_postings_account_asset", "postings", ["account_id", "kind", "asset"])
 
 
@@ -91,6 +86,6 @@ def downgrade() -> None:
             "SELECT setval(pg_get_serial_sequence('postings', 'id'), "
             "coalesce((SELECT max(id) FROM postings), 0) + 1, false)"
         )
-    _drop_old()
+    op.drop_table("postings_old")  # with its indexes, whose names the new ones take
     op.create_index("ix_postings_account_asset", "postings", ["account_id", "kind", "asset"])
     op.create_index("ix_postings_entry_id", "postings", ["entry_id"])
