@@ -1,7 +1,7 @@
 """The ledger tables carry no per-row foreign keys (decision 0009): `allotment ledger check` finds
 a posting, allocation or balance row whose account or entry does not exist, set-based, and exits
 1; and migrations 0006 and 0007 take the foreign keys off a populated database and put them
-back."""
+back, as 0009 and 0010 rekey and reindex it both ways."""
 
 from __future__ import annotations
 
@@ -314,4 +314,53 @@ def test_0009_keys_postings_by_entry_and_line_keeping_their_order_both_ways(
     assert is_current(engine)
     assert _postings_in_order(engine, "ORDER BY entry_id, line") == keyed
     with demo_container.uow(write=False) as uow:
+        assert ledger.check_ledger(uow) == []
+
+
+def _ledger_indexes(engine: Engine) -> set[str]:
+    found = inspect(engine)
+    return {
+        index["name"]
+        for table in ("postings", "allocations")
+        for index in found.get_indexes(table)
+        if index["name"] is not None
+    }
+
+
+def _balances_clustered(engine: Engine) -> bool:
+    """SQLite: is `balances` a WITHOUT ROWID table (clustered on its key)?"""
+    with engine.connect() as connection:
+        sql = connection.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'balances'")
+        ).scalar_one()
+    return "WITHOUT ROWID" in sql.upper()
+
+
+def test_0010_lightens_the_ledger_indexes_and_puts_them_back(
+    demo_container: Container,
+) -> None:
+    engine = demo_container.engine
+    sqlite = engine.dialect.name == "sqlite"
+    lighter = {"ix_postings_account_id", "ix_allocations_account_id"}
+    with demo_container.uow(write=False) as uow:
+        before = dict(uow.ledger.iter_balances())
+    assert before
+    assert lighter <= _ledger_indexes(engine)
+    assert {"ix_postings_account_asset", "ix_allocations_block_id"}.isdisjoint(
+        _ledger_indexes(engine)
+    )
+    assert not sqlite or _balances_clustered(engine)
+    try:
+        _downgrade(engine, _below("0010"))
+        indexes = _ledger_indexes(engine)
+        assert {"ix_postings_account_asset", "ix_allocations_block_id"} <= indexes
+        assert "ix_postings_account_id" not in indexes
+        assert not sqlite or not _balances_clustered(engine)
+    finally:
+        upgrade(engine)
+    assert is_current(engine)
+    assert lighter <= _ledger_indexes(engine)
+    assert not sqlite or _balances_clustered(engine)
+    with demo_container.uow(write=False) as uow:
+        assert dict(uow.ledger.iter_balances()) == before
         assert ledger.check_ledger(uow) == []

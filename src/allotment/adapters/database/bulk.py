@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text
@@ -69,8 +70,7 @@ def insert_values(
         connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     if postgres:
-        values = _processed(connection, table, columns, rows)
-        _copy_rows(connection, table.name, columns, zip(*values, strict=True))
+        _copy_rows(connection, table.name, columns, _processed(connection, table, columns, rows))
         return
     _sqlite_insert(connection, table, columns, rows)
 
@@ -84,18 +84,19 @@ def _sqlite_insert(
     connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """One executemany. Decimals go as they are: the driver turns them into exact text itself
-    (`sqlite_decimal_text`, registered with the engine). A large batch's columns that hold
+    (`sqlite_decimal_text`, registered with the engine); an exact column holding anything else
+    goes through its type, which refuses floats. A large batch's columns that hold
     one value throughout (a company, a date, a user, a block: most of an allocation row) are
     bound once, quoted by SQLite itself, instead of once per row; only the other columns are
     passed per row, and dates and times are bound as their column types bind them."""
     dialect = connection.dialect
+    data: list[Sequence[Any]] = list(zip(*rows, strict=True))
     binds = [
         None
-        if isinstance(table.c[name].type, ExactDecimal)
+        if isinstance(table.c[name].type, ExactDecimal) and set(map(type, column)) <= _AS_THEY_ARE
         else table.c[name].type.bind_processor(dialect)
-        for name in columns
+        for name, column in zip(columns, data, strict=True)
     ]
-    data: list[Sequence[Any]] = list(zip(*rows, strict=True))
     folded = len(rows) >= FOLD_THRESHOLD
     values: list[str] = []
     varying: list[int] = []
@@ -154,22 +155,41 @@ def _python_defaults_missing(table: Table, columns: Sequence[str]) -> bool:
 
 def _processed(
     connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> list[Sequence[Any]]:
-    """The values column by column as COPY takes them: Decimals as they are (anything else in
-    an exact column goes through the type's own checks, which refuse floats), other bound
-    columns as their type binds them."""
-    values: list[Sequence[Any]] = list(zip(*rows, strict=True))
+) -> Iterable[Sequence[Any]]:
+    """The rows as COPY takes them: Decimals as they are (anything else in an exact column
+    goes through the type's own checks, which refuse floats), other bound columns as their type
+    binds them. Columns are taken apart and put back only where a value changes: the rows of a
+    large batch are mostly Decimals, strings and numbers as they are, and a pass over each
+    value in Python cost as much as COPY itself."""
+    replaced: dict[int, list[Any]] = {}
     for position, name in enumerate(columns):
         column_type = table.c[name].type
         bind = column_type.bind_processor(connection.dialect)
+        if bind is None:
+            continue
+        column = list(map(itemgetter(position), rows))
         if isinstance(column_type, ExactDecimal):
-            values[position] = [
-                value if value is None or value.__class__ is Decimal else _bound(bind, value)
-                for value in values[position]
+            if set(map(type, column)) <= _AS_THEY_ARE:  # counted in C
+                continue
+            replaced[position] = [
+                value if value is None or value.__class__ is Decimal else bind(value)
+                for value in column
             ]
-        elif bind is not None:
-            values[position] = _bound_column(bind, values[position])
-    return values
+        else:
+            replaced[position] = _bound_column(bind, column)
+    if not replaced:
+        return rows
+    return zip(
+        *(
+            replaced[position] if position in replaced else map(itemgetter(position), rows)
+            for position in range(len(columns))
+        ),
+        strict=True,
+    )
+
+
+_AS_THEY_ARE = {Decimal, type(None)}
+"""What an exact column's values may be to go to COPY unprocessed."""
 
 
 def _bound_column(bind: Processor, column: Sequence[Any]) -> list[Any]:
@@ -180,10 +200,6 @@ def _bound_column(bind: Processor, column: Sequence[Any]) -> list[Any]:
     except TypeError:  # unhashable values (JSON documents): bind each one
         return [bind(value) for value in column]
     return [done[value] for value in column]
-
-
-def _bound(bind: Processor | None, value: Any) -> Any:
-    return bind(value) if bind is not None else value
 
 
 def _copy_rows(

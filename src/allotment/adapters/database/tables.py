@@ -156,11 +156,12 @@ postings = Table(
     Column("asset", String(20), nullable=False),
     Column("amount", ExactDecimal(), nullable=False),
     Column("price", ExactDecimal(), nullable=True),
-    Index("ix_postings_account_asset", "account_id", "kind", "asset"),
+    Index("ix_postings_account_id", "account_id"),
     sqlite_with_rowid=False,
 )
 
 # account_id: checked set-based by `ledger check`, no per-row foreign key (bulk booking, 0009).
+# On SQLite clustered on its key (0010).
 balances = Table(
     "balances",
     metadata,
@@ -169,6 +170,7 @@ balances = Table(
     Column("asset", String(20), primary_key=True),
     Column("quantity", ExactDecimal(), nullable=False),
     Column("cost_amount", ExactDecimal(), nullable=False),
+    sqlite_with_rowid=False,
 )
 
 blocks = Table(
@@ -226,7 +228,8 @@ allocations = Table(
     Column("tax", ExactDecimal(), nullable=False),
     Column("other_fees", ExactDecimal(), nullable=False),
     Column("net_amount", ExactDecimal(), nullable=False),
-    Column("block_id", BigId, nullable=True, index=True),
+    # Looked up by block through uq_allocations_block_reference, which begins with block_id.
+    Column("block_id", BigId, nullable=True),
     Column("reference", String(100), nullable=True),
     Column("comment", Text(), nullable=False),
     Column("status", String(20), nullable=False),
