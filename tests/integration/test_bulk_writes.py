@@ -1,6 +1,6 @@
 """Bulk writes against the real tables: reserved ids are fresh and distinct however the sequence
 hands them out, and a large batch of balances (new ones, existing ones and ones never read under
-a lock) reads back as written."""
+a lock) reads back as written; exact columns stay exact and refuse floats in bulk too."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import StatementError
 
 from allotment.adapters.database import tables as t
-from allotment.adapters.database.bulk import reserve_ids
+from allotment.adapters.database.bulk import insert_values, reserve_ids
 from allotment.bootstrap import Container
 from allotment.domain.ledger import AssetKind, Balance, BalanceKey
 
@@ -104,3 +105,83 @@ def test_a_balance_gone_from_under_its_lock_fails_the_batch_instead_of_vanishing
         else:  # SQLite upserts every balance: the row comes back
             uow.ledger.write_balances({key: Balance(Decimal(2)) for key in keys})
             assert uow.ledger.balances(["BW-00007"])[keys[7]] == Balance(Decimal(2))
+
+
+def test_balances_are_read_once_per_transaction_and_later_reads_see_what_was_written(
+    container: Container,
+) -> None:
+    """A fill reads its participants' cash to plan it, then books on the same balances: the
+    second read does not ask the database again, and after a write a read returns what was
+    written (a balance of a read account that has no row reads as absent, not as unknown)."""
+    keys = [_cash(n) for n in range(5)]
+    position = BalanceKey("BW-00001", AssetKind.SECURITY, "42")
+    with container.uow() as uow:
+        uow.ledger.write_balances({key: Balance(Decimal("1.00")) for key in keys})
+        uow.commit()
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    with container.uow() as uow:
+        connection = uow.connection  # type: ignore[attr-defined]
+        event.listen(connection, "before_cursor_execute", seen)
+        first = uow.ledger.lock_balances(keys[:3])
+        reads = len(statements)
+        assert uow.ledger.lock_balances([*keys[:3], position]) == first
+        assert len(statements) == reads
+        uow.ledger.write_balances(
+            {keys[0]: Balance(Decimal("9.50")), position: Balance(Decimal(2), Decimal(20))}
+        )
+        after = uow.ledger.lock_balances([keys[0], position])
+        assert after == {
+            keys[0]: Balance(Decimal("9.50")),
+            position: Balance(Decimal(2), Decimal(20)),
+        }
+        assert uow.ledger.lock_balances(keys[3:]) == {key: Balance(Decimal(1)) for key in keys[3:]}
+        event.remove(connection, "before_cursor_execute", seen)
+        uow.commit()
+    with container.uow(write=False) as uow:
+        assert uow.ledger.balances(["BW-00000", "BW-00001"]) == {
+            keys[0]: Balance(Decimal("9.50")),
+            keys[1]: Balance(Decimal(1)),
+            position: Balance(Decimal(2), Decimal(20)),
+        }
+
+
+def _posting_rows(amounts: list[object]) -> list[tuple[object, ...]]:
+    return [
+        (900_000_000, line, f"BW-{line:05d}", "cash", "USD", amount, None)
+        for line, amount in enumerate(amounts)
+    ]
+
+
+POSTING_COLUMNS = ["entry_id", "line", "account_id", "kind", "asset", "amount", "price"]
+
+
+@pytest.mark.parametrize("size", [MANY, 10])
+def test_a_bulk_insert_keeps_decimals_exact_and_refuses_a_float(
+    container: Container, size: int
+) -> None:
+    """Large batches skip the exact type's per-value work when every value is a Decimal (or
+    None); one float among them still meets the type's refusal, on either database."""
+    amounts: list[object] = [Decimal("0.10")] * (size - 2) + [Decimal("1E+3"), 7]
+    with container.uow() as uow:
+        connection = uow.connection  # type: ignore[attr-defined]
+        insert_values(connection, t.postings, POSTING_COLUMNS, _posting_rows(amounts))
+        stored = connection.execute(
+            text("SELECT amount FROM postings WHERE entry_id = 900000000 ORDER BY line")
+        ).scalars()
+        assert [Decimal(value) for value in stored] == [Decimal("0.10")] * (size - 2) + [
+            Decimal(1000),
+            Decimal(7),
+        ]
+        uow.rollback()
+    with container.uow() as uow, pytest.raises((TypeError, StatementError)) as refused:
+        insert_values(
+            uow.connection,  # type: ignore[attr-defined]
+            t.postings,
+            POSTING_COLUMNS,
+            _posting_rows([Decimal("0.10")] * (size - 1) + [0.1]),
+        )
+    assert "exact columns take Decimal or int, not float" in str(refused.value)

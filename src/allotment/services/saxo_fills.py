@@ -30,7 +30,7 @@ from allotment.domain.allocation.fillcore import priority_fill, pro_rata_fill
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.errors import RuleViolation
 from allotment.domain.instruments import Instrument
-from allotment.domain.ledger import BookingCode
+from allotment.domain.ledger import BookingCode, cash_key, security_key
 from allotment.domain.numbers import ZERO, round_money
 from allotment.services import blocks
 from allotment.services.booking import book
@@ -76,10 +76,7 @@ def _allocate(
     assert block.id is not None
     desk = _desk(uow, ctx, block, order)
     buying = block.side == "Buy"
-    kind, asset = (
-        ("cash", desk.instrument.currency) if buying else ("security", str(desk.instrument.id))
-    )
-    holders, accounts, balances = repository(uow).fill_state(block.id, kind, asset)
+    holders, accounts, balances = _fill_state(uow, ctx, block.id, desk.instrument, buying)
     error_holder = _error_holder(holders, order)
     participants = [h for h in holders if not h.is_error_account]
     average_price = blocks.average_price(block)
@@ -123,6 +120,24 @@ def _allocate(
             "reduced": sum(1 for part in parts if part.diverted),
         },
     )
+
+
+def _fill_state(
+    uow: UnitOfWork, ctx: Context, block_id: int, instrument: Instrument, buying: bool
+) -> tuple[list[Holder], dict[str, Account], dict[str, Decimal]]:
+    """The block's holders, their accounts and what each holds of what the fill takes from it
+    (cash on a buy, the position on a sale), read under the accounts' locks: the booking
+    takes the same locks, and finds these balances read already."""
+    holders = repository(uow).holders(block_id)
+    account_ids = [holder.account_id for holder in holders]
+    accounts = uow.ledger.lock_accounts(ctx.company_id, account_ids)
+    keys = (
+        [cash_key(account_id, instrument.currency) for account_id in account_ids]
+        if buying
+        else [security_key(account_id, instrument.id) for account_id in account_ids]
+    )
+    found = uow.ledger.lock_balances(keys)
+    return holders, accounts, {key.account_id: balance.quantity for key, balance in found.items()}
 
 
 def _desk(uow: UnitOfWork, ctx: Context, block: BlockRecord, order: BlockOrder) -> Desk:
@@ -195,9 +210,9 @@ def _available(
     accounts: Mapping[str, Account],
     balances: Mapping[str, Decimal],
 ) -> dict[str, Decimal]:
-    """Cash above each account's floor (a buy) or its position (a sale). Read without a lock:
-    the booking checks again under lock, and an account whose cash went meanwhile is refused
-    there, its part going to the error account."""
+    """Cash above each account's floor (a buy) or its position (a sale), as read under lock:
+    the booking decides on the same balances, so a part planned as affordable is booked, and
+    a refusal (its part going to the error account) stays a safeguard."""
     available: dict[str, Decimal] = {}
     for account_id in account_ids:
         amount = balances.get(account_id, ZERO)

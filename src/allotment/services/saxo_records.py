@@ -157,12 +157,6 @@ class SaxoRepository(Protocol):
     def accounts(self, account_ids: Sequence[str]) -> dict[str, Account]:
         """Accounts by id, in bulk (a fill's participants)."""
 
-    def fill_state(
-        self, block_id: int, kind: str, asset: str
-    ) -> tuple[list[Holder], dict[str, Account], dict[str, Decimal]]:
-        """The block's holders, their accounts, and one balance of each (kind, asset), in
-        one read, without a lock."""
-
     def closed_participants(self, key_ids: Sequence[int]) -> set[int]:
         """The keys, among these, with at least one closed participant account."""
 

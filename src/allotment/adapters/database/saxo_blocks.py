@@ -85,7 +85,9 @@ class SqlSaxoBlockRepository:
             ),
             {"block_id": block_id},
         )
-        return [_holder(row) for row in rows]
+        # A block's figures repeat (most are 0 before its first fill): each text read once.
+        number = _Numbers()
+        return [_holder(row, number) for row in rows]
 
     def save_holders(self, holders: Sequence[Holder]) -> None:
         """Insert the new holders, update the others (one statement on PostgreSQL, one
@@ -147,42 +149,6 @@ class SqlSaxoBlockRepository:
             ),
             parameters,
         )
-
-    def fill_state(
-        self, block_id: int, kind: str, asset: str
-    ) -> tuple[list[Holder], dict[str, Account], dict[str, Decimal]]:
-        """Everything a fill needs about the block's holders in one query: the holders, their
-        accounts and one balance of each (a currency's cash or an instrument's position), read
-        without a lock (the booking checks again under lock).
-
-        The balance is a subquery by its key: one index probe per holder, whatever the planner
-        believes. As a join, on tables just bulk-loaded (no statistics yet), PostgreSQL expected
-        one balance and rescanned every balance for every holder: minutes for 100,000."""
-        holder_columns = ", ".join(f"h.{name}" for name in HOLDER_COLUMNS)
-        account_columns = ", ".join(f"a.{name}" for name in ACCOUNT_COLUMNS.split(", "))
-        rows = self._db.execute(
-            text(
-                f"SELECT {holder_columns}, {account_columns}, "
-                "(SELECT b.quantity FROM balances AS b WHERE b.account_id = h.account_id "
-                "AND b.kind = :kind AND b.asset = :asset) "
-                "FROM saxo_block_holders AS h JOIN accounts AS a ON a.id = h.account_id "
-                "WHERE h.block_id = :block_id ORDER BY h.position"
-            ),
-            {"block_id": block_id, "kind": kind, "asset": asset},
-        )
-        width = len(HOLDER_COLUMNS)
-        holders: list[Holder] = []
-        accounts: dict[str, Account] = {}
-        balances: dict[str, Decimal] = {}
-        # A fill's figures repeat (most are 0 before the first fill): each text read once.
-        number = _Numbers()
-        for row in rows:
-            holder = _holder(row, number)
-            holders.append(holder)
-            accounts[holder.account_id] = _account(row[width:])
-            if row[-1] is not None:
-                balances[holder.account_id] = Decimal(row[-1])
-        return holders, accounts, balances
 
     def accounts(self, account_ids: Sequence[str]) -> dict[str, Account]:
         """Accounts by id, in chunks, built straight from the rows (the participants of a

@@ -105,9 +105,14 @@ class SqlLedgerRepository:
         self._postgres = connection.dialect.name == "postgresql"
         self._locked: set[str] = set()
         """Accounts this transaction has locked already (a lock lasts until it ends)."""
-        self._has_row: dict[BalanceKey, bool] = {}
-        """PostgreSQL: whether each balance read under its account's lock (or written since)
-        has a row; true until the transaction ends, since only the lock's holder writes one."""
+        self._read_accounts: set[str] = set()
+        """Accounts whose balances this transaction has read, all of them, after taking the
+        account's lock on PostgreSQL (on SQLite the transaction holds the database)."""
+        self._known: dict[BalanceKey, tuple[Decimal, Decimal]] = {}
+        """Those balances as read, and every balance written since: a balance of a read account
+        that is not here has no row. They stay true until the transaction ends, since only the
+        holder of an account's lock writes its balances, so a later read of them (a fill reads
+        its participants' cash to plan, then books) does not ask the database again."""
 
     # Locks and balances -----------------------------------------------------------------------
     def lock_accounts(self, company_id: int, ids: Sequence[str]) -> dict[str, Account]:
@@ -166,10 +171,15 @@ class SqlLedgerRepository:
                 ),
                 {"ids": unlocked},
             )
-        return self._read(accounts, wanted)
+        unread = [account_id for account_id in accounts if account_id not in self._read_accounts]
+        if unread:
+            self._read(unread)
+        known = self._known
+        return {key: Balance(*known[key]) for key in wanted if key in known}
 
-    def _read(self, accounts: Sequence[str], wanted: set[BalanceKey]) -> dict[BalanceKey, Balance]:
-        found: dict[BalanceKey, Balance] = {}
+    def _read(self, accounts: Sequence[str]) -> None:
+        """Every balance of `accounts` into `_known`."""
+        known = self._known
         for start in range(0, len(accounts), CHUNK):
             chunk = accounts[start : start + CHUNK]
             if self._postgres:
@@ -188,12 +198,11 @@ class SqlLedgerRepository:
                     tuple(chunk),
                 )
             for account_id, kind, asset, quantity, cost_amount in rows:
-                key = BalanceKey(account_id, _KINDS[kind], asset)
-                if key in wanted:
-                    found[key] = Balance(Decimal(quantity), Decimal(cost_amount))
-        if self._postgres:  # what `_write_postgres` splits a large batch by
-            self._has_row.update((key, key in found) for key in wanted)
-        return found
+                known[BalanceKey(account_id, _KINDS[kind], asset)] = (
+                    Decimal(quantity),
+                    Decimal(cost_amount),
+                )
+        self._read_accounts.update(accounts)
 
     def write_balances(self, changed: Mapping[BalanceKey, Balance]) -> None:
         """Write the final balances of a batch in one statement, whatever the number of rows."""
@@ -202,7 +211,13 @@ class SqlLedgerRepository:
         keys = sorted(changed)  # account, kind, asset: the locking order
         if self._postgres:
             self._write_postgres(keys, changed)
-            return
+        else:
+            self._write_sqlite(keys, changed)
+        self._known.update((key, (changed[key].quantity, changed[key].cost_amount)) for key in keys)
+
+    def _write_sqlite(
+        self, keys: Sequence[BalanceKey], changed: Mapping[BalanceKey, Balance]
+    ) -> None:
         self._db.exec_driver_sql(
             "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, kind, asset) DO UPDATE SET "
@@ -235,10 +250,11 @@ class SqlLedgerRepository:
                 True: [],
                 None: [],
             }
-            has_row = self._has_row
+            known, read = self._known, self._read_accounts
             for key in keys:
                 balance = changed[key]
-                groups[has_row.get(key)].append(
+                has_row = True if key in known else (False if key[0] in read else None)
+                groups[has_row].append(
                     (key[0], _KIND_TEXT[key[1]], key[2], balance.quantity, balance.cost_amount)
                 )
             self._insert_new(groups[False])
@@ -246,7 +262,6 @@ class SqlLedgerRepository:
             if groups[None]:
                 staged = stage(self._db, "balance_changes", _BALANCE_STAGE, groups[None])
                 self._db.execute(text(f"{_UPSERT} FROM {staged} AS v {_ON_CONFLICT}"))
-        self._has_row.update(dict.fromkeys(keys, True))
 
     def _insert_new(self, rows: Sequence[Sequence[Any]]) -> None:
         """Balances the lock's reading found absent: no row can have appeared since."""
