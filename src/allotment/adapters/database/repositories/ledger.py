@@ -141,9 +141,12 @@ class SqlLedgerRepository:
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
             marks = ", ".join("?" for _ in chunk)
+            # `+a.company_id`: looked up by id, the company checked on the rows found. Without
+            # statistics SQLite preferred the company's index, scanning every account of the
+            # company once per chunk (4 s for a 100,000-account fill instead of 1).
             rows += self._db.exec_driver_sql(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM accounts AS a "
-                f"WHERE a.company_id = ? AND a.id IN ({marks})",
+                f"WHERE +a.company_id = ? AND a.id IN ({marks})",
                 (company_id, *chunk),
             ).all()
         return rows
