@@ -3,8 +3,10 @@
 Locking: on PostgreSQL a batch locks the accounts whose balances it touches (FOR NO KEY UPDATE,
 one statement, account id order), so concurrent batches queue instead of deadlocking and a
 balance row, new or not, is written only by the holder of its account's lock. On SQLite the
-write transaction already holds the database's write lock. Entries, postings and allocations go
-in with COPY (PostgreSQL) or one executemany (SQLite); balances with one upsert.
+write transaction already holds the database's write lock. A transaction reads each account's
+balances once: what it read and what it wrote since answer its later reads (decision 0012).
+Entries, postings and allocations go in with COPY (PostgreSQL) or one executemany (SQLite);
+balances with one upsert, or on PostgreSQL a copy of the new ones and an update of the others.
 """
 
 from __future__ import annotations
@@ -158,7 +160,8 @@ class SqlLedgerRepository:
         foreign-key checks of other transactions free) in one statement, in account id order,
         so concurrent batches queue instead of deadlocking; a balance, new or not, is only ever
         written by the holder of its account's lock. SQLite: the write transaction holds the
-        database's write lock already.
+        database's write lock already. An account's balances are read from the database once
+        per transaction (all of them); later calls answer from what was read and written.
         """
         wanted = set(keys)
         if not wanted:
