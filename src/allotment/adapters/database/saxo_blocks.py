@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, text, update
 
 from allotment.adapters.database.bulk import STAGE_THRESHOLD, insert_rows, stage
+from allotment.adapters.database.repositories.accounts import ACCOUNT_COLUMNS, account_from_row
 from allotment.adapters.database.saxo_tables import saxo_block_holders, saxo_block_orders
-from allotment.domain.accounts import Account, AccountRole, AccountStatus, AccountType
+from allotment.domain.accounts import Account
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.services.saxo_records import BlockOrder, Holder, MarginHandling
 
@@ -42,12 +43,6 @@ HOLDER_COLUMNS = (
     "is_error_account",
     *FIGURES,
 )
-ACCOUNT_COLUMNS = (
-    "id, company_id, client_id, account_key, type, role, status, currency, credit_limit"
-)
-_TYPES = {member.value: member for member in AccountType}
-_ROLES = {member.value: member for member in AccountRole}
-_STATUSES = {member.value: member for member in AccountStatus}
 
 
 class SqlSaxoBlockRepository:
@@ -154,13 +149,13 @@ class SqlSaxoBlockRepository:
         """Accounts by id, in chunks, built straight from the rows (the participants of a
         fill: the foundation's reader processes each row through the table's types)."""
         wanted = sorted(set(account_ids))
-        query = text(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN :ids").bindparams(
+        query = text(f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a WHERE a.id IN :ids").bindparams(
             bindparam("ids", expanding=True)
         )
         found: dict[str, Account] = {}
         for start in range(0, len(wanted), CHUNK):
             for row in self._db.execute(query, {"ids": wanted[start : start + CHUNK]}):
-                found[row[0]] = _account(row)
+                found[row[0]] = account_from_row(row)
         return found
 
 
@@ -192,17 +187,3 @@ class _Numbers(dict[Any, Decimal]):
 
     def __call__(self, value: Any) -> Decimal:
         return self[value]
-
-
-def _account(row: Any) -> Account:
-    return Account(
-        id=row[0],
-        company_id=row[1],
-        client_id=row[2],
-        account_key=row[3],
-        type=_TYPES[row[4]],
-        role=_ROLES[row[5]],
-        status=_STATUSES[row[6]],
-        currency=row[7],
-        credit_limit=Decimal(row[8]),
-    )

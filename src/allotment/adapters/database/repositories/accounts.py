@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
@@ -22,6 +24,34 @@ from allotment.domain.instruments import Instrument
 
 def _client(row: Row[tuple[object, ...]]) -> Client:
     return Client(id=row.id, company_id=row.company_id, name=row.name, client_key=row.client_key)
+
+
+ACCOUNT_COLUMNS = (
+    "a.id, a.company_id, a.client_id, a.account_key, a.type, a.role, a.status, a.currency, "
+    "a.credit_limit"
+)
+"""An account's columns (table alias `a`) in the order `account_from_row` reads them."""
+_TYPES = {kind.value: kind for kind in AccountType}
+_ROLES = {role.value: role for role in AccountRole}
+_STATUSES = {status.value: status for status in AccountStatus}
+
+
+def account_from_row(row: Sequence[Any]) -> Account:
+    """An account from a plain row of `ACCOUNT_COLUMNS`: for reads of 100,000 accounts (a
+    fill's participants), where processing each row through the table's types costs more than
+    the database."""
+    account_id, company_id, client_id, key, kind, role, status, currency, credit = row
+    return Account(
+        id=account_id,
+        company_id=company_id,
+        client_id=client_id,
+        account_key=key,
+        type=_TYPES[kind],
+        role=_ROLES[role],
+        status=_STATUSES[status],
+        currency=currency,
+        credit_limit=Decimal(credit),
+    )
 
 
 def _account(row: Row[tuple[object, ...]]) -> Account:

@@ -21,7 +21,8 @@ from sqlalchemy import Connection, func, or_, select, text
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import STAGE_THRESHOLD, insert_values, reserve_ids, stage
-from allotment.domain.accounts import Account, AccountRole, AccountStatus, AccountType
+from allotment.adapters.database.repositories.accounts import ACCOUNT_COLUMNS, account_from_row
+from allotment.domain.accounts import Account
 from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry, Posting
 from allotment.services.ports import DanglingReference, EntryFilter, Mismatch, StoredEntry
 
@@ -77,30 +78,6 @@ def _key_arrays(keys: Sequence[BalanceKey]) -> dict[str, list[str]]:
     }
 
 
-_ACCOUNT_COLUMNS = (
-    "a.id, a.company_id, a.client_id, a.account_key, a.type, a.role, a.status, a.currency, "
-    "a.credit_limit"
-)
-_TYPES = {kind.value: kind for kind in AccountType}
-_ROLES = {role.value: role for role in AccountRole}
-_STATUSES = {status.value: status for status in AccountStatus}
-
-
-def _account(row: Sequence[Any]) -> Account:
-    account_id, company_id, client_id, key, kind, role, status, currency, credit = row
-    return Account(
-        id=account_id,
-        company_id=company_id,
-        client_id=client_id,
-        account_key=key,
-        type=_TYPES[kind],
-        role=_ROLES[role],
-        status=_STATUSES[status],
-        currency=currency,
-        credit_limit=Decimal(credit),
-    )
-
-
 class SqlLedgerRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
@@ -126,7 +103,7 @@ class SqlLedgerRepository:
         if self._postgres:
             rows: Iterable[Sequence[Any]] = self._db.execute(
                 text(
-                    f"SELECT {_ACCOUNT_COLUMNS} FROM accounts AS a JOIN {_UNNEST_IDS} "
+                    f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a JOIN {_UNNEST_IDS} "
                     "ON a.id = v.id WHERE a.company_id = :company_id "
                     "ORDER BY a.id FOR NO KEY UPDATE OF a"
                 ),
@@ -134,7 +111,7 @@ class SqlLedgerRepository:
             )
         else:
             rows = self._sqlite_accounts(company_id, wanted)
-        found = {row[0]: _account(row) for row in rows}
+        found = {row[0]: account_from_row(row) for row in rows}
         self._locked.update(found)
         return found
 
@@ -147,7 +124,7 @@ class SqlLedgerRepository:
             # statistics SQLite preferred the company's index, scanning every account of the
             # company once per chunk (4 s for a 100,000-account fill instead of 1).
             rows += self._db.exec_driver_sql(
-                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts AS a "
+                f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a "
                 f"WHERE +a.company_id = ? AND a.id IN ({marks})",
                 (company_id, *chunk),
             ).all()
