@@ -53,6 +53,7 @@ def test_the_numpy_path_gives_exactly_the_pure_path_split(request: SplitRequest)
     st.integers(0, 2**70),
     st.lists(st.integers(0, 2**62), min_size=1, max_size=60).filter(any),
 )
+@example(2**64 - 2, [1, 1])  # each part fits int64, their sum does not
 def test_the_integer_core_falls_back_to_python_ints_when_int64_could_overflow(
     total: int, weights: list[int]
 ) -> None:

@@ -1,9 +1,9 @@
 """The integer core on NumPy int64, for large splits.
 
 Each function returns None when int64 could overflow; the caller then uses Python ints.
-The guard is ``total × max(weight) < 2**63`` (after dividing out common factors) and
-``Σ weights < 2**63``. Ties are resolved in Python with the caller's ``tie_key``, exactly
-as the pure path does, so both paths give identical parts.
+The guard is ``total < 2**63``, ``total × max(weight) < 2**63`` (after dividing out common
+factors) and ``Σ weights < 2**63``. Ties are resolved in Python with the caller's
+``tie_key``, exactly as the pure path does, so both paths give identical parts.
 """
 
 from __future__ import annotations
@@ -144,7 +144,9 @@ def _add_one_to_largest(
 
 
 def _floors_and_remainders(total: int, weights: IntVector) -> tuple[Int64Array, Int64Array] | None:
-    array = _as_int64(weights)
+    # The floors sum to at most the total, in int64: a total from 2**63 up could wrap their
+    # sum even when each product fits.
+    array = _as_int64(weights) if 0 <= total < INT64_LIMIT else None
     if array is None or len(array) == 0:
         return None
     largest = int(array.max())
