@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
-
-from allotment.adapters.database.bulk import sqlite_decimal_text
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -25,9 +21,6 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    # Bulk writes hand Decimals to the driver as they are (bulk.insert_values): written as
-    # their exact text, as the ExactDecimal column type writes them.
-    sqlite3.register_adapter(Decimal, sqlite_decimal_text)
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,12 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text, update
 
-from allotment.adapters.database.bulk import STAGE_THRESHOLD, insert_rows, stage
+from allotment.adapters.database.bulk import (
+    STAGE_THRESHOLD,
+    insert_rows,
+    sqlite_decimal_texts,
+    stage,
+)
 from allotment.adapters.database.repositories.accounts import ACCOUNT_COLUMNS, account_from_row
 from allotment.adapters.database.saxo_tables import saxo_block_holders, saxo_block_orders
 from allotment.domain.accounts import Account
@@ -107,12 +112,16 @@ class SqlSaxoBlockRepository:
 
     def _update_sqlite(self, changed: Sequence[Holder]) -> None:
         assignments = ", ".join(f"{name} = ?" for name in FIGURES)
-        figures = attrgetter(*FIGURES)
-        # Decimals go as they are: the driver writes them as exact text (engine.py).
-        rows = [(*figures(holder), holder.block_id, holder.account_id) for holder in changed]
+        figures = zip(*map(attrgetter(*FIGURES), changed), strict=True)
+        rows = zip(
+            *map(sqlite_decimal_texts, figures),
+            map(attrgetter("block_id"), changed),
+            map(attrgetter("account_id"), changed),
+            strict=True,
+        )
         self._db.exec_driver_sql(
             f"UPDATE saxo_block_holders SET {assignments} WHERE block_id = ? AND account_id = ?",
-            rows,
+            list(rows),
         )
 
     def _update_postgres(self, changed: Sequence[Holder]) -> None:
