@@ -60,6 +60,9 @@ def test_a_pipelined_batch_decides_exactly_as_a_sequential_one(
         assert ledger.check_ledger(uow) == []
         booked = uow.allocations.list(company_id, None, limit=1000)
     assert len(booked) == sum(len(r.allocation_ids) for r in pipelined)
+    # The ids drawn up front are taken in order by the accepted items, chunk after chunk.
+    ids = [i for r in pipelined for i in r.allocation_ids]
+    assert ids == list(range(ids[0], ids[0] + len(ids)))
 
 
 def test_balances_missing_from_the_early_read_are_read_before_their_chunk_is_decided(

@@ -120,7 +120,7 @@ def batches(draw: st.DrawFn) -> tuple[list[BookingRequest], dict[BalanceKey, Bal
 
 
 def _copied(balances: dict[BalanceKey, Balance]) -> dict[BalanceKey, Balance]:
-    return {key: balance.copy() for key, balance in balances.items()}
+    return dict(balances)  # balances are immutable: a copy of the mapping is a copy
 
 
 _UNCHANGED_BUT_BELOW_ITS_FLOOR = (

@@ -105,14 +105,13 @@ class JournalEntry:
         return JournalEntry("reversal", postings, description, reverses_entry_id=original_id)
 
 
-@dataclass(slots=True)
-class Balance:
+class Balance(NamedTuple):
+    """A running balance's value. Immutable: a change makes a new one, so a balance read once
+    can be handed to every reader (the ledger repository keeps what it read and wrote)."""
+
     quantity: Decimal = ZERO
     cost_amount: Decimal = ZERO
     """For securities: what the position cost (average-cost method); zero for cash."""
-
-    def copy(self) -> Balance:
-        return Balance(self.quantity, self.cost_amount)
 
     def average_cost(self) -> Decimal | None:
         if self.quantity <= 0:
@@ -187,14 +186,13 @@ class LedgerState:
         balances = self.balances
         for account_id, kind, asset, amount, price in entry.postings:
             key = BalanceKey(account_id, kind, asset)
-            current = projected.get(key)
-            if current is None:
-                found = balances.get(key)
-                current = Balance() if found is None else Balance(found.quantity, found.cost_amount)
-                projected[key] = current
-            if kind is AssetKind.SECURITY:
-                current.cost_amount = moved_cost(current, amount, price)
-            current.quantity += amount
+            current = projected.get(key) or balances.get(key) or _NO_BALANCE
+            cost = (
+                moved_cost(current, amount, price)
+                if kind is AssetKind.SECURITY
+                else current.cost_amount
+            )
+            projected[key] = Balance(current.quantity + amount, cost)
         return projected
 
     def _refusal(self, projected: dict[BalanceKey, Balance], short_allowed: bool) -> BookingCode:
@@ -231,6 +229,9 @@ class LedgerState:
             return None if short_allowed and account.may_short else ZERO
         return account.cash_floor
 
+
+_NO_BALANCE = Balance()
+"""A balance not held yet."""
 
 UNCHECKED_ROLES = HOUSE_ROLES | {AccountRole.EXTERNAL}
 """No balance rule applies to house accounts (they absorb residues and fees) nor to the

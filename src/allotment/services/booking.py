@@ -122,7 +122,10 @@ def _finish(
     booked: dict[int, tuple[int, int]],
 ) -> list[BookingOutcome]:
     """The final balances written at once; each item's outcome."""
-    uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
+    touched = list(state.touched)
+    uow.ledger.write_balances(
+        dict(zip(touched, map(state.balances.__getitem__, touched), strict=True))
+    )
     unbooked = (None, None)
     return [
         BookingOutcome(code, *booked.get(i, unbooked))
@@ -170,10 +173,15 @@ def _decide_while_writing(
 ) -> tuple[list[BookingCode], dict[int, tuple[int, int]]]:
     """Decide chunk by chunk; a writer thread writes each decided chunk while the next one is
     decided. The connection is used by one thread at a time: while the writer runs, this
-    thread only computes."""
+    thread only computes. The ids of the entries and allocations are drawn first, one per
+    item (a round trip each, not two per chunk); the accepted items take them in order, so
+    only the last ones are left unused when items are refused."""
     codes: list[BookingCode] = []
     booked: dict[int, tuple[int, int]] = {}
     pending: list[Future[dict[int, tuple[int, int]]]] = []
+    uow, taken = batch.uow, 0
+    entry_ids = uow.ledger.reserve_entry_ids(len(batch.requests))
+    allocation_ids = uow.allocations.reserve_ids(len(batch.requests))
 
     def settle() -> None:
         while pending:
@@ -184,7 +192,12 @@ def _decide_while_writing(
             decided = decide(chunk, settle)
             codes.extend(decided)
             settle()
-            pending.append(writer.submit(_write_rows, batch, _accepted(chunk, decided)))
+            accepted = _accepted(chunk, decided)
+            ids = slice(taken, taken + len(accepted))
+            taken = ids.stop
+            pending.append(
+                writer.submit(_write_rows, batch, accepted, (entry_ids[ids], allocation_ids[ids]))
+            )
         settle()
     return codes, booked
 
@@ -309,9 +322,14 @@ def _accounts_of(requests: Sequence[BookingRequest | BookingCode]) -> dict[str, 
     return accounts
 
 
-def _write_rows(batch: _Batch, accepted: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """The accepted items' entries, postings and allocation rows, each kind written at once.
-    Returns (allocation id, entry id) per item index."""
+def _write_rows(
+    batch: _Batch,
+    accepted: Sequence[int],
+    reserved: tuple[Sequence[int], Sequence[int]] | None = None,
+) -> dict[int, tuple[int, int]]:
+    """The accepted items' entries, postings and allocation rows, each kind written at once,
+    with the ids `reserved` for them (entries', allocations') or new ones. Returns
+    (allocation id, entry id) per item index."""
     ctx, requests = batch.ctx, batch.requests
     entry_ids = batch.uow.ledger.add_entries(
         ctx.company_id,
@@ -320,13 +338,14 @@ def _write_rows(batch: _Batch, accepted: Sequence[int]) -> dict[int, tuple[int, 
         ctx.now,
         ctx.principal.subject,
         ctx.dialect,
+        None if reserved is None else reserved[0],
     )
     rows = []
     for index, entry_id in zip(accepted, entry_ids, strict=True):
         request = requests[index]
         assert isinstance(request, BookingRequest)
         rows.append(_allocation_row(ctx, request, batch.values[index], entry_id))
-    allocation_ids = batch.uow.allocations.add_many(rows)
+    allocation_ids = batch.uow.allocations.add_many(rows, None if reserved is None else reserved[1])
     return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
 
 

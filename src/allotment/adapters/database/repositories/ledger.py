@@ -15,12 +15,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, text
 
 from allotment.adapters.database import tables as t
-from allotment.adapters.database.bulk import STAGE_THRESHOLD, insert_values, reserve_ids, stage
+from allotment.adapters.database.bulk import (
+    STAGE_THRESHOLD,
+    insert_values,
+    reserve_ids,
+    sqlite_decimal_texts,
+    sqlite_many,
+    stage,
+)
 from allotment.adapters.database.repositories.accounts import ACCOUNT_COLUMNS, account_from_row
 from allotment.domain.accounts import Account
 from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry, Posting
@@ -40,6 +48,7 @@ ENTRY_COLUMNS = (
     "reverses_entry_id",
 )
 POSTING_COLUMNS = ("entry_id", "line", "account_id", "kind", "asset", "amount", "price")
+_ACCOUNT, _QUANTITY, _COST = itemgetter(0), attrgetter("quantity"), attrgetter("cost_amount")
 _KINDS = {kind.value: kind for kind in AssetKind}
 _KIND_TEXT = {kind: kind.value for kind in AssetKind}
 """Enum `.value` is a descriptor call; a dict lookup is several times cheaper per row."""
@@ -87,7 +96,7 @@ class SqlLedgerRepository:
         self._read_accounts: set[str] = set()
         """Accounts whose balances this transaction has read, all of them, after taking the
         account's lock on PostgreSQL (on SQLite the transaction holds the database)."""
-        self._known: dict[BalanceKey, tuple[Decimal, Decimal]] = {}
+        self._known: dict[BalanceKey, Balance] = {}
         """Those balances as read, and every balance written since: a balance of a read account
         that is not here has no row. They stay true until the transaction ends, since only the
         holder of an account's lock writes its balances, so a later read of them (a fill reads
@@ -143,22 +152,22 @@ class SqlLedgerRepository:
         wanted = set(keys)
         if not wanted:
             return {}
-        accounts = sorted({key.account_id for key in wanted})
-        unlocked = [account_id for account_id in accounts if account_id not in self._locked]
-        if self._postgres and unlocked:
+        accounts = {key.account_id for key in wanted}
+        unlocked = accounts - self._locked if self._postgres else ()
+        if unlocked:
             self._locked.update(unlocked)
             self._db.execute(
                 text(
                     f"SELECT a.id FROM accounts AS a JOIN {_UNNEST_IDS} ON a.id = v.id "
                     "ORDER BY a.id FOR NO KEY UPDATE OF a"
                 ),
-                {"ids": unlocked},
+                {"ids": sorted(unlocked)},
             )
-        unread = [account_id for account_id in accounts if account_id not in self._read_accounts]
+        unread = accounts - self._read_accounts
         if unread:
-            self._read(unread)
+            self._read(sorted(unread))
         known = self._known
-        return {key: Balance(*known[key]) for key in wanted if key in known}
+        return {key: known[key] for key in wanted if key in known}  # immutable: shared
 
     def _read(self, accounts: Sequence[str]) -> None:
         """Every balance of `accounts` into `_known`."""
@@ -181,9 +190,8 @@ class SqlLedgerRepository:
                     tuple(chunk),
                 )
             for account_id, kind, asset, quantity, cost_amount in rows:
-                known[BalanceKey(account_id, _KINDS[kind], asset)] = (
-                    Decimal(quantity),
-                    Decimal(cost_amount),
+                known[BalanceKey(account_id, _KINDS[kind], asset)] = Balance(
+                    Decimal(quantity), Decimal(cost_amount)
                 )
         self._read_accounts.update(accounts)
 
@@ -191,29 +199,39 @@ class SqlLedgerRepository:
         """Write the final balances of a batch in one statement, whatever the number of rows."""
         if not changed:
             return
-        keys = sorted(changed)  # account, kind, asset: the locking order
+        keys = sorted(changed, key=_ACCOUNT)  # the locking order (and the table's)
+        balances = list(map(changed.__getitem__, keys))
+        quantities, costs = list(map(_QUANTITY, balances)), list(map(_COST, balances))
         if self._postgres:
-            self._write_postgres(keys, changed)
+            self._write_postgres(keys, quantities, costs)
         else:
-            self._write_sqlite(keys, changed)
-        self._known.update((key, (changed[key].quantity, changed[key].cost_amount)) for key in keys)
+            self._write_sqlite(keys, quantities, costs)
+        self._known.update(zip(keys, balances, strict=True))
 
     def _write_sqlite(
-        self, keys: Sequence[BalanceKey], changed: Mapping[BalanceKey, Balance]
+        self, keys: Sequence[BalanceKey], quantities: list[Decimal], costs: list[Decimal]
     ) -> None:
-        self._db.exec_driver_sql(
-            "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, kind, asset) DO UPDATE SET "
+        account_ids, kinds, assets = zip(*keys, strict=True)
+        sqlite_many(
+            self._db,
+            "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount)",
+            "(?, ?, ?, ?, ?)",
+            list(
+                zip(
+                    account_ids,
+                    map(_KIND_TEXT.__getitem__, kinds),
+                    assets,
+                    sqlite_decimal_texts(quantities),
+                    sqlite_decimal_texts(costs),
+                    strict=True,
+                )
+            ),
+            "ON CONFLICT (account_id, kind, asset) DO UPDATE SET "
             "quantity = excluded.quantity, cost_amount = excluded.cost_amount",
-            # Decimals go as they are: the driver writes them as exact text (engine.py).
-            [
-                (account_id, _KIND_TEXT[kind], asset, balance.quantity, balance.cost_amount)
-                for (account_id, kind, asset), balance in ((key, changed[key]) for key in keys)
-            ],
         )
 
     def _write_postgres(
-        self, keys: Sequence[BalanceKey], changed: Mapping[BalanceKey, Balance]
+        self, keys: Sequence[BalanceKey], quantities: list[Decimal], costs: list[Decimal]
     ) -> None:
         """One upsert reading the rows from array parameters; for large batches, the rows
         split by what the lock's reading found: new balances copied in, existing ones updated
@@ -221,11 +239,7 @@ class SqlLedgerRepository:
         if len(keys) < STAGE_THRESHOLD:
             self._db.execute(
                 text(f"{_UPSERT} FROM {_UNNEST_VALUES} {_ON_CONFLICT}"),
-                {
-                    **_key_arrays(keys),
-                    "quantities": [changed[key].quantity for key in keys],
-                    "costs": [changed[key].cost_amount for key in keys],
-                },
+                {**_key_arrays(keys), "quantities": quantities, "costs": costs},
             )
         else:
             groups: dict[bool | None, list[tuple[str, str, str, Decimal, Decimal]]] = {
@@ -234,12 +248,9 @@ class SqlLedgerRepository:
                 None: [],
             }
             known, read = self._known, self._read_accounts
-            for key in keys:
-                balance = changed[key]
+            for key, quantity, cost in zip(keys, quantities, costs, strict=True):
                 has_row = True if key in known else (False if key[0] in read else None)
-                groups[has_row].append(
-                    (key[0], _KIND_TEXT[key[1]], key[2], balance.quantity, balance.cost_amount)
-                )
+                groups[has_row].append((key[0], _KIND_TEXT[key[1]], key[2], quantity, cost))
             self._insert_new(groups[False])
             self._update_existing(groups[True])
             if groups[None]:
@@ -302,9 +313,14 @@ class SqlLedgerRepository:
         created_at: datetime,
         created_by: str,
         dialect: str,
+        ids: Sequence[int] | None = None,
     ) -> list[int]:
-        """Write entries and their postings in bulk; the entries' ids, in order."""
-        ids = reserve_ids(self._db, t.journal_entries, len(entries))
+        """Write entries and their postings in bulk; the entries' ids, in order: `ids` when
+        given (from `reserve_entry_ids`, one per entry), else drawn now."""
+        if ids is None:
+            ids = self.reserve_entry_ids(len(entries))
+        elif len(ids) != len(entries):
+            raise ValueError(f"{len(entries)} entries, {len(ids)} ids")
         insert_values(
             self._db,
             t.journal_entries,
@@ -335,7 +351,11 @@ class SqlLedgerRepository:
                 for line, (account_id, kind, asset, amount, price) in enumerate(entry.postings)
             ],
         )
-        return ids
+        return list(ids)
+
+    def reserve_entry_ids(self, count: int) -> list[int]:
+        """Ids for entries to add later in this transaction, drawn at once."""
+        return reserve_ids(self._db, t.journal_entries, count)
 
     def entry(self, company_id: int, entry_id: int) -> StoredEntry | None:
         row = self._db.execute(

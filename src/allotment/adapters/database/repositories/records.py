@@ -36,9 +36,15 @@ class SqlAllocationRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
 
-    def add_many(self, rows: Sequence[AllocationRow]) -> list[int]:
-        """Write booked allocations in bulk; their new ids, in order."""
-        ids = reserve_ids(self._db, t.allocations, len(rows))
+    def add_many(
+        self, rows: Sequence[AllocationRow], ids: Sequence[int] | None = None
+    ) -> list[int]:
+        """Write booked allocations in bulk; their ids, in order: `ids` when given (from
+        `reserve_ids`, one per row), else drawn now."""
+        if ids is None:
+            ids = self.reserve_ids(len(rows))
+        elif len(ids) != len(rows):
+            raise ValueError(f"{len(rows)} allocations, {len(ids)} ids")
         # The id is the row's last field: each row goes in as (id, *every other field).
         insert_values(
             self._db,
@@ -46,7 +52,11 @@ class SqlAllocationRepository:
             ["id", *_ALLOCATION_FIELDS[:-1]],
             [(new_id, *row[:-1]) for new_id, row in zip(ids, rows, strict=True)],
         )
-        return ids
+        return list(ids)
+
+    def reserve_ids(self, count: int) -> list[int]:
+        """Ids for allocations to add later in this transaction, drawn at once."""
+        return reserve_ids(self._db, t.allocations, count)
 
     def by_trade_date(self, company_id: int, trade_date: date) -> list[AllocationRow]:
         a = t.allocations
