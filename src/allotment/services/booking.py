@@ -72,7 +72,7 @@ def book(
         codes = _decide(state, batch, range(len(requests)))
         if atomic and any(code is not BookingCode.OK for code in codes):
             return [BookingOutcome(code) for code in codes]
-        booked = _write_rows(batch, _accepted(range(len(codes)), codes))
+        booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
     else:
         keys = {key for trade in trades.values() for key in _trade_keys(trade)}
         state = LedgerState(accounts, uow.ledger.lock_balances(list(keys)))
@@ -111,7 +111,7 @@ def _book_uniform(
         codes, booked = _decide_while_writing(batch, decide)
     else:
         codes = decide(range(len(requests)))
-        booked = _write_rows(batch, _accepted(range(len(codes)), codes))
+        booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
     return _finish(uow, state, codes, booked)
 
 
@@ -195,8 +195,12 @@ def _decide_while_writing(
             accepted = _accepted(chunk, decided)
             ids = slice(taken, taken + len(accepted))
             taken = ids.stop
+            # The rows are built here, while the writer still writes the previous chunk.
+            rows = _allocation_rows(batch, accepted, entry_ids[ids])
             pending.append(
-                writer.submit(_write_rows, batch, accepted, (entry_ids[ids], allocation_ids[ids]))
+                writer.submit(
+                    _write_rows, batch, accepted, entry_ids[ids], allocation_ids[ids], rows
+                )
             )
         settle()
     return codes, booked
@@ -322,56 +326,74 @@ def _accounts_of(requests: Sequence[BookingRequest | BookingCode]) -> dict[str, 
     return accounts
 
 
+def _write_accepted(batch: _Batch, accepted: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """The accepted items' entries, postings and allocation rows, each kind written at once.
+    Returns (allocation id, entry id) per item index."""
+    entry_ids = batch.uow.ledger.reserve_entry_ids(len(accepted))
+    allocation_ids = batch.uow.allocations.reserve_ids(len(accepted))
+    rows = _allocation_rows(batch, accepted, entry_ids)
+    return _write_rows(batch, accepted, entry_ids, allocation_ids, rows)
+
+
 def _write_rows(
     batch: _Batch,
     accepted: Sequence[int],
-    reserved: tuple[Sequence[int], Sequence[int]] | None = None,
+    entry_ids: Sequence[int],
+    allocation_ids: Sequence[int],
+    rows: Sequence[AllocationRow],
 ) -> dict[int, tuple[int, int]]:
-    """The accepted items' entries, postings and allocation rows, each kind written at once,
-    with the ids `reserved` for them (entries', allocations') or new ones. Returns
+    """Write the accepted items' entries (with their reserved ids) and their allocation rows;
     (allocation id, entry id) per item index."""
-    ctx, requests = batch.ctx, batch.requests
-    entry_ids = batch.uow.ledger.add_entries(
+    ctx = batch.ctx
+    batch.uow.ledger.add_entries(
         ctx.company_id,
         [batch.entries[i] for i in accepted],
         ctx.today,
         ctx.now,
         ctx.principal.subject,
         ctx.dialect,
-        None if reserved is None else reserved[0],
+        entry_ids,
     )
+    batch.uow.allocations.add_many(rows, allocation_ids)
+    return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
+
+
+def _allocation_rows(
+    batch: _Batch, accepted: Sequence[int], entry_ids: Sequence[int]
+) -> list[AllocationRow]:
+    ctx, requests, values = batch.ctx, batch.requests, batch.values
     rows = []
     for index, entry_id in zip(accepted, entry_ids, strict=True):
         request = requests[index]
         assert isinstance(request, BookingRequest)
-        rows.append(_allocation_row(ctx, request, batch.values[index], entry_id))
-    allocation_ids = batch.uow.allocations.add_many(rows, None if reserved is None else reserved[1])
-    return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
+        rows.append(_allocation_row(ctx, request, values[index], entry_id))
+    return rows
 
 
 def _allocation_row(
     ctx: Context, request: BookingRequest, value: Decimal, entry_id: int
 ) -> AllocationRow:
+    # Positional, in AllocationRow's order: half the cost of keywords, 100,000 times a fill.
     return AllocationRow(
-        company_id=ctx.company_id,
-        entry_id=entry_id,
-        dialect=ctx.dialect,
-        trade_date=ctx.today,
-        account_id=request.client.id,
-        source_account_id=request.counterparty.id,
-        instrument_id=request.instrument.id,
-        side=request.side,
-        action=request.action or request.side,
-        quantity=request.quantity,
-        price=request.price,
-        trade_value=value,
-        commission=request.commission,
-        tax=request.tax,
-        other_fees=request.other_fees,
-        net_amount=request.net_amount(value),
-        comment=request.comment,
-        created_at=ctx.now,
-        created_by=ctx.principal.subject,
-        block_id=request.block_id,
-        reference=request.reference,
+        ctx.company_id,
+        entry_id,
+        ctx.dialect,
+        ctx.today,
+        request.client.id,
+        request.counterparty.id,
+        request.instrument.id,
+        request.side,
+        request.action or request.side,
+        request.quantity,
+        request.price,
+        value,
+        request.commission,
+        request.tax,
+        request.other_fees,
+        request.net_amount(value),
+        request.comment,
+        ctx.now,
+        ctx.principal.subject,
+        request.block_id,
+        request.reference,
     )

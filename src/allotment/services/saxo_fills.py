@@ -235,8 +235,10 @@ def _book_parts(
     the error account."""
     taking = [part for part in parts if part.quantity]
     to_error = sum((part.diverted for part in parts), overfill)
+    comment = f"Saxo block order {block.id}, fill {fill.sequence}"
     requests = [
-        _request(block, fill, desk, accounts[part.holder.account_id], part) for part in taking
+        _request(block, fill, desk, accounts[part.holder.account_id], part, comment)
+        for part in taking
     ]
     if to_error:
         requests.append(_error_request(block, fill, desk, to_error))
@@ -264,7 +266,7 @@ def _book_parts(
 
 
 def _request(
-    block: BlockRecord, fill: FillRecord, desk: Desk, account: Account, part: Part
+    block: BlockRecord, fill: FillRecord, desk: Desk, account: Account, part: Part, comment: str
 ) -> BookingRequest:
     return BookingRequest(
         client=account,
@@ -277,7 +279,7 @@ def _request(
         tax=part.tax,
         other_fees=part.other_fees,
         fee_account=desk.fee,
-        comment=f"Saxo block order {block.id}, fill {fill.sequence}",
+        comment=comment,
         block_id=block.id,
     )
 
