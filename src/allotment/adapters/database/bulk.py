@@ -308,6 +308,22 @@ def _copy_rows(
             copy.write_row(row)
 
 
+def driver_rows(
+    connection: Connection, statement: str, parameters: Sequence[Any] | Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """A large read's rows as the driver gives them, plain tuples, in the connection's
+    transaction: SQLAlchemy's row objects cost a fifth of reading 100,000 rows. The statement
+    is in the driver's own parameter style (`?` for SQLite, `%(name)s` for psycopg)."""
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.execute(statement, parameters)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 STAGE_THRESHOLD = 1_000
 """From this many rows, a set-based statement on PostgreSQL reads them from a staging table
 filled by COPY rather than from array parameters: psycopg builds array parameters in

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, select, text, update
 
 from allotment.adapters.database.bulk import (
     STAGE_THRESHOLD,
+    driver_rows,
     insert_rows,
     sqlite_decimal_texts,
     stage,
@@ -78,12 +79,11 @@ class SqlSaxoBlockRepository:
         )
 
     def holders(self, block_id: int) -> list[Holder]:
-        rows = self._db.execute(
-            text(
-                f"SELECT {', '.join(HOLDER_COLUMNS)} FROM saxo_block_holders "
-                "WHERE block_id = :block_id ORDER BY position"
-            ),
-            {"block_id": block_id},
+        rows = driver_rows(
+            self._db,
+            f"SELECT {', '.join(HOLDER_COLUMNS)} FROM saxo_block_holders "
+            f"WHERE block_id = {'%s' if self._postgres else '?'} ORDER BY position",
+            (block_id,),
         )
         # A block's figures repeat (most are 0 before its first fill): each text read once.
         number = _Numbers()

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, or_, select, text
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import (
     STAGE_THRESHOLD,
+    driver_rows,
     insert_values,
     reserve_ids,
     sqlite_decimal_texts,
@@ -54,6 +55,8 @@ _KIND_TEXT = {kind: kind.value for kind in AssetKind}
 """Enum `.value` is a descriptor call; a dict lookup is several times cheaper per row."""
 _UNNEST_IDS = "unnest(CAST(:ids AS text[])) AS v(id)"
 """Joined, not `= ANY(array)`: a generic plan would compare each row with the whole array."""
+_DRIVER_UNNEST_IDS = "unnest(CAST(%(ids)s AS text[])) AS v(id)"
+"""The same, in the driver's parameter style (`driver_rows`)."""
 _UNNEST_VALUES = (
     "unnest(CAST(:account_ids AS text[]), CAST(:kinds AS text[]), CAST(:assets AS text[]), "
     "CAST(:quantities AS numeric[]), CAST(:costs AS numeric[])) "
@@ -110,12 +113,11 @@ class SqlLedgerRepository:
         """
         wanted = sorted(set(ids))
         if self._postgres:
-            rows: Iterable[Sequence[Any]] = self._db.execute(
-                text(
-                    f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a JOIN {_UNNEST_IDS} "
-                    "ON a.id = v.id WHERE a.company_id = :company_id "
-                    "ORDER BY a.id FOR NO KEY UPDATE OF a"
-                ),
+            rows: Iterable[Sequence[Any]] = driver_rows(
+                self._db,
+                f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a JOIN {_DRIVER_UNNEST_IDS} "
+                "ON a.id = v.id WHERE a.company_id = %(company_id)s "
+                "ORDER BY a.id FOR NO KEY UPDATE OF a",
                 {"ids": wanted, "company_id": company_id},
             )
         else:
@@ -132,11 +134,12 @@ class SqlLedgerRepository:
             # `+a.company_id`: looked up by id, the company checked on the rows found. Without
             # statistics SQLite preferred the company's index, scanning every account of the
             # company once per chunk (4 s for a 100,000-account fill instead of 1).
-            rows += self._db.exec_driver_sql(
+            rows += driver_rows(
+                self._db,
                 f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a "
                 f"WHERE +a.company_id = ? AND a.id IN ({marks})",
                 (company_id, *chunk),
-            ).all()
+            )
         return rows
 
     def lock_balances(self, keys: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]:
@@ -175,16 +178,16 @@ class SqlLedgerRepository:
         for start in range(0, len(accounts), CHUNK):
             chunk = accounts[start : start + CHUNK]
             if self._postgres:
-                rows = self._db.execute(
-                    text(
-                        "SELECT b.account_id, b.kind, b.asset, b.quantity, b.cost_amount "
-                        f"FROM balances AS b JOIN {_UNNEST_IDS} ON b.account_id = v.id"
-                    ),
+                rows = driver_rows(
+                    self._db,
+                    "SELECT b.account_id, b.kind, b.asset, b.quantity, b.cost_amount "
+                    f"FROM balances AS b JOIN {_DRIVER_UNNEST_IDS} ON b.account_id = v.id",
                     {"ids": chunk},
                 )
             else:
                 marks = ", ".join("?" for _ in chunk)
-                rows = self._db.exec_driver_sql(
+                rows = driver_rows(
+                    self._db,
                     "SELECT account_id, kind, asset, quantity, cost_amount FROM balances "
                     f"WHERE account_id IN ({marks})",
                     tuple(chunk),
