@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from operator import attrgetter
 
 from allotment.domain.accounts import Account
 from allotment.domain.instruments import Instrument
@@ -34,6 +35,8 @@ from allotment.services.ports import BlockRecord, UnitOfWork
 from allotment.services.saxo import repository
 from allotment.services.saxo_fill_plan import Pricing
 from allotment.services.saxo_records import BlockOrder, Holder
+
+_PAID = attrgetter("paid_amount")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,7 @@ def adjust(
             target.holder.paid_amount = target.owed
             target.holder.cost_amount = target.cost
             written.append(entry)
-    residue = block.filled_notional - sum((h.paid_amount for h in holders), ZERO)
+    residue = block.filled_notional - sum(map(_PAID, holders), ZERO)
     if residue != order.residue_amount:
         entry = _residue_entry(desk, pricing, sign, residue - order.residue_amount)
         state.force(entry)
@@ -116,8 +119,9 @@ def _target(holder: Holder, pricing: Pricing, sign: Decimal) -> _Target | None:
     owed = round_money(holder.held_quantity * average)
     # A sale's proceeds change; the seller's remaining position keeps its cost.
     cost = holder.held_quantity * average if sign > 0 else holder.cost_amount
-    target = _Target(holder, owed, cost)
-    return target if target.cash or target.restated else None
+    if owed == holder.paid_amount and cost == holder.cost_amount:
+        return None  # the common case, decided before building a target for it
+    return _Target(holder, owed, cost)
 
 
 def _adjustment(
