@@ -253,28 +253,28 @@ def decide_uniform(
         if refused:
             codes.append(min(refused)[1])
             continue
-        balances[my_security] = Balance(
-            my_position_after, moved_cost(my_position, client_moves, price)
+        balances[my_security] = _new(
+            Balance, (my_position_after, moved_cost(my_position, client_moves, price))
         )
-        balances[my_cash] = Balance(my_money_after, my_money.cost_amount)
-        balances[their_security] = Balance(
-            their_position_after, moved_cost(their_position, their_moves, price)
+        balances[my_cash] = _new(Balance, (my_money_after, my_money.cost_amount))
+        balances[their_security] = _new(
+            Balance, (their_position_after, moved_cost(their_position, their_moves, price))
         )
-        balances[their_cash] = Balance(their_money_after, their_money.cost_amount)
+        balances[their_cash] = _new(Balance, (their_money_after, their_money.cost_amount))
         seller, buyer = (counterparty.id, client_id) if buying else (client_id, counterparty.id)
         buyer_cash, seller_cash = (
             (client_cash, their_cash_move) if buying else (their_cash_move, client_cash)
         )
         postings: tuple[Posting, ...] = (
-            Posting(seller, _SECURITY, security, -quantity, price),
-            Posting(buyer, _SECURITY, security, quantity, price),
-            Posting(buyer, _CASH, currency, buyer_cash),
-            Posting(seller, _CASH, currency, seller_cash),
+            _new(Posting, (seller, _SECURITY, security, -quantity, price)),
+            _new(Posting, (buyer, _SECURITY, security, quantity, price)),
+            _new(Posting, (buyer, _CASH, currency, buyer_cash, None)),
+            _new(Posting, (seller, _CASH, currency, seller_cash, None)),
         )
         if charged:
             assert fee_id is not None
-            balances[fee_key] = Balance(fee_money_after, fee_money.cost_amount)
-            postings += (Posting(fee_id, _CASH, currency, fees),)
+            balances[fee_key] = _new(Balance, (fee_money_after, fee_money.cost_amount))
+            postings += (_new(Posting, (fee_id, _CASH, currency, fees, None)),)
             charged_any = True
         entries[index] = JournalEntry.balanced("trade", postings)
         booked_values[index] = value
@@ -288,6 +288,9 @@ def decide_uniform(
     return codes
 
 
+_new = tuple.__new__
+"""A named tuple from all its fields, built in C: the generated constructor is a call into
+Python, and an item builds up to ten of them (Balance, Posting; every field given)."""
 _ASK = Decimal("NaN")
 """A client's floor: asked of the ledger state only when its balance shrinks."""
 _NOTHING = Balance()

@@ -8,7 +8,7 @@ Exact amounts are text on SQLite and NUMERIC on PostgreSQL (see types.ExactDecim
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from decimal import Decimal
 from operator import attrgetter
@@ -168,31 +168,29 @@ class SqlSaxoBlockRepository:
         return found
 
 
-def _holder(row: Any, number: Callable[[Any], Decimal] = Decimal) -> Holder:
+def _holder(row: Any, number: _Numbers) -> Holder:
     return Holder(
         row[0],
         row[1],
         row[2],
-        number(row[3]),
+        number[row[3]],
         row[4],
         bool(row[5]),
         bool(row[6]),
-        number(row[7]),
-        number(row[8]),
-        number(row[9]),
-        number(row[10]),
-        number(row[11]),
-        number(row[12]),
-        number(row[13]),
+        number[row[7]],
+        number[row[8]],
+        number[row[9]],
+        number[row[10]],
+        number[row[11]],
+        number[row[12]],
+        number[row[13]],
     )
 
 
 class _Numbers(dict[Any, Decimal]):
-    """Decimals by their stored form, each converted once (Decimals are immutable)."""
+    """Decimals by their stored form, each converted once (Decimals are immutable); looked up
+    by subscript, which stays in C for a form seen before."""
 
     def __missing__(self, value: Any) -> Decimal:
         number = self[value] = Decimal(value)
         return number
-
-    def __call__(self, value: Any) -> Decimal:
-        return self[value]
