@@ -37,6 +37,9 @@ from allotment.services.booking_requests import BookingRequest, shape_code
 _OK = BookingCode.OK
 _SECURITY = AssetKind.SECURITY
 _CASH = AssetKind.CASH
+_new = tuple.__new__
+"""A named tuple from all its fields, built in C: the generated constructor is a call into
+Python, and an item builds up to ten of them (Balance, Posting; every field given)."""
 
 
 class UniformTerms(NamedTuple):
@@ -123,8 +126,8 @@ def uniform_keys(
             client_id = request.client.id
             if client_id not in of_client:
                 of_client[client_id] = (
-                    BalanceKey(client_id, _SECURITY, security),
-                    BalanceKey(client_id, _CASH, currency),
+                    _new(BalanceKey, (client_id, _SECURITY, security)),
+                    _new(BalanceKey, (client_id, _CASH, currency)),
                 )
             charged = charged or bool(request.commission or request.tax or request.other_fees)
     every = {key for pair in of_client.values() for key in pair}
@@ -288,9 +291,6 @@ def decide_uniform(
     return codes
 
 
-_new = tuple.__new__
-"""A named tuple from all its fields, built in C: the generated constructor is a call into
-Python, and an item builds up to ten of them (Balance, Posting; every field given)."""
 _ASK = Decimal("NaN")
 """A client's floor: asked of the ledger state only when its balance shrinks."""
 _NOTHING = Balance()

@@ -104,13 +104,18 @@ class _FeeCache:
     def __init__(self, pricing: Pricing) -> None:
         self.side = Side(pricing.side)
         self.price = pricing.average_price
-        self.known: dict[tuple[FeeSchedule, Decimal], TradeAmounts] = {}
+        self.known: dict[tuple[int, Decimal], TradeAmounts] = {}
+        self.schedules: list[FeeSchedule] = []
+        """The schedules keyed by identity, kept alive while their ids are keys (hashing a
+        schedule, a frozen dataclass, is a call into Python for every participant)."""
 
     def __call__(self, schedule: FeeSchedule, quantity: Decimal) -> TradeAmounts:
-        found = self.known.get((schedule, quantity))
+        key = (id(schedule), quantity)
+        found = self.known.get(key)
         if found is None:
             found = compute_fees(self.side, quantity, self.price, schedule)
-            self.known[(schedule, quantity)] = found
+            self.known[key] = found
+            self.schedules.append(schedule)
         return found
 
 

@@ -198,10 +198,11 @@ def _engine_parts(
 
 
 def _steps(quantity: Decimal, increment: Decimal) -> int:
-    count = quantity / increment
-    if count != count.to_integral_value():
+    count = quantity if increment == 1 else quantity / increment
+    steps = int(count) if count.is_finite() else None
+    if steps is None or count != steps:
         raise RuleViolation(f"{quantity} is not a whole number of increments of {increment}")
-    return int(count)
+    return steps
 
 
 def _available(
