@@ -324,6 +324,16 @@ def driver_rows(
         cursor.close()
 
 
+class DecimalCache(dict[Any, Decimal]):
+    """Decimals by their stored form (text on SQLite), each converted once: a large read's
+    figures repeat (zero costs, equal cash, the same quantities). Decimals are immutable, so
+    one serves every row; a subscript stays in C for a form seen before."""
+
+    def __missing__(self, value: Any) -> Decimal:
+        number = self[value] = Decimal(value)
+        return number
+
+
 STAGE_THRESHOLD = 1_000
 """From this many rows, a set-based statement on PostgreSQL reads them from a staging table
 filled by COPY rather than from array parameters: psycopg builds array parameters in

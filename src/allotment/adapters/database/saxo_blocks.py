@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, select, text, update
 
 from allotment.adapters.database.bulk import (
     STAGE_THRESHOLD,
+    DecimalCache,
     driver_rows,
     insert_rows,
     sqlite_decimal_texts,
@@ -86,7 +87,7 @@ class SqlSaxoBlockRepository:
             (block_id,),
         )
         # A block's figures repeat (most are 0 before its first fill): each text read once.
-        number = _Numbers()
+        number = DecimalCache()
         return [_holder(row, number) for row in rows]
 
     def save_holders(self, holders: Sequence[Holder]) -> None:
@@ -168,7 +169,7 @@ class SqlSaxoBlockRepository:
         return found
 
 
-def _holder(row: Any, number: _Numbers) -> Holder:
+def _holder(row: Any, number: DecimalCache) -> Holder:
     return Holder(
         row[0],
         row[1],
@@ -185,12 +186,3 @@ def _holder(row: Any, number: _Numbers) -> Holder:
         number[row[12]],
         number[row[13]],
     )
-
-
-class _Numbers(dict[Any, Decimal]):
-    """Decimals by their stored form, each converted once (Decimals are immutable); looked up
-    by subscript, which stays in C for a form seen before."""
-
-    def __missing__(self, value: Any) -> Decimal:
-        number = self[value] = Decimal(value)
-        return number

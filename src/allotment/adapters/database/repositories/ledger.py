@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, or_, select, text
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import (
     STAGE_THRESHOLD,
+    DecimalCache,
     driver_rows,
     insert_values,
     reserve_ids,
@@ -49,6 +50,7 @@ ENTRY_COLUMNS = (
     "reverses_entry_id",
 )
 POSTING_COLUMNS = ("entry_id", "line", "account_id", "kind", "asset", "amount", "price")
+_new = tuple.__new__
 _ACCOUNT, _QUANTITY, _COST = itemgetter(0), attrgetter("quantity"), attrgetter("cost_amount")
 _KINDS = {kind.value: kind for kind in AssetKind}
 _KIND_TEXT = {kind: kind.value for kind in AssetKind}
@@ -174,7 +176,7 @@ class SqlLedgerRepository:
 
     def _read(self, accounts: Sequence[str]) -> None:
         """Every balance of `accounts` into `_known`."""
-        known = self._known
+        known, number = self._known, DecimalCache()
         for start in range(0, len(accounts), CHUNK):
             chunk = accounts[start : start + CHUNK]
             if self._postgres:
@@ -193,8 +195,9 @@ class SqlLedgerRepository:
                     tuple(chunk),
                 )
             for account_id, kind, asset, quantity, cost_amount in rows:
-                known[BalanceKey(account_id, _KINDS[kind], asset)] = Balance(
-                    Decimal(quantity), Decimal(cost_amount)
+                # Named tuples built in C (all fields given), figures converted once each.
+                known[_new(BalanceKey, (account_id, _KINDS[kind], asset))] = _new(
+                    Balance, (number[quantity], number[cost_amount])
                 )
         self._read_accounts.update(accounts)
 
