@@ -139,8 +139,10 @@ def _accepted(indexes: range, codes: Sequence[BookingCode]) -> list[int]:
     return [i for i, code in zip(indexes, codes, strict=True) if code is BookingCode.OK]
 
 
-PIPELINE_CHUNK = 2_000
-"""Items decided per step while the previous step's rows are written (PostgreSQL)."""
+PIPELINE_CHUNK = 5_000
+"""Items decided per step while the previous step's rows are written (PostgreSQL). Each step
+starts three COPYs; since the ids are reserved once per batch, 5,000 items a step took less
+CPU on both sides than 2,000 in three of four alternating runs of a 100,000-item fill."""
 
 
 @dataclass(frozen=True, slots=True)
