@@ -105,9 +105,8 @@ class _FeeCache:
         self.side = Side(pricing.side)
         self.price = pricing.average_price
         self.known: dict[tuple[int, Decimal], TradeAmounts] = {}
-        self.schedules: list[FeeSchedule] = []
-        """The schedules keyed by identity, kept alive while their ids are keys (hashing a
-        schedule, a frozen dataclass, is a call into Python for every participant)."""
+        """By schedule identity (hashing a schedule, a frozen dataclass, is a call into Python
+        for every participant); the schedules outlive the cache in `plan_parts`' mapping."""
 
     def __call__(self, schedule: FeeSchedule, quantity: Decimal) -> TradeAmounts:
         key = (id(schedule), quantity)
@@ -115,7 +114,6 @@ class _FeeCache:
         if found is None:
             found = compute_fees(self.side, quantity, self.price, schedule)
             self.known[key] = found
-            self.schedules.append(schedule)
         return found
 
 

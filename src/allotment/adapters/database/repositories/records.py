@@ -36,14 +36,10 @@ class SqlAllocationRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
 
-    def add_many(
-        self, rows: Sequence[AllocationRow], ids: Sequence[int] | None = None
-    ) -> list[int]:
-        """Write booked allocations in bulk; their ids, in order: `ids` when given (from
-        `reserve_ids`, one per row), else drawn now."""
-        if ids is None:
-            ids = self.reserve_ids(len(rows))
-        elif len(ids) != len(rows):
+    def add_many(self, rows: Sequence[AllocationRow], ids: Sequence[int]) -> list[int]:
+        """Write booked allocations in bulk with their ids (from `reserve_ids`, one per row,
+        in order); the ids."""
+        if len(ids) != len(rows):
             raise ValueError(f"{len(rows)} allocations, {len(ids)} ids")
         # The id is the row's last field: each row goes in as (id, *every other field).
         insert_values(
