@@ -195,3 +195,39 @@ def test_sqlite_keeps_its_statement_journals_in_memory(container: Container) -> 
     with container.uow(write=False) as uow:
         connection = uow.connection  # type: ignore[attr-defined]
         assert connection.exec_driver_sql("PRAGMA temp_store").scalar_one() == 2  # MEMORY
+
+
+@pytest.mark.parametrize("size", [MANY, 5])
+def test_bulk_writes_store_dates_and_times_as_single_row_inserts_do(
+    container: Container, size: int
+) -> None:
+    """SQLite keeps dates and times as text, compared as text by range filters: a bulk write
+    stores the text a single-row insert stores (not the driver's own format, which adds the
+    offset and drops zero microseconds)."""
+    moments = [NOW, NOW.replace(microsecond=0), NOW.replace(microsecond=7)]
+    columns = ["id", "company_id", "entry_type", "description", "trade_date"]
+    columns += ["created_at", "created_by", "dialect", "reverses_entry_id"]
+
+    def row(entry_id: int, n: int) -> tuple[object, ...]:
+        return (entry_id, 7, "trade", "d", moments[n % 3].date(), moments[n % 3], "u", "s", None)
+
+    with container.uow() as uow:
+        connection = uow.connection  # type: ignore[attr-defined]
+        connection.execute(
+            t.journal_entries.insert(),
+            [dict(zip(columns, row(700_000_000 + n, n), strict=True)) for n in range(3)],
+        )
+        insert_values(
+            connection, t.journal_entries, columns, [row(710_000_000 + n, n) for n in range(size)]
+        )
+        single, bulk = (
+            list(
+                connection.exec_driver_sql(
+                    "SELECT CAST(trade_date AS TEXT), CAST(created_at AS TEXT) "
+                    f"FROM journal_entries WHERE id >= {low} AND id < {low + 3} ORDER BY id"
+                )
+            )
+            for low in (700_000_000, 710_000_000)
+        )
+        assert bulk == single
+        uow.rollback()

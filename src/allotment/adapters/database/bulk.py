@@ -97,8 +97,10 @@ def _sqlite_insert(
         isinstance(table.c[name].type, ExactDecimal) and set(map(type, column)) <= _AS_THEY_ARE
         for name, column in zip(columns, data, strict=True)
     ]
+    # The types as this dialect binds them: dates and times as the text a single-row insert
+    # writes, not as the driver's default adapter would write the objects.
     binds = [
-        None if decimal else table.c[name].type.bind_processor(dialect)
+        None if decimal else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         for name, decimal in zip(columns, decimals, strict=True)
     ]
     folded = len(rows) >= FOLD_THRESHOLD
