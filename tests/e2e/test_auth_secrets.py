@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from allotment.adapters.database import tables as t
+from allotment.adapters.security import Argon2PasswordHasher
 from allotment.bootstrap import Container
 from tests.conftest import bearer
 
@@ -135,3 +136,30 @@ def test_a_token_answer_is_not_kept_for_idempotent_replay(
     with demo_container.engine.connect() as connection:
         stored = connection.execute(select(t.idempotency_keys.c.body)).scalars().all()
     assert all(token.encode() not in (body or b"") for body in stored)
+
+
+def test_an_unknown_name_costs_the_same_verification_as_a_wrong_password(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal for a name that does not exist runs the same slow hash verification as one
+    for a wrong password (against a decoy hash of the same parameters): answering at once
+    would tell a caller, by the time it took, which usernames and client ids exist."""
+    checked: list[str] = []
+    real = Argon2PasswordHasher.verify
+
+    def counting(self: Argon2PasswordHasher, hashed: str, secret: str) -> bool:
+        checked.append(hashed)
+        return real(self, hashed, secret)
+
+    monkeypatch.setattr(Argon2PasswordHasher, "verify", counting)
+    for username in ("demo", "nobody-by-this-name"):
+        response = client.post("/api/v1/auth/token", json={"username": username, "password": "x"})
+        assert response.status_code == 401
+        assert response.json()["detail"] == "invalid username or password"
+    for client_id in ("no-such-client", "no-such-client-either"):
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": "x"}
+        assert client.post("/connect/token", data=form).status_code == 401
+    assert len(checked) == 4
+    assert all(hashed.startswith("$argon2id$") for hashed in checked)
+    # The decoy is made once per hasher, not per refusal.
+    assert checked[1] == checked[2] == checked[3] != checked[0]

@@ -4,8 +4,10 @@ keys and HTTP Basic, all ending in one `Principal`."""
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from allotment.domain.errors import Forbidden, Unauthorized
 from allotment.domain.identity import Principal, PrincipalKind, Scope, parse_scopes
@@ -27,6 +29,23 @@ class IssuedToken:
     scopes: frozenset[Scope]
 
 
+def verified(hasher: PasswordHasher, hashed: str | None, secret: str) -> bool:
+    """Does `secret` match `hashed`? With no hash (an unknown user or client), the secret is
+    checked against a decoy hash all the same, and refused: a refusal that skipped the
+    deliberately slow verification would answer in microseconds instead of tens of
+    milliseconds, and tell a caller which usernames and client ids exist."""
+    if hashed is None:
+        hasher.verify(_decoy(hasher), secret)
+        return False
+    return hasher.verify(hashed, secret)
+
+
+@lru_cache(maxsize=4)
+def _decoy(hasher: PasswordHasher) -> str:
+    """A hash made by this hasher, with its parameters (its cost), of no one's secret."""
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
 def check_app_key(uow: UnitOfWork, key: str | None) -> int:
     """The company an ETNA application key belongs to; Forbidden when missing or unknown."""
     record = uow.identity.app_key(key) if key else None
@@ -46,7 +65,8 @@ def login_user(
 ) -> IssuedToken:
     """A token for a user whose password matches (and whose company owns the app key)."""
     user = uow.identity.user_by_username(username)
-    if user is None or not user.active or not hasher.verify(user.password_hash, password):
+    matches = verified(hasher, None if user is None else user.password_hash, password)
+    if user is None or not user.active or not matches:
         log.warning("login refused: wrong password or unknown user %r", username)
         raise Unauthorized("invalid username or password")
     if app_company_id is not None and user.company_id != app_company_id:
@@ -75,7 +95,8 @@ def client_credentials(
 ) -> IssuedToken:
     """OAuth2 client credentials: the granted scopes are the requested ones the client has."""
     record = uow.identity.api_client(client_id)
-    if record is None or not record.active or not hasher.verify(record.secret_hash, client_secret):
+    matches = verified(hasher, None if record is None else record.secret_hash, client_secret)
+    if record is None or not record.active or not matches:
         log.warning("client credentials refused for client %r", client_id)
         raise Unauthorized("invalid_client")
     allowed = parse_scopes(" ".join(record.scopes))
@@ -121,7 +142,8 @@ def principal_from_basic(
 ) -> Principal:
     """HTTP Basic with a user's credentials (the block-trade vendor accepts it)."""
     user = uow.identity.user_by_username(username)
-    if user is None or not user.active or not hasher.verify(user.password_hash, password):
+    matches = verified(hasher, None if user is None else user.password_hash, password)
+    if user is None or not user.active or not matches:
         log.warning("basic credentials refused for user %r", username)
         raise Unauthorized("invalid username or password")
     scopes = parse_scopes(" ".join(user.scopes))
