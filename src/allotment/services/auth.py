@@ -7,7 +7,6 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from allotment.domain.errors import Forbidden, Unauthorized
 from allotment.domain.identity import Principal, PrincipalKind, Scope, parse_scopes
@@ -40,10 +39,16 @@ def verified(hasher: PasswordHasher, hashed: str | None, secret: str) -> bool:
     return hasher.verify(hashed, secret)
 
 
-@lru_cache(maxsize=4)
 def _decoy(hasher: PasswordHasher) -> str:
-    """A hash made by this hasher, with its parameters (its cost), of no one's secret."""
-    return hasher.hash(secrets.token_urlsafe(16))
+    """A hash made by this hasher, with its parameters (its cost), of no one's secret; made
+    once per hasher."""
+    found = _DECOYS.get(id(hasher))
+    if found is None or found[0] is not hasher:
+        found = _DECOYS[id(hasher)] = (hasher, hasher.hash(secrets.token_urlsafe(16)))
+    return found[1]
+
+
+_DECOYS: dict[int, tuple[PasswordHasher, str]] = {}
 
 
 def check_app_key(uow: UnitOfWork, key: str | None) -> int:
