@@ -276,6 +276,8 @@ class IdempotencyRepository(Protocol):
         self, company_id: int, key: str, status_code: int, content_type: str, body: bytes
     ) -> None: ...
     def release(self, company_id: int, key: str) -> None: ...
+    def purge(self, before: datetime) -> int:
+        """Forget every key claimed before `before`, of every company; how many."""
 
 
 class BlockRepository(Protocol):

@@ -213,6 +213,10 @@ class SqlIdempotencyRepository:
         k = t.idempotency_keys
         self._db.execute(delete(k).where(k.c.company_id == company_id, k.c.key == key))
 
+    def purge(self, before: datetime) -> int:
+        k = t.idempotency_keys
+        return self._db.execute(delete(k).where(k.c.created_at < before)).rowcount
+
 
 _BLOCK_FIELDS = [f.name for f in fields(BlockRecord)]
 
