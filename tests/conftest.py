@@ -119,6 +119,18 @@ def client(demo_container: Container) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture
+def cli_env(
+    demo_container: Container, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Container:
+    """The demo database, and the environment that points the CLI at it."""
+    monkeypatch.setenv("ALLOTMENT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ALLOTMENT_SECRET_KEY", SECRET)
+    monkeypatch.setenv("ALLOTMENT_VAR_DIR", str(tmp_path / "cli-var"))
+    monkeypatch.setenv("ALLOTMENT_LOG_LEVEL", "WARNING")
+    return demo_container
+
+
 def bearer(client: TestClient, username: str = "demo", password: str = "demo") -> dict[str, str]:
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.text

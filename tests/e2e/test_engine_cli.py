@@ -51,17 +51,6 @@ SALE_BODY = {
 
 
 @pytest.fixture
-def cli_env(
-    demo_container: Container, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Container:
-    monkeypatch.setenv("ALLOTMENT_DATABASE_URL", database_url)
-    monkeypatch.setenv("ALLOTMENT_SECRET_KEY", SECRET)
-    monkeypatch.setenv("ALLOTMENT_VAR_DIR", str(tmp_path / "cli-var"))
-    monkeypatch.setenv("ALLOTMENT_LOG_LEVEL", "WARNING")
-    return demo_container
-
-
-@pytest.fixture
 def no_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A database URL that cannot be opened: a command that tried would fail."""
     monkeypatch.setenv("ALLOTMENT_DATABASE_URL", f"sqlite:///{tmp_path}/missing/dir/x.db")

@@ -4,25 +4,11 @@ the retention (seven days unless told), of every company, and keeps the recent o
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from allotment.bootstrap import Container
 from allotment.entrypoints.cli import app
-from tests.conftest import SECRET
-
-
-@pytest.fixture
-def cli_env(
-    container: Container, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Container:
-    monkeypatch.setenv("ALLOTMENT_DATABASE_URL", database_url)
-    monkeypatch.setenv("ALLOTMENT_SECRET_KEY", SECRET)
-    monkeypatch.setenv("ALLOTMENT_VAR_DIR", str(tmp_path / "cli-var"))
-    monkeypatch.setenv("ALLOTMENT_LOG_LEVEL", "WARNING")
-    return container
 
 
 def _claim(box: Container, company_id: int, key: str, age: timedelta) -> None:

@@ -3,26 +3,11 @@ exit 1 with a report naming each balance that does not."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from allotment.bootstrap import Container
 from allotment.entrypoints.cli import app
-from tests.conftest import SECRET
-
-
-@pytest.fixture
-def cli_env(
-    demo_container: Container, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Container:
-    monkeypatch.setenv("ALLOTMENT_DATABASE_URL", database_url)
-    monkeypatch.setenv("ALLOTMENT_SECRET_KEY", SECRET)
-    monkeypatch.setenv("ALLOTMENT_VAR_DIR", str(tmp_path / "cli-var"))
-    monkeypatch.setenv("ALLOTMENT_LOG_LEVEL", "WARNING")
-    return demo_container
 
 
 def test_ledger_check_passes_on_the_demo_ledger(cli_env: Container) -> None:

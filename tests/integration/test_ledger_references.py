@@ -5,7 +5,6 @@ back, as 0009 and 0010 rekey and reindex it both ways."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from allotment.bootstrap import Container
 from allotment.entrypoints.cli import app
 from allotment.services import ledger
 from allotment.services.ports import DanglingReference
-from tests.conftest import SECRET
 
 UNKNOWN_ACCOUNT = "NO-SUCH-ACCOUNT"
 UNKNOWN_ENTRY = 987654321
@@ -72,17 +70,6 @@ CASES = {
         UNKNOWN_ENTRY,
     ),
 }
-
-
-@pytest.fixture
-def cli_env(
-    demo_container: Container, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Container:
-    monkeypatch.setenv("ALLOTMENT_DATABASE_URL", database_url)
-    monkeypatch.setenv("ALLOTMENT_SECRET_KEY", SECRET)
-    monkeypatch.setenv("ALLOTMENT_VAR_DIR", str(tmp_path / "cli-var"))
-    monkeypatch.setenv("ALLOTMENT_LOG_LEVEL", "WARNING")
-    return demo_container
 
 
 def _insert(connection: Connection, sql: str, missing: Any) -> int | str:
