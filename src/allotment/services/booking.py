@@ -9,7 +9,6 @@ item (PERFORMANCE.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -77,15 +76,14 @@ def book(
         keys = {key for trade in trades.values() for key in _trade_keys(trade)}
         state = LedgerState(accounts, uow.ledger.lock_balances(list(keys)))
 
-        def decide(chunk: range, settle: Callable[[], None]) -> list[BookingCode]:
+        def decide(chunk: range) -> list[BookingCode]:
             missing = _posting_keys(batch, chunk) - keys
             if missing:  # never for trades: their keys are all known
-                settle()
                 state.balances.update(uow.ledger.lock_balances(list(missing)))
                 keys.update(missing)
             return _decide(state, batch, chunk)
 
-        codes, booked = _decide_while_writing(batch, decide)
+        codes, booked = _decide_in_chunks(batch, decide)
     return _finish(uow, state, codes, booked)
 
 
@@ -102,13 +100,13 @@ def _book_uniform(
     keys = uniform_keys(terms, requests)
     state = LedgerState(_accounts_of(requests), uow.ledger.lock_balances(list(keys.every)))
 
-    def decide(chunk: range, _: Callable[[], None] | None = None) -> list[BookingCode]:
+    def decide(chunk: range) -> list[BookingCode]:
         return decide_uniform(
             state, terms, keys, requests, chunk, values, batch.entries, batch.values
         )
 
     if _pipelined(uow, len(requests)):
-        codes, booked = _decide_while_writing(batch, decide)
+        codes, booked = _decide_in_chunks(batch, decide)
     else:
         codes = decide(range(len(requests)))
         booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
@@ -140,7 +138,7 @@ def _accepted(indexes: range, codes: Sequence[BookingCode]) -> list[int]:
 
 
 PIPELINE_CHUNK = 5_000
-"""Items decided per step while the previous step's rows are written (PostgreSQL). Each step
+"""Items decided per step while the previous steps' rows are written (PostgreSQL). Each step
 starts three COPYs; since the ids are reserved once per batch, 5,000 items a step took less
 CPU on both sides than 2,000 in three of four alternating runs of a 100,000-item fill."""
 
@@ -159,52 +157,37 @@ class _Batch:
 
 
 def _pipelined(uow: UnitOfWork, count: int) -> bool:
-    """Large batches on PostgreSQL overlap deciding with writing: the database inserts one
-    chunk while Python decides the next. A SQLite connection belongs to its thread, so SQLite
-    decides everything first."""
+    """Large batches on PostgreSQL overlap deciding with writing: each chunk's rows are
+    written as soon as it is decided, and the unit of work writes them behind, on a thread of
+    its own, while this one decides the next chunk. SQLite writes in this thread, so it
+    decides everything first and writes once."""
     return uow.dialect_name == "postgresql" and count > PIPELINE_CHUNK
 
 
-Decide = Callable[[range, Callable[[], None]], list[BookingCode]]
-"""Decides a chunk of items; calls the second argument (which waits for the writer) before
-it uses the connection itself."""
+Decide = Callable[[range], list[BookingCode]]
+"""Decides a chunk of items (a read it makes waits for the writes asked for before it)."""
 
 
-def _decide_while_writing(
+def _decide_in_chunks(
     batch: _Batch, decide: Decide
 ) -> tuple[list[BookingCode], dict[int, tuple[int, int]]]:
-    """Decide chunk by chunk; a writer thread writes each decided chunk while the next one is
-    decided. The connection is used by one thread at a time: while the writer runs, this
-    thread only computes. The ids of the entries and allocations are drawn first, one per
-    item (a round trip each, not two per chunk); the accepted items take them in order, so
-    only the last ones are left unused when items are refused."""
+    """Decide chunk by chunk, writing each decided chunk before deciding the next. The ids
+    of the entries and allocations are drawn first, one per item (a round trip each, not two
+    per chunk); the accepted items take them in order, so only the last ones are left unused
+    when items are refused."""
     codes: list[BookingCode] = []
     booked: dict[int, tuple[int, int]] = {}
-    pending: list[Future[dict[int, tuple[int, int]]]] = []
     uow, taken = batch.uow, 0
     entry_ids = uow.ledger.reserve_entry_ids(len(batch.requests))
     allocation_ids = uow.allocations.reserve_ids(len(batch.requests))
-
-    def settle() -> None:
-        while pending:
-            booked.update(pending.pop().result())
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="booking-writer") as writer:
-        for chunk in _chunks(len(batch.requests), batch.groups, PIPELINE_CHUNK):
-            decided = decide(chunk, settle)
-            codes.extend(decided)
-            settle()
-            accepted = _accepted(chunk, decided)
-            ids = slice(taken, taken + len(accepted))
-            taken = ids.stop
-            # The rows are built here, while the writer still writes the previous chunk.
-            rows = _allocation_rows(batch, accepted, entry_ids[ids])
-            pending.append(
-                writer.submit(
-                    _write_rows, batch, accepted, entry_ids[ids], allocation_ids[ids], rows
-                )
-            )
-        settle()
+    for chunk in _chunks(len(batch.requests), batch.groups, PIPELINE_CHUNK):
+        decided = decide(chunk)
+        codes.extend(decided)
+        accepted = _accepted(chunk, decided)
+        ids = slice(taken, taken + len(accepted))
+        taken = ids.stop
+        rows = _allocation_rows(batch, accepted, entry_ids[ids])
+        booked.update(_write_rows(batch, accepted, entry_ids[ids], allocation_ids[ids], rows))
     return codes, booked
 
 

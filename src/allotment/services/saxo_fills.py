@@ -76,7 +76,7 @@ def _allocate(
     assert block.id is not None
     desk = _desk(uow, ctx, block, order)
     buying = block.side == "Buy"
-    holders, accounts, balances = _fill_state(uow, ctx, block.id, desk.instrument, buying)
+    holders, accounts, balances = _fill_state(uow, ctx, block.id, desk, buying)
     error_holder = _error_holder(holders, order)
     participants = [h for h in holders if not h.is_error_account]
     average_price = blocks.average_price(block)
@@ -101,9 +101,11 @@ def _allocate(
     to_error = _book_parts(uow, ctx, block, fill, desk, parts, overfill, error_holder, accounts)
     holding = [*participants, error_holder] if error_holder.held_quantity else participants
     adjust(uow, ctx, block, order, desk, pricing, holding, accounts)
+    # The holders before the block: on PostgreSQL their rows join the writes still queued,
+    # and the block's small update is the first statement to wait for them all.
+    repository(uow).save_holders(holding)
     block.allocated_quantity += fill.quantity
     uow.blocks.update(block)
-    repository(uow).save_holders(holding)
     record(
         uow,
         ctx,
@@ -123,21 +125,30 @@ def _allocate(
 
 
 def _fill_state(
-    uow: UnitOfWork, ctx: Context, block_id: int, instrument: Instrument, buying: bool
+    uow: UnitOfWork, ctx: Context, block_id: int, desk: Desk, buying: bool
 ) -> tuple[list[Holder], dict[str, Account], dict[str, Decimal]]:
-    """The block's holders, their accounts and what each holds of what the fill takes from it
-    (cash on a buy, the position on a sale), read under the accounts' locks: the booking
-    takes the same locks, and finds these balances read already."""
+    """The block's holders, their accounts (with the desk's) and what each holder holds of
+    what the fill takes from it (cash on a buy, the position on a sale), read under the
+    accounts' locks: the booking takes the same locks, and finds these balances read already.
+    The desk's accounts are locked and read in the same statements, so that nothing after the booking has to ask the
+    database again before the fill's writes are done (PostgreSQL writes them behind)."""
     holders = repository(uow).holders(block_id)
     account_ids = [holder.account_id for holder in holders]
-    accounts = uow.ledger.lock_accounts(ctx.company_id, account_ids)
+    instrument = desk.instrument
+    desk_ids = [desk.average.id, desk.error.id, desk.fee.id]
+    accounts = uow.ledger.lock_accounts(ctx.company_id, [*account_ids, *desk_ids])
     keys = (
         [cash_key(account_id, instrument.currency) for account_id in account_ids]
         if buying
         else [security_key(account_id, instrument.id) for account_id in account_ids]
     )
-    found = uow.ledger.lock_balances(keys)
-    return holders, accounts, {key.account_id: balance.quantity for key, balance in found.items()}
+    desk_keys = [cash_key(account_id, instrument.currency) for account_id in desk_ids]
+    found = uow.ledger.lock_balances([*keys, *desk_keys])
+    return (
+        holders,
+        accounts,
+        {key.account_id: found[key].quantity for key in keys if key in found},
+    )
 
 
 def _desk(uow: UnitOfWork, ctx: Context, block: BlockRecord, order: BlockOrder) -> Desk:

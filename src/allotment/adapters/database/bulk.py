@@ -16,8 +16,10 @@ from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from allotment.adapters.database import behind
 from allotment.adapters.database.types import ExactDecimal
 
 COPY_THRESHOLD = 200
@@ -72,7 +74,10 @@ def insert_values(
         connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     if postgres:
-        _copy_rows(connection, table.name, columns, _processed(connection, table, columns, rows))
+        # The values are checked here (a float refused now); the COPY is written behind
+        # (`behind`): the server takes the rows while the caller goes on.
+        processed = _processed(connection, table, columns, rows)
+        behind.later(connection, lambda: _copy_rows(connection, table.name, columns, processed))
         return
     _sqlite_insert(connection, table, columns, rows)
 
@@ -298,16 +303,19 @@ def _copy_rows(
 ) -> None:
     """COPY ... FROM STDIN in the text format: psycopg writes a row of Decimals, strings and
     dates as text about twice as fast as in the binary format (whose numeric encoding costs
-    more than `str`), and the server reads either at about the same cost."""
+    more than `str`), and the server reads either at about the same cost. A refusal of the
+    rows (a key stored already) is SQLAlchemy's IntegrityError, as for any other statement."""
+    behind.settle(connection)
     raw = connection.connection.driver_connection
     assert raw is not None
     column_list = ", ".join(f'"{name}"' for name in columns)
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f'COPY "{table_name}" ({column_list}) FROM STDIN') as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
+    statement = f'COPY "{table_name}" ({column_list}) FROM STDIN'
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except connection.dialect.loaded_dbapi.IntegrityError as error:
+        raise IntegrityError(statement, None, error) from error
 
 
 def driver_rows(
@@ -316,6 +324,7 @@ def driver_rows(
     """A large read's rows as the driver gives them, plain tuples, in the connection's
     transaction: SQLAlchemy's row objects cost a fifth of reading 100,000 rows. The statement
     is in the driver's own parameter style (`?` for SQLite, `%(name)s` for psycopg)."""
+    behind.settle(connection)
     raw = connection.connection.driver_connection
     assert raw is not None
     cursor = raw.cursor()

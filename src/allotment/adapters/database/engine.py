@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from allotment.adapters.database import behind
+
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine for the URL; SQLite gets WAL, foreign keys and writer-first transactions."""
@@ -17,7 +19,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return _sqlite_engine(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    behind.install(engine)
+    return engine
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 from decimal import Decimal
+from functools import partial
 from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text, update
 
+from allotment.adapters.database.behind import later
 from allotment.adapters.database.bulk import (
     STAGE_THRESHOLD,
     DecimalCache,
@@ -126,33 +128,42 @@ class SqlSaxoBlockRepository:
         )
 
     def _update_postgres(self, changed: Sequence[Holder]) -> None:
-        """One UPDATE, reading the figures from array parameters, or from a staging table
-        filled by COPY for large fills."""
-        parameters: dict[str, Any] = {"block_id": changed[0].block_id}
+        """One UPDATE, reading the figures from array parameters, or for large fills from a
+        staging table filled by COPY, written behind (`behind`: the figures are taken now)."""
+        block_id = changed[0].block_id
         if len(changed) < STAGE_THRESHOLD:
             arrays = ", ".join(f"CAST(:{name} AS numeric[])" for name in FIGURES)
-            source = (
+            parameters: dict[str, Any] = {
+                "account_ids": [holder.account_id for holder in changed],
+                **{name: [getattr(holder, name) for holder in changed] for name in FIGURES},
+            }
+            self._update_from(
+                block_id,
                 f"unnest(CAST(:account_ids AS text[]), {arrays}) "
-                f"AS v(account_id, {', '.join(FIGURES)})"
+                f"AS v(account_id, {', '.join(FIGURES)})",
+                parameters,
             )
-            parameters["account_ids"] = [holder.account_id for holder in changed]
-            for name in FIGURES:
-                parameters[name] = [getattr(holder, name) for holder in changed]
-        else:
-            staged = stage(
-                self._db,
-                "holder_changes",
-                [("account_id", "text"), *((name, "numeric") for name in FIGURES)],
-                [(h.account_id, *(getattr(h, name) for name in FIGURES)) for h in changed],
-            )
-            source = f"{staged} AS v"
+            return
+        rows = [(h.account_id, *(getattr(h, name) for name in FIGURES)) for h in changed]
+        later(self._db, partial(self._update_staged, block_id, rows))
+
+    def _update_staged(self, block_id: int, rows: Sequence[Sequence[Any]]) -> None:
+        staged = stage(
+            self._db,
+            "holder_changes",
+            [("account_id", "text"), *((name, "numeric") for name in FIGURES)],
+            rows,
+        )
+        self._update_from(block_id, f"{staged} AS v", {})
+
+    def _update_from(self, block_id: int, source: str, parameters: dict[str, Any]) -> None:
         columns = ", ".join(f"{name} = v.{name}" for name in FIGURES)
         self._db.execute(
             text(
                 f"UPDATE saxo_block_holders AS h SET {columns} FROM {source} "
                 "WHERE h.block_id = :block_id AND h.account_id = v.account_id"
             ),
-            parameters,
+            {**parameters, "block_id": block_id},
         )
 
     def accounts(self, account_ids: Sequence[str]) -> dict[str, Account]:

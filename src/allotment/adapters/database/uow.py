@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from allotment.adapters.database import behind
 from allotment.adapters.database.repositories.accounts import (
     SqlAccountRepository,
     SqlInstrumentRepository,
@@ -79,20 +80,28 @@ class SqlUnitOfWorkFactory:
         options = {} if write else {"sqlite_begin": "DEFERRED"}
         with self.engine.connect().execution_options(**options) as connection:
             transaction = connection.begin()
+            if write:
+                behind.begin(connection)
             uow = SqlUnitOfWork(connection)
             try:
                 yield uow
+                # The writes still queued (PostgreSQL writes large batches behind) are done
+                # before anything is committed; a failure among them is handled below.
+                behind.end(connection)
             except IntegrityError as error:
+                behind.end(connection, wait_only=True)
                 transaction.rollback()
                 # The database's words name tables and constraints: log them, never answer them.
                 log.info("integrity error turned into a conflict: %s", error.orig)
                 raise Conflict("the change clashes with data stored meanwhile") from error
             except OperationalError as error:
+                behind.end(connection, wait_only=True)
                 transaction.rollback()
                 if _is_retryable(error):
                     raise Conflict("the database refused a concurrent change; retry") from error
                 raise
             except BaseException:
+                behind.end(connection, wait_only=True)
                 transaction.rollback()
                 raise
             if uow._committed:

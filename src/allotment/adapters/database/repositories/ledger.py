@@ -15,12 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, text
 
 from allotment.adapters.database import tables as t
+from allotment.adapters.database.behind import later
 from allotment.adapters.database.bulk import (
     STAGE_THRESHOLD,
     DecimalCache,
@@ -257,11 +259,16 @@ class SqlLedgerRepository:
             for key, quantity, cost in zip(keys, quantities, costs, strict=True):
                 has_row = True if key in known else (False if key[0] in read else None)
                 groups[has_row].append((key[0], _KIND_TEXT[key[1]], key[2], quantity, cost))
+            # Written behind (`behind`): the caller goes on while the server takes them.
             self._insert_new(groups[False])
-            self._update_existing(groups[True])
+            later(self._db, partial(self._update_existing, groups[True]))
             if groups[None]:
-                staged = stage(self._db, "balance_changes", _BALANCE_STAGE, groups[None])
-                self._db.execute(text(f"{_UPSERT} FROM {staged} AS v {_ON_CONFLICT}"))
+                later(self._db, partial(self._upsert_staged, groups[None]))
+
+    def _upsert_staged(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Balances whose account's reading is not known: inserted or updated."""
+        staged = stage(self._db, "balance_changes", _BALANCE_STAGE, rows)
+        self._db.execute(text(f"{_UPSERT} FROM {staged} AS v {_ON_CONFLICT}"))
 
     def _insert_new(self, rows: Sequence[Sequence[Any]]) -> None:
         """Balances the lock's reading found absent: no row can have appeared since."""
