@@ -130,8 +130,9 @@ def _fill_state(
     """The block's holders, their accounts (with the desk's) and what each holder holds of
     what the fill takes from it (cash on a buy, the position on a sale), read under the
     accounts' locks: the booking takes the same locks, and finds these balances read already.
-    The desk's accounts are locked and read in the same statements, so that nothing after the booking has to ask the
-    database again before the fill's writes are done (PostgreSQL writes them behind)."""
+    The desk's accounts are locked and read in the same statements, so that nothing after the
+    booking asks the database again before the fill's writes are done (PostgreSQL writes
+    them behind)."""
     holders = repository(uow).holders(block_id)
     account_ids = [holder.account_id for holder in holders]
     instrument = desk.instrument
