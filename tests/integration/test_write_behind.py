@@ -63,9 +63,14 @@ def test_every_later_statement_sees_the_rows_written_behind(container: Container
         )
         assert found == many
         insert_values(connection, t.postings, COLUMNS, _rows(many, ENTRY + 2))
+        found = connection.exec_driver_sql(  # a statement in the driver's own words
+            f"SELECT count(*) FROM postings WHERE entry_id = {ENTRY + 2}"
+        ).scalar_one()
+        assert found == many
+        insert_values(connection, t.postings, COLUMNS, _rows(many, ENTRY + 3))
         uow.commit()  # the unit of work settles before it commits
     with container.uow(write=False) as uow:
-        assert _count(uow.connection, ENTRY + 2) == many  # type: ignore[attr-defined]
+        assert _count(uow.connection, ENTRY + 3) == many  # type: ignore[attr-defined]
 
 
 def test_a_failed_write_behind_fails_the_unit_of_work_and_keeps_nothing(

@@ -11,8 +11,8 @@ before it:
 
 * a write is queued with `later`; one queued from the writing thread itself runs at once;
 * any other statement of the unit of work first waits for the queue (`settle`): SQLAlchemy's
-  `before_execute` event on PostgreSQL engines (`install`), and the driver-level reads and
-  COPYs of `bulk`, which call `settle` themselves;
+  `before_cursor_execute` event on PostgreSQL engines (`install`), and the driver-level reads
+  and COPYs of `bulk`, which call `settle` themselves;
 * the unit of work settles before it commits, and waits (without raising) before it rolls
   back; the first failed write is raised by the next `settle`, and the writes queued after it
   are not run (the transaction is lost anyway).
@@ -124,8 +124,9 @@ def end(connection: Connection, *, wait_only: bool = False) -> None:
 
 
 def install(engine: Engine) -> None:
-    """Every statement run through SQLAlchemy on this engine settles the queue first."""
+    """Every statement run through SQLAlchemy on this engine settles the queue first (the
+    cursor event: `before_execute` misses `exec_driver_sql`)."""
 
-    @event.listens_for(engine, "before_execute")
+    @event.listens_for(engine, "before_cursor_execute")
     def _settle_first(connection: Connection, *_: Any) -> None:
         settle(connection)
