@@ -13,8 +13,9 @@ from sqlalchemy.exc import StatementError
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import insert_values, reserve_ids
+from allotment.adapters.database.repositories.ledger import SqlLedgerRepository
 from allotment.bootstrap import Container
-from allotment.domain.ledger import AssetKind, Balance, BalanceKey
+from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry, Posting
 
 NOW = datetime(2024, 5, 6, 14, 30, tzinfo=UTC)
 MANY = 1_500
@@ -233,3 +234,50 @@ def test_bulk_writes_store_dates_and_times_as_single_row_inserts_do(
         )
         assert bulk == single
         uow.rollback()
+
+
+@pytest.mark.parametrize("size", [MANY, 5])
+def test_entries_of_one_shape_store_the_postings_the_general_write_stores(
+    container: Container, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """A large batch of entries with as many lines each (a block's allocations) is written on
+    SQLite with what every entry shares bound once: the stored postings, as text, are those
+    the general write stores, line for line (a shared price, a shared NULL, the client on two
+    lines, amounts that vary and one that does not, an amount needing no exponent)."""
+    price, fee = Decimal("10.00"), Decimal("1E+1")
+
+    def entry(n: int) -> JournalEntry:
+        quantity, cash = Decimal(n + 1), Decimal(n + 1) * price
+        client = f"BW-{n:05d}"
+        return JournalEntry.balanced(
+            "trade",
+            (
+                Posting("BW-AVG", AssetKind.SECURITY, "7", -quantity, price),
+                Posting(client, AssetKind.SECURITY, "7", quantity, price),
+                Posting(client, AssetKind.CASH, "USD", -cash - fee, None),
+                Posting("BW-AVG", AssetKind.CASH, "USD", cash, None),
+                Posting("BW-FEE", AssetKind.CASH, "USD", fee, None),
+            ),
+        )
+
+    entries = [entry(n) for n in range(size)]
+
+    def stored(first_id: int) -> list[tuple[object, ...]]:
+        with container.uow() as uow:
+            ids = list(range(first_id, first_id + size))
+            uow.ledger.add_entries(1, entries, NOW.date(), NOW, "u", "saxo", ids)
+            rows = uow.connection.exec_driver_sql(  # type: ignore[attr-defined]
+                "SELECT entry_id - :first, line, account_id, kind, asset, "
+                "CAST(amount AS TEXT), CAST(price AS TEXT) FROM postings "
+                f"WHERE entry_id >= {first_id} AND entry_id < {first_id + size} "
+                "ORDER BY entry_id, line".replace(":first", str(first_id))
+            ).all()
+            uow.rollback()
+        return [tuple(row) for row in rows]
+
+    shaped = stored(720_000_000)
+    monkeypatch.setattr(SqlLedgerRepository, "_sqlite_postings", lambda *_: False)
+    general = stored(730_000_000)
+    assert shaped == general
+    assert len(shaped) == 5 * size
+    assert shaped[2] == (0, 2, "BW-00000", "cash", "USD", "-20.00", None)

@@ -112,16 +112,12 @@ def _sqlite_insert(
     values: list[str] = []
     varying: list[int] = []
     for position, bind in enumerate(binds):
-        if not (folded and _constant(data[position])):
+        if not (folded and holds_one_value(data[position])):
             values.append("?")
             varying.append(position)
             continue
         value = rows[0][position]
-        value = bind(value) if bind is not None else value
-        if value.__class__ is Decimal:
-            value = sqlite_decimal_text(value)
-        quoted = connection.exec_driver_sql("SELECT quote(?)", (value,)).scalar_one()
-        values.append(str(quoted))
+        values.append(sqlite_literal(connection, bind(value) if bind is not None else value))
     for position in varying:
         if decimals[position]:
             data[position] = sqlite_decimal_texts(data[position])
@@ -132,6 +128,14 @@ def _sqlite_insert(
     sqlite_many(
         connection, f'INSERT INTO "{table.name}" ({column_list})', f"({', '.join(values)})", rows
     )
+
+
+def sqlite_literal(connection: Connection, value: Any) -> str:
+    """SQLite: a value as a literal of a statement, quoted by SQLite itself (a Decimal as its
+    exact text, as it is bound)."""
+    if value.__class__ is Decimal:
+        value = sqlite_decimal_text(value)
+    return str(connection.exec_driver_sql("SELECT quote(?)", (value,)).scalar_one())
 
 
 ROWS_PER_STATEMENT = 10
@@ -167,7 +171,7 @@ def sqlite_many(
         )
 
 
-def _constant(column: Sequence[Any]) -> bool:
+def holds_one_value(column: Sequence[Any]) -> bool:
     """Does the column hold one value in every row, of one type? A Decimal only when it is the
     same object (equal Decimals may be written with other digits: 1.0 and 1.00). Counted in C:
     a per-row Python test cost half a second for a 100,000-row allocation batch."""

@@ -24,12 +24,15 @@ from sqlalchemy import Connection, func, or_, select, text
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.behind import later
 from allotment.adapters.database.bulk import (
+    FOLD_THRESHOLD,
     STAGE_THRESHOLD,
     DecimalCache,
     driver_rows,
+    holds_one_value,
     insert_values,
     reserve_ids,
     sqlite_decimal_texts,
+    sqlite_literal,
     sqlite_many,
     stage,
 )
@@ -56,6 +59,7 @@ _new = tuple.__new__
 _ACCOUNT, _QUANTITY, _COST = itemgetter(0), attrgetter("quantity"), attrgetter("cost_amount")
 _KINDS = {kind.value: kind for kind in AssetKind}
 _KIND_TEXT = {kind: kind.value for kind in AssetKind}
+_FIGURE_TYPES = {Decimal, type(None)}
 """Enum `.value` is a descriptor call; a dict lookup is several times cheaper per row."""
 _UNNEST_IDS = "unnest(CAST(:ids AS text[])) AS v(id)"
 """Joined, not `= ANY(array)`: a generic plan would compare each row with the whole array."""
@@ -354,17 +358,57 @@ class SqlLedgerRepository:
             ],
         )
         # A posting is keyed by its entry and its line in it.
-        insert_values(
-            self._db,
-            t.postings,
-            POSTING_COLUMNS,
-            [
-                (entry_id, line, account_id, _KIND_TEXT[kind], asset, amount, price)
-                for entry_id, entry in zip(ids, entries, strict=True)
-                for line, (account_id, kind, asset, amount, price) in enumerate(entry.postings)
-            ],
-        )
+        if self._postgres or not self._sqlite_postings(ids, entries):
+            insert_values(
+                self._db,
+                t.postings,
+                POSTING_COLUMNS,
+                [
+                    (entry_id, line, account_id, _KIND_TEXT[kind], asset, amount, price)
+                    for entry_id, entry in zip(ids, entries, strict=True)
+                    for line, (account_id, kind, asset, amount, price) in enumerate(entry.postings)
+                ],
+            )
         return list(ids)
+
+    def _sqlite_postings(self, ids: Sequence[int], entries: Sequence[JournalEntry]) -> bool:
+        """SQLite, a large batch of entries with as many lines each (a block's allocations):
+        the postings written entry by entry, what a line holds in every entry (the average
+        account, the kind, the asset, the price) written once into the statement, and only
+        what varies (the entry, the client, the amounts) bound for each entry: a fifth of the
+        values to bind and to convert. False (nothing written) for any other batch, or when
+        a figure is not a Decimal (the general path refuses it)."""
+        postings = [entry.postings for entry in entries]
+        sizes = set(map(len, postings))
+        if len(postings) < FOLD_THRESHOLD or len(sizes) != 1:
+            return False
+        lines: list[list[list[Any]]] = []
+        for line in range(sizes.pop()):
+            account, kind, asset, amount, price = map(
+                list, zip(*map(itemgetter(line), postings), strict=True)
+            )
+            if not set(map(type, amount)) | set(map(type, price)) <= _FIGURE_TYPES:
+                return False
+            lines.append([account, list(map(_KIND_TEXT.__getitem__, kind)), asset, amount, price])
+        rows: list[str] = []
+        varying: list[Sequence[Any]] = []
+        for line, columns in enumerate(lines):
+            fields = ["?", str(line)]
+            varying.append(ids)
+            for position, column in enumerate(columns):
+                if holds_one_value(column):
+                    fields.append(sqlite_literal(self._db, column[0]))
+                    continue
+                fields.append("?")
+                varying.append(sqlite_decimal_texts(column) if position >= 3 else column)
+            rows.append(f"({', '.join(fields)})")
+        sqlite_many(
+            self._db,
+            f"INSERT INTO postings ({', '.join(POSTING_COLUMNS)})",
+            ", ".join(rows),
+            list(zip(*varying, strict=True)),
+        )
+        return True
 
     def reserve_entry_ids(self, count: int) -> list[int]:
         """Ids for entries to add later in this transaction, drawn at once."""
