@@ -186,8 +186,7 @@ def _decide_in_chunks(
         accepted = _accepted(chunk, decided)
         ids = slice(taken, taken + len(accepted))
         taken = ids.stop
-        rows = _allocation_rows(batch, accepted, entry_ids[ids])
-        booked.update(_write_rows(batch, accepted, entry_ids[ids], allocation_ids[ids], rows))
+        booked.update(_write_rows(batch, accepted, entry_ids[ids], allocation_ids[ids]))
     return codes, booked
 
 
@@ -316,8 +315,7 @@ def _write_accepted(batch: _Batch, accepted: Sequence[int]) -> dict[int, tuple[i
     Returns (allocation id, entry id) per item index."""
     entry_ids = batch.uow.ledger.reserve_entry_ids(len(accepted))
     allocation_ids = batch.uow.allocations.reserve_ids(len(accepted))
-    rows = _allocation_rows(batch, accepted, entry_ids)
-    return _write_rows(batch, accepted, entry_ids, allocation_ids, rows)
+    return _write_rows(batch, accepted, entry_ids, allocation_ids)
 
 
 def _write_rows(
@@ -325,7 +323,6 @@ def _write_rows(
     accepted: Sequence[int],
     entry_ids: Sequence[int],
     allocation_ids: Sequence[int],
-    rows: Sequence[AllocationRow],
 ) -> dict[int, tuple[int, int]]:
     """Write the accepted items' entries (with their reserved ids) and their allocation rows;
     (allocation id, entry id) per item index."""
@@ -339,7 +336,7 @@ def _write_rows(
         ctx.dialect,
         entry_ids,
     )
-    batch.uow.allocations.add_many(rows, allocation_ids)
+    batch.uow.allocations.add_many(_allocation_rows(batch, accepted, entry_ids), allocation_ids)
     return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
 
 

@@ -59,6 +59,11 @@ class WriteBehind:
             raise
 
     @property
+    def busy(self) -> bool:
+        """Are writes queued that nobody has waited for yet?"""
+        return bool(self._pending)
+
+    @property
     def on_writer(self) -> bool:
         return self._writer is not None and self._writer == threading.get_ident()
 
@@ -103,7 +108,7 @@ def later(connection: Connection, work: Callable[[], None]) -> None:
 def settle(connection: Connection) -> None:
     """Before a statement of this thread: every queued write done (the first failure raised)."""
     behind: WriteBehind | None = connection.info.get(_KEY)
-    if behind is not None and behind._pending and not behind.on_writer:
+    if behind is not None and behind.busy and not behind.on_writer:
         behind.settle()
 
 

@@ -83,26 +83,29 @@ class SqlUnitOfWorkFactory:
             if write:
                 behind.begin(connection)
             uow = SqlUnitOfWork(connection)
+
+            def abandon() -> None:
+                # The queued writes finish first (a failure among them no longer matters).
+                behind.end(connection, wait_only=True)
+                transaction.rollback()
+
             try:
                 yield uow
                 # The writes still queued (PostgreSQL writes large batches behind) are done
                 # before anything is committed; a failure among them is handled below.
                 behind.end(connection)
             except IntegrityError as error:
-                behind.end(connection, wait_only=True)
-                transaction.rollback()
+                abandon()
                 # The database's words name tables and constraints: log them, never answer them.
                 log.info("integrity error turned into a conflict: %s", error.orig)
                 raise Conflict("the change clashes with data stored meanwhile") from error
             except OperationalError as error:
-                behind.end(connection, wait_only=True)
-                transaction.rollback()
+                abandon()
                 if _is_retryable(error):
                     raise Conflict("the database refused a concurrent change; retry") from error
                 raise
             except BaseException:
-                behind.end(connection, wait_only=True)
-                transaction.rollback()
+                abandon()
                 raise
             if uow._committed:
                 try:
