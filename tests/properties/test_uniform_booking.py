@@ -166,7 +166,7 @@ def test_the_uniform_path_decides_books_and_moves_balances_as_the_general_path(
     )
 
     assert uniform_codes == general_codes
-    assert keys.every == general_keys
+    assert set(keys.every) == general_keys
     accepted = [i for i, code in enumerate(general_codes) if code is BookingCode.OK]
     assert sorted(entries) == accepted
     for index in accepted:

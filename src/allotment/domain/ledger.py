@@ -161,6 +161,13 @@ class LedgerState:
     def balance(self, key: BalanceKey) -> Balance:
         return self.balances.get(key) or Balance()
 
+    def changed(self) -> dict[BalanceKey, Balance]:
+        """The touched balances as they stand, in the balances' own order (as read, then as
+        made), not the set's: walked out of memory order, 200,000 of them took three times
+        as long to gather."""
+        touched = list(filter(self.touched.__contains__, self.balances))
+        return dict(zip(touched, map(self.balances.__getitem__, touched), strict=True))
+
     def check(self, entry: JournalEntry, short_allowed: bool = False) -> BookingCode:
         """Would the entry keep every account within its rules? Changes nothing."""
         return self._refusal(self._project(entry), short_allowed)

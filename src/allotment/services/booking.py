@@ -120,10 +120,7 @@ def _finish(
     booked: dict[int, tuple[int, int]],
 ) -> list[BookingOutcome]:
     """The final balances written at once; each item's outcome."""
-    touched = list(state.touched)
-    uow.ledger.write_balances(
-        dict(zip(touched, map(state.balances.__getitem__, touched), strict=True))
-    )
+    uow.ledger.write_balances(state.changed())
     unbooked = (None, None)
     return [
         BookingOutcome(code, *booked.get(i, unbooked))

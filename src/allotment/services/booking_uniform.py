@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from itertools import chain
 from typing import NamedTuple
 
 from allotment.domain.accounts import Account
@@ -109,8 +110,9 @@ def trade_values(
 
 
 class UniformKeys(NamedTuple):
-    every: set[BalanceKey]
-    """Every balance the batch's entries can touch (what the general path would lock)."""
+    every: dict[BalanceKey, None]
+    """Every balance the batch's entries can touch (what the general path would lock), in the
+    order of the requests (an ordered set: what reads them walks them in that order)."""
     of_client: dict[str, tuple[BalanceKey, BalanceKey]]
     """Each client's position and cash."""
 
@@ -130,11 +132,11 @@ def uniform_keys(
                     _new(BalanceKey, (client_id, _CASH, currency)),
                 )
             charged = charged or bool(request.commission or request.tax or request.other_fees)
-    every = {key for pair in of_client.values() for key in pair}
-    every.add(BalanceKey(terms.counterparty.id, _SECURITY, security))
-    every.add(BalanceKey(terms.counterparty.id, _CASH, currency))
+    every = dict.fromkeys(chain.from_iterable(of_client.values()))
+    every[BalanceKey(terms.counterparty.id, _SECURITY, security)] = None
+    every[BalanceKey(terms.counterparty.id, _CASH, currency)] = None
     if terms.fee_account is not None and charged:
-        every.add(BalanceKey(terms.fee_account.id, _CASH, currency))
+        every[BalanceKey(terms.fee_account.id, _CASH, currency)] = None
     return UniformKeys(every, of_client)
 
 
@@ -284,7 +286,7 @@ def decide_uniform(
         accepted.append(client_id)
         codes.append(_OK)
     if accepted:
-        state.touched.update(key for client_id in accepted for key in of_client[client_id])
+        state.touched.update(chain.from_iterable(map(of_client.__getitem__, accepted)))
         state.touched.update((their_security, their_cash))
         if charged_any:
             state.touched.add(fee_key)

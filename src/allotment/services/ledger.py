@@ -67,7 +67,7 @@ def post_entry(
     [entry_id] = uow.ledger.add_entries(
         ctx.company_id, [entry], ctx.today, ctx.now, ctx.principal.subject, ctx.dialect
     )
-    uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
+    uow.ledger.write_balances(state.changed())
     return entry_id
 
 

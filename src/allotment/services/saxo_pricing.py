@@ -108,7 +108,7 @@ def adjust(
     uow.ledger.add_entries(
         ctx.company_id, written, ctx.today, ctx.now, ctx.principal.subject, ctx.dialect
     )
-    uow.ledger.write_balances({key: state.balances[key] for key in state.touched})
+    uow.ledger.write_balances(state.changed())
 
 
 def _target(holder: Holder, pricing: Pricing, sign: Decimal) -> _Target | None:

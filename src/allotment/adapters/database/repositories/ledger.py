@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import partial
 from itertools import repeat
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, func, or_, select, text
 
@@ -161,7 +161,10 @@ class SqlLedgerRepository:
         database's write lock already. An account's balances are read from the database once
         per transaction (all of them); later calls answer from what was read and written.
         """
-        wanted = set(keys)
+        # In the callers' order throughout (a dict is an ordered set): walking 100,000 keys
+        # in hash order, as a set gives them, took three times as long, each key and its
+        # balance read from memory out of the order in which they were made.
+        wanted = dict.fromkeys(keys)
         if not wanted:
             return {}
         accounts = set(map(_ACCOUNT, wanted))
@@ -179,8 +182,10 @@ class SqlLedgerRepository:
         if unread:
             self._read(sorted(unread))
         # Those that have a row, looked up in C (a fill asks for 200,000): immutable, shared.
-        found = wanted & self._known.keys()
-        return dict(zip(found, map(self._known.__getitem__, found), strict=True))
+        found = dict(zip(wanted, map(self._known.get, wanted), strict=True))
+        if None in found.values():
+            return {key: balance for key, balance in found.items() if balance is not None}
+        return cast("dict[BalanceKey, Balance]", found)
 
     def _read(self, accounts: Sequence[str]) -> None:
         """Every balance of `accounts` into `_known`."""
