@@ -152,6 +152,25 @@ def test_balances_are_read_once_per_transaction_and_later_reads_see_what_was_wri
         }
 
 
+def test_balances_of_accounts_whose_ids_hold_any_character_are_read_under_lock(
+    container: Container,
+) -> None:
+    """PostgreSQL reads a batch's accounts from one text of ids split by a separator (or an
+    array when an id holds it): ids with the separator, commas, braces, quotes and backslashes
+    read back as written, in both forms."""
+    odd = ["A\x1fB", 'C,"D"', "{E}", "F\\G", "H I"]
+    plain = [f"BW-{n:05d}" for n in range(3)]
+    for ids in (odd, plain, odd[1:]):
+        keys = [BalanceKey(account_id, AssetKind.CASH, "USD") for account_id in ids]
+        written = {key: Balance(Decimal(n + 1)) for n, key in enumerate(keys)}
+        with container.uow() as uow:
+            uow.ledger.write_balances(written)
+            uow.commit()
+        with container.uow() as uow:
+            assert uow.ledger.lock_balances(keys) == written
+            uow.commit()
+
+
 def _posting_rows(amounts: list[object]) -> list[tuple[object, ...]]:
     return [
         (900_000_000, line, f"BW-{line:05d}", "cash", "USD", amount, None)

@@ -62,10 +62,22 @@ _KINDS = {kind.value: kind for kind in AssetKind}
 _KIND_TEXT = {kind: kind.value for kind in AssetKind}
 _FIGURE_TYPES = {Decimal, type(None)}
 """Enum `.value` is a descriptor call; a dict lookup is several times cheaper per row."""
-_UNNEST_IDS = "unnest(CAST(:ids AS text[])) AS v(id)"
-"""Joined, not `= ANY(array)`: a generic plan would compare each row with the whole array."""
-_DRIVER_UNNEST_IDS = "unnest(CAST(%(ids)s AS text[])) AS v(id)"
-"""The same, in the driver's parameter style (`driver_rows`)."""
+_ID_SEPARATOR = "\x1f"
+"""ASCII's unit separator: what splits a list of ids sent as one text (`_unnest_ids`)."""
+
+
+def _unnest_ids(ids: Sequence[str], placeholder: str) -> tuple[str, str | list[str]]:
+    """PostgreSQL: the ids as rows `v(id)` to join (not `= ANY(array)`: a generic plan would
+    compare each row with the whole array), and the one parameter they take. The ids go as
+    one text the server splits: psycopg builds an array parameter in Python, id by id, which
+    took 0.1 s for 100,000 ids, four times the whole statement otherwise. As an array when
+    an id holds the separator."""
+    joined = _ID_SEPARATOR.join(ids)
+    if ids and joined.count(_ID_SEPARATOR) == len(ids) - 1:
+        return f"unnest(string_to_array({placeholder}, E'\\x1f')) AS v(id)", joined
+    return f"unnest(CAST({placeholder} AS text[])) AS v(id)", list(ids)
+
+
 _UNNEST_VALUES = (
     "unnest(CAST(:account_ids AS text[]), CAST(:kinds AS text[]), CAST(:assets AS text[]), "
     "CAST(:quantities AS numeric[]), CAST(:costs AS numeric[])) "
@@ -122,12 +134,13 @@ class SqlLedgerRepository:
         """
         wanted = sorted(set(ids))
         if self._postgres:
+            source, ids = _unnest_ids(wanted, "%(ids)s")
             rows: Iterable[Sequence[Any]] = driver_rows(
                 self._db,
-                f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a JOIN {_DRIVER_UNNEST_IDS} "
+                f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a JOIN {source} "
                 "ON a.id = v.id WHERE a.company_id = %(company_id)s "
                 "ORDER BY a.id FOR NO KEY UPDATE OF a",
-                {"ids": wanted, "company_id": company_id},
+                {"ids": ids, "company_id": company_id},
             )
         else:
             rows = self._sqlite_accounts(company_id, wanted)
@@ -171,12 +184,13 @@ class SqlLedgerRepository:
         unlocked = accounts - self._locked if self._postgres else ()
         if unlocked:
             self._locked.update(unlocked)
+            source, ids = _unnest_ids(sorted(unlocked), ":ids")
             self._db.execute(
                 text(
-                    f"SELECT a.id FROM accounts AS a JOIN {_UNNEST_IDS} ON a.id = v.id "
+                    f"SELECT a.id FROM accounts AS a JOIN {source} ON a.id = v.id "
                     "ORDER BY a.id FOR NO KEY UPDATE OF a"
                 ),
-                {"ids": sorted(unlocked)},
+                {"ids": ids},
             )
         unread = accounts - self._read_accounts
         if unread:
@@ -193,11 +207,12 @@ class SqlLedgerRepository:
         for start in range(0, len(accounts), CHUNK):
             chunk = accounts[start : start + CHUNK]
             if self._postgres:
+                source, ids = _unnest_ids(chunk, "%(ids)s")
                 rows = driver_rows(
                     self._db,
                     "SELECT b.account_id, b.kind, b.asset, b.quantity, b.cost_amount "
-                    f"FROM balances AS b JOIN {_DRIVER_UNNEST_IDS} ON b.account_id = v.id",
-                    {"ids": chunk},
+                    f"FROM balances AS b JOIN {source} ON b.account_id = v.id",
+                    {"ids": ids},
                 )
             else:
                 marks = ", ".join("?" for _ in chunk)
