@@ -67,19 +67,19 @@ def book(
     accounts = _accounts_of(requests)
     if atomic or not _pipelined(uow, len(requests)):
         keys = _posting_keys(batch, range(len(requests)))
-        state = LedgerState(accounts, uow.ledger.lock_balances(list(keys)))
+        state = LedgerState(accounts, uow.ledger.lock_balances(keys))
         codes = _decide(state, batch, range(len(requests)))
         if atomic and any(code is not BookingCode.OK for code in codes):
             return [BookingOutcome(code) for code in codes]
         booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
     else:
         keys = {key for trade in trades.values() for key in _trade_keys(trade)}
-        state = LedgerState(accounts, uow.ledger.lock_balances(list(keys)))
+        state = LedgerState(accounts, uow.ledger.lock_balances(keys))
 
         def decide(chunk: range) -> list[BookingCode]:
             missing = _posting_keys(batch, chunk) - keys
             if missing:  # never for trades: their keys are all known
-                state.balances.update(uow.ledger.lock_balances(list(missing)))
+                state.balances.update(uow.ledger.lock_balances(missing))
                 keys.update(missing)
             return _decide(state, batch, chunk)
 
@@ -98,7 +98,7 @@ def _book_uniform(
     ensure_open(uow, ctx.company_id, ctx.today)
     batch = _Batch(uow, ctx, requests, None)
     keys = uniform_keys(terms, requests)
-    state = LedgerState(_accounts_of(requests), uow.ledger.lock_balances(list(keys.every)))
+    state = LedgerState(_accounts_of(requests), uow.ledger.lock_balances(keys.every))
 
     def decide(chunk: range) -> list[BookingCode]:
         return decide_uniform(

@@ -3,7 +3,7 @@ hashing, token signing and a clock. Adapters implement these; tests may use fake
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -219,7 +219,7 @@ class InstrumentRepository(Protocol):
 
 class LedgerRepository(Protocol):
     def lock_accounts(self, company_id: int, ids: Sequence[str]) -> dict[str, Account]: ...
-    def lock_balances(self, keys: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]: ...
+    def lock_balances(self, keys: Iterable[BalanceKey]) -> dict[BalanceKey, Balance]: ...
     def write_balances(self, changed: Mapping[BalanceKey, Balance]) -> None: ...
     def add_entries(
         self,

@@ -164,7 +164,7 @@ class SqlLedgerRepository:
             )
         return rows
 
-    def lock_balances(self, keys: Sequence[BalanceKey]) -> dict[BalanceKey, Balance]:
+    def lock_balances(self, keys: Iterable[BalanceKey]) -> dict[BalanceKey, Balance]:
         """The balances of `keys` (missing ones are absent), locked until the transaction ends.
 
         PostgreSQL: the accounts the keys belong to are locked (FOR NO KEY UPDATE, which leaves
