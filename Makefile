@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test check lint types imports bench clean
+.PHONY: run test check lint types imports bench bench-smoke clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "allotment needs Python 3.11 or newer")'
@@ -38,6 +38,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/etna_batch.py
 	$(BIN)/python bench/block_fill.py
 	$(BIN)/python bench/bookbuilding_search.py
+
+# Every benchmark at a small size, on SQLite and (when a PostgreSQL URL is set) PostgreSQL: CI
+# runs it so that a benchmark cannot rot unnoticed. The figures mean little at this size.
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/engine.py --sizes 1000,10000
+	$(BIN)/python bench/etna_batch.py --items 200
+	$(BIN)/python bench/block_fill.py --participants 1000
+	$(BIN)/python bench/bookbuilding_search.py --allocations 10000 --runs 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -374,17 +374,19 @@ def _book_one(session: Session, item: dict[str, Any], now: datetime) -> bool:
     )  # fmt: skip
     session.add(entry)
     session.flush()
-    for account_id, kind, key, amount, at in (
-        (source.id, "security", asset, -quantity, price),
-        (target.id, "security", asset, quantity, price),
-        (target.id, "cash", currency, -value, None),
-        (source.id, "cash", currency, value, None),
-        (target.id, "cash", currency, -commission, None),
-        (fee_id, "cash", currency, commission, None),
+    for line, (account_id, kind, key, amount, at) in enumerate(
+        (
+            (source.id, "security", asset, -quantity, price),
+            (target.id, "security", asset, quantity, price),
+            (target.id, "cash", currency, -value, None),
+            (source.id, "cash", currency, value, None),
+            (target.id, "cash", currency, -commission, None),
+            (fee_id, "cash", currency, commission, None),
+        )
     ):
         session.add(
-            PostingRow(entry_id=entry.id, account_id=account_id, kind=kind, asset=key,
-                       amount=amount, price=at)
+            PostingRow(entry_id=entry.id, line=line, account_id=account_id, kind=kind,
+                       asset=key, amount=amount, price=at)
         )  # fmt: skip
     session.add(
         AllocationRecord(
