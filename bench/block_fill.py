@@ -11,7 +11,9 @@ affordability and fee checks, one `booking.book` call for every participant, the
 written), each in one unit of work, committed.
 
 PostgreSQL runs when ALLOTMENT_BENCH_POSTGRES_URL (or ALLOTMENT_TEST_POSTGRES_URL) names a
-server where the bench may create and drop a database of its own.
+server where the bench may create and drop a database of its own. There the bench also prints
+the floor: the rows the fill's transaction wrote, copied into the same tables of a fresh
+database with nothing around them (`copy_floor.py`), and the fill's ratio to it.
 """
 
 from __future__ import annotations
@@ -20,14 +22,10 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from copy_floor import copy_floor, postgres_database
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import insert_rows, reserve_ids
@@ -56,13 +54,17 @@ def main() -> None:
     lines = []
     with tempfile.TemporaryDirectory(prefix="saxo-bench-") as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        lines.append(run("sqlite", url, folder, args.participants, not args.no_fees))
+        lines.append(run("sqlite", url, folder, args.participants, not args.no_fees)[0])
         admin_url = os.environ.get("ALLOTMENT_BENCH_POSTGRES_URL") or os.environ.get(
             "ALLOTMENT_TEST_POSTGRES_URL"
         )
         if admin_url:
             with postgres_database(admin_url) as pg_url:
-                lines.append(run("postgresql", pg_url, folder, args.participants, not args.no_fees))
+                line, seconds = run(
+                    "postgresql", pg_url, folder, args.participants, not args.no_fees
+                )
+                lines.append(line)
+                lines.append(floor_line(pg_url, admin_url, args.participants, seconds))
         else:
             lines.append("postgresql: skipped (set ALLOTMENT_BENCH_POSTGRES_URL)")
     print()
@@ -72,7 +74,8 @@ def main() -> None:
         print(line)
 
 
-def run(backend: str, url: str, folder: str, count: int, with_fees: bool) -> str:
+def run(backend: str, url: str, folder: str, count: int, with_fees: bool) -> tuple[str, float]:
+    """The figures' line, and the fill's seconds."""
     box = build(
         Settings(
             database_url=url,
@@ -108,10 +111,21 @@ def run(backend: str, url: str, folder: str, count: int, with_fees: bool) -> str
         check(box, ctx, block.id, count)
     finally:
         box.engine.dispose()
-    return (
+    line = (
         f"  {backend:<10}  fill {timings['fill']:6.2f} s "
         f"({count / timings['fill']:,.0f} participants/s; this process's CPU "
         f"{timings['cpu']:.2f} s)   key {timings['key']:5.2f} s   order {timings['order']:5.2f} s"
+    )
+    return line, timings["fill"]
+
+
+def floor_line(url: str, admin_url: str, count: int, fill_seconds: float) -> str:
+    """The COPY floor of what the PostgreSQL fill wrote (the last transaction of the bench)."""
+    floor = copy_floor(url, admin_url)
+    return (
+        f"  {'floor':<10}  COPY {floor.seconds:6.2f} s of the {floor.rows:,} rows the fill "
+        f"inserted or updated ({floor.rows / count:.1f} per participant) into the same tables "
+        f"of a fresh database; the fill takes {fill_seconds / floor.seconds:.1f}x its floor"
     )
 
 
@@ -235,21 +249,6 @@ def check(box: Container, ctx: Context, block_id: int, count: int) -> None:
         rows = uow.allocations.list(ctx.company_id, None, block_id=block_id, limit=count + 10)
         assert len(rows) == count, len(rows)
         assert not uow.ledger.recompute()
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    admin = make_url(admin_url).set(drivername="postgresql+psycopg")
-    name = f"allotment_bench_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
 if __name__ == "__main__":
