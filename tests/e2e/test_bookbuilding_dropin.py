@@ -19,7 +19,7 @@ from allotment.bootstrap import Container
 from allotment.domain.bookbuilding import Deal, Indication, InvestorAccount, Tranche, ValueType
 from allotment.services.bookbuilding_ports import repository
 from allotment.services.demo import COMPANY
-from tests.e2e.test_bookbuilding_allocations import V4, cas, create  # noqa: F401
+from tests.e2e.test_bookbuilding_allocations import V4, cas_token, create
 
 # The Allocation object of the seed's "Example JSON", exactly as the vendor documents it.
 SEED_EXAMPLE = """\
@@ -78,6 +78,11 @@ SEED_EXAMPLE = """\
 }
 """
 JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def cas(client: TestClient) -> dict[str, str]:
+    return cas_token(client)
 
 
 @pytest.fixture

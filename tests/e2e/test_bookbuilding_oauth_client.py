@@ -1,6 +1,7 @@
-"""An off-the-shelf OAuth2 client library (Authlib's httpx integration, over httpx2), configured as a CAS
-client would be (client credentials, `client_secret_basic`), obtains a token from allotment's
-`/connect/token` and reads an allocation through the book-building dialect."""
+"""An off-the-shelf OAuth2 client library (Authlib's httpx integration, over httpx2),
+configured as a CAS client would be (client credentials, `client_secret_basic`), obtains a
+token from allotment's `/connect/token` and reads an allocation through the book-building
+dialect."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ import asyncio
 from typing import Any
 
 import httpx2
+import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi.testclient import TestClient
 
-from tests.e2e.test_bookbuilding_allocations import cas, create  # noqa: F401
+from tests.e2e.test_bookbuilding_allocations import cas_token, create
 
 BASE = "http://allotment.test"
 ALLOCATIONS = "/book-building/allocations/v4/allocations"
+
+
+@pytest.fixture
+def cas(client: TestClient) -> dict[str, str]:
+    return cas_token(client)
 
 
 class RecordingTransport(httpx2.ASGITransport):
