@@ -201,7 +201,7 @@ INVALID_PATCHES = [
         ([{"op": "add", "path": "/colour", "value": "red"}], "colour"),
         ([{"op": "replace", "path": "/dealId", "value": str(uuid.uuid4())}], "dealId"),
         ([{"op": "replace", "path": "/id", "value": str(uuid.uuid4())}], "id"),
-        ([{"op": "remove", "path": "/nothing/here"}], "patch"),
+        ([{"op": "remove", "path": "/nothing/here"}], "[0].path"),
         ([{"op": "replace", "path": "/allocationValue/type", "value": "shares"}],
          "allocationValue.type"),
 ]  # fmt: skip

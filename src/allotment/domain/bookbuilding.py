@@ -7,6 +7,8 @@ investor is to receive; settlement happens later, outside allotment.
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,14 +77,36 @@ def on_delete(status: OrderStatus) -> OrderStatus | None:
 
 
 def is_stale(stored: str | None, incoming: str | None) -> bool:
-    """True when `incoming` is older than `stored`: compared as integers when both are
-    integers, else as text. A request without a version does not take part in the check."""
+    """True when `incoming` is older than `stored`. A version is compared as the source sends
+    it: SQL Server rowversions (8 bytes, sent base64-encoded as JSON serialisers write byte
+    arrays, "AAAAAAAAB9E=", or as SQL Server shows them, "0x00000000000007D1") as the unsigned
+    big-endian numbers they are; integers as integers; anything else, or two versions of
+    different kinds, as text. A request without a version does not take part in the check."""
     if stored is None or incoming is None:
         return False
-    stored_number, incoming_number = _integer(stored), _integer(incoming)
-    if stored_number is not None and incoming_number is not None:
-        return incoming_number < stored_number
+    for read in (_rowversion, _integer):
+        stored_number, incoming_number = read(stored), read(incoming)
+        if stored_number is not None and incoming_number is not None:
+            return incoming_number < stored_number
     return incoming < stored
+
+
+ROWVERSION_BYTES = 8
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{11}=")
+_HEX = re.compile(r"0[xX][0-9A-Fa-f]{16}")
+
+
+def _rowversion(text: str) -> int | None:
+    """The number an 8-byte SQL Server rowversion holds, or None when `text` is not one."""
+    stripped = text.strip()
+    if _HEX.fullmatch(stripped):
+        return int(stripped[2:], 16)
+    if not _BASE64.fullmatch(stripped):
+        return None
+    raw = base64.b64decode(stripped, validate=True)
+    if len(raw) != ROWVERSION_BYTES or base64.b64encode(raw).decode("ascii") != stripped:
+        return None
+    return int.from_bytes(raw, "big")
 
 
 def _integer(text: str) -> int | None:

@@ -17,6 +17,7 @@ from allotment.domain.numbers import CENT, MAX_SCALE, fits_storage, is_multiple_
 from allotment.services.blocks import unallocated
 from allotment.services.blocktrade_reading import (
     MAX_REFERENCE_LENGTH,
+    REQUIRED_FIELDS,
     BlockAllocation,
     BlockTradeBlockAllocation,
 )
@@ -50,7 +51,7 @@ class LineChecker:
 
     def errors(self, line: BlockAllocation) -> list[str]:
         """Every rule the line breaks, in a fixed order (empty when it passes)."""
-        found = _out_of_range(line)
+        found = _missing(line) or _out_of_range(line)
         if found:
             return found
         found += self._master_errors()
@@ -155,6 +156,18 @@ class LineChecker:
                 f"{self.request.block_trade_allocation_id}"
             ]
         return []
+
+
+def _missing(line: BlockAllocation) -> list[str]:
+    """The vendor's resource model marks every BlockAllocation member but NotesForClient
+    Required: a line without one is refused, naming each (a number left out is never taken as
+    0), and its other rules, which would only compute with those zeros, are not checked."""
+    if not line.missing:
+        return []
+    absent = set(line.missing)
+    if not line.allocation_reference:
+        absent.add("AllocationReference")
+    return [f"{name} is required" for name in REQUIRED_FIELDS if name in absent]
 
 
 def _out_of_range(line: BlockAllocation) -> list[str]:

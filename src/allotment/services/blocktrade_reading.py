@@ -17,6 +17,19 @@ from allotment.domain.numbers import NotANumber, to_decimal
 
 MAX_REFERENCE_LENGTH = 16
 MAX_ID = 2**63 - 1
+REQUIRED_NUMBERS = (
+    "ClientID",
+    "Quantity",
+    "Price",
+    "TradeValue",
+    "NetAmount",
+    "CustomBrokerageFee",
+    "GSTValue",
+    "OtherFees",
+)
+"""The numbers (and ClientID) among the BlockAllocation members the vendor marks Required."""
+REQUIRED_FIELDS = (*REQUIRED_NUMBERS[:7], "AllocationReference", "OtherFees")
+"""Every Required BlockAllocation member, in the vendor's resource model's order."""
 
 
 class RequestInvalid(InvalidInstruction):
@@ -25,7 +38,9 @@ class RequestInvalid(InvalidInstruction):
 
 @dataclass(frozen=True, slots=True)
 class BlockAllocation:
-    """One line of the request, as sent (echoed back in an error result)."""
+    """One line of the request, as sent (echoed back in an error result). A required number
+    left out is echoed as 0, as the vendor's model binding leaves it, and named in `missing`:
+    such a line is refused, never booked with a 0."""
 
     client_id: int
     quantity: Decimal
@@ -37,6 +52,7 @@ class BlockAllocation:
     allocation_reference: str | None
     notes_for_client: str | None
     other_fees: Decimal
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +69,9 @@ def read_request(
 ) -> BlockTradeBlockAllocation:
     """Build the request from the values a codec read (JSON values, or XML element texts).
 
-    Absent line fields take the vendor's defaults (0 for numbers, null for texts); present ones
-    must have the right type. Raises RequestInvalid, or LimitExceeded above `max_lines` lines.
+    Absent texts are null; absent (or null) required numbers are 0 and named in the line's
+    `missing`; present fields must have the right type. Raises RequestInvalid, or
+    LimitExceeded above `max_lines` lines.
     """
     block_id = fields.get("BlockTradeAllocationID")
     if block_id is None:
@@ -82,11 +99,15 @@ def read_request(
 
 
 def _line(values: Mapping[str, object], where: str) -> BlockAllocation:
-    def number(name: str) -> Decimal:
-        return _number(values.get(name, 0), f"{where}.{name}")
+    missing = tuple(name for name in REQUIRED_NUMBERS if values.get(name) is None)
 
+    def number(name: str) -> Decimal:
+        value = values.get(name)
+        return Decimal(0) if value is None else _number(value, f"{where}.{name}")
+
+    client_id = values.get("ClientID")
     return BlockAllocation(
-        client_id=_integer(values.get("ClientID", 0), f"{where}.ClientID"),
+        client_id=0 if client_id is None else _integer(client_id, f"{where}.ClientID"),
         quantity=number("Quantity"),
         price=number("Price"),
         trade_value=number("TradeValue"),
@@ -98,6 +119,7 @@ def _line(values: Mapping[str, object], where: str) -> BlockAllocation:
         ),
         notes_for_client=_text(values.get("NotesForClient"), f"{where}.NotesForClient"),
         other_fees=number("OtherFees"),
+        missing=missing,
     )
 
 

@@ -7,14 +7,12 @@ is to receive); they are not booked on the ledger.
 
 from __future__ import annotations
 
-import copy
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-
-import jsonpatch
 
 from allotment.domain.bookbuilding import (
     BookAllocation,
@@ -32,6 +30,7 @@ from allotment.services.bookbuilding_document import (
     stamp_comments,
     stamp_detail,
 )
+from allotment.services.bookbuilding_patch import apply_patch
 from allotment.services.bookbuilding_ports import BookbuildingRepository, repository
 from allotment.services.bookbuilding_search import project, read_search
 from allotment.services.context import Context, record
@@ -79,8 +78,13 @@ def _check_references(repo: BookbuildingRepository, ctx: Context, data: Allocati
         raise InvalidInstruction(message, field="indicationId")
 
 
+def _quoted(text: str) -> str:
+    """A client's text inside a message, quoted as JSON writes it (not as Python's repr)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _missing(field: str, what: str, value: str) -> InvalidInstruction:
-    return InvalidInstruction(f"{field}: no {what} {value!r} exists", field=field)
+    return InvalidInstruction(f"{field}: no {what} {_quoted(value)} exists", field=field)
 
 
 def _build(
@@ -119,7 +123,7 @@ def _check_source_id(repo: BookbuildingRepository, ctx: Context, row: BookAlloca
     holder = repo.allocation_by_source(ctx.company_id, row.source_id)
     if holder is not None and holder.id != row.id:
         raise Conflict(
-            f"sourceId {row.source_id!r} is already used by allocation {holder.id}",
+            f"sourceId {_quoted(row.source_id)} is already used by allocation {holder.id}",
             field="sourceId",
         )
 
@@ -180,10 +184,19 @@ def _update(
     return row
 
 
-def replace_allocation(uow: UnitOfWork, ctx: Context, raw: Any) -> BookAllocation:
-    """PUT: the whole allocation, its id in the body."""
+def replace_allocation(
+    uow: UnitOfWork, ctx: Context, raw: Any, allocation_id: str | None = None
+) -> BookAllocation:
+    """PUT: the whole allocation, its id in the body (`PUT /v4/allocations`, as the seed
+    lists it) or in the path (`PUT /v4/allocations/{id}`, as the seed's parameter table
+    describes it); when both are given they must name the same allocation."""
     ctx.require(Scope.WRITE)
     data = read_document(raw, ctx.company_id)
+    if allocation_id is not None:
+        if data.id and _known_id(data.id) != _known_id(allocation_id):
+            message = f"id: the id in the body ({data.id}) is not the id in the path"
+            raise InvalidInstruction(message, field="id")
+        data = replace(data, id=allocation_id)
     if not data.id:
         raise InvalidInstruction("id: is required to update an allocation", field="id")
     before = get_allocation(uow, ctx, data.id, lock=True)
@@ -198,28 +211,10 @@ def patch_allocation(
     ctx.require(Scope.WRITE)
     before = get_allocation(uow, ctx, allocation_id, lock=True)
     document = render(before)
-    patched = _apply_patch(document, operations)
+    patched = apply_patch(document, operations)
     if not isinstance(patched, Mapping) or patched.get("id") != before.id:
         raise InvalidInstruction("id: the id of an allocation cannot change", field="id")
     return _update(uow, ctx, before, read_document(patched, ctx.company_id))
-
-
-def _apply_patch(document: dict[str, Any], operations: Any) -> Any:
-    if not isinstance(operations, list) or not all(isinstance(op, Mapping) for op in operations):
-        raise InvalidInstruction(
-            "body: a JSON Patch is an array of operations", errors={"body": ["must be an array"]}
-        )
-    for index, operation in enumerate(operations):
-        unknown = sorted(set(operation) - {"op", "path", "value", "from"})
-        if unknown:
-            where = f"[{index}].{unknown[0]}"
-            raise InvalidInstruction(f"{where}: is not a JSON Patch member", field=where)
-    try:
-        return jsonpatch.JsonPatch(operations).apply(copy.deepcopy(document))
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
-        raise InvalidInstruction(f"patch: {error}", field="patch") from error
-    except (TypeError, KeyError, IndexError, ValueError) as error:
-        raise InvalidInstruction(f"patch: cannot apply: {error}", field="patch") from error
 
 
 def delete_allocation(uow: UnitOfWork, ctx: Context, allocation_id: str) -> BookAllocation | None:
@@ -236,7 +231,7 @@ def delete_by_source_id(
         raise InvalidInstruction("sourceId: is required", field="sourceId")
     found = repository(uow).allocation_by_source(ctx.company_id, source_id, lock=True)
     if found is None:
-        raise NotFound(f"no allocation has sourceId {source_id!r}", sourceId=source_id)
+        raise NotFound(f"no allocation has sourceId {_quoted(source_id)}", sourceId=source_id)
     return _delete(uow, ctx, found)
 
 

@@ -129,9 +129,7 @@ def read_document(raw: Any, company_id: int) -> AllocationInput:
         raise InvalidInstruction("the body must be an Allocation object", errors=errors)
     doc = reader.object(raw, "", TOP_LEVEL_FIELDS)
     allocation_id = reader.text(doc.get("id"), "id")
-    company = doc.get("companyId")
-    if company is not None and str(company) != str(company_id):
-        reader.fail("companyId", "is the caller's company and cannot be set")
+    _company(reader, doc.get("companyId"), company_id)
     raw_value = doc.get("allocationValue")
     value = reader.value(raw_value, "allocationValue", _VALUE | {"overrideAllocation"})
     raw_override = raw_value.get("overrideAllocation") if isinstance(raw_value, Mapping) else None
@@ -168,6 +166,22 @@ def read_document(raw: Any, company_id: int) -> AllocationInput:
         message = f"{first or 'body'}: {reader.errors[first][0]}"
         raise InvalidInstruction(message, errors=reader.errors)
     return found
+
+
+def _company(reader: _Reader, raw: Any, company_id: int) -> None:
+    """companyId is the caller's company (from the token). The seed's example sends the
+    placeholder 0, which is read as "the caller's"; so is the caller's own id; another
+    company's id is refused."""
+    if raw is None:
+        return
+    try:
+        number = None if isinstance(raw, bool) else to_decimal(raw)
+    except NotANumber:
+        number = None
+    if number is None or number != number.to_integral_value():
+        reader.fail("companyId", "must be an integer")
+    elif number not in (0, company_id):
+        reader.fail("companyId", f"must be the caller's company ({company_id}) or 0")
 
 
 def _status_messages(reader: _Reader, raw: Any) -> tuple[Mapping[str, Any], ...]:

@@ -6,6 +6,7 @@ Every searchable field is a column of its own, so a search is one SQL query plus
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ DEFAULT_PAGE_SIZE = 250
 MAX_PAGE_SIZE = 1000
 MAX_CRITERIA = 50
 MAX_IN_VALUES = 1000
+MAX_PAGE = 2**31 - 1
+"""CAS's page is a .NET Int32; a larger page (or an offset past 2**63) is refused by name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,7 @@ def read_search(raw: Any, company_id: int) -> SearchRequest:
     unknown = sorted(set(raw) - {"page", "pageSize", "projection", "criteria", "sortFields"})
     if unknown:
         raise _bad(unknown[0], "is not a search parameter")
-    page = _integer(raw.get("page"), "page", 1, 1, None)
+    page = _integer(raw.get("page"), "page", 1, 1, MAX_PAGE)
     page_size = _integer(raw.get("pageSize"), "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     criteria = _criteria(raw.get("criteria"), company_id)
     sort = _sort(raw.get("sortFields"))
@@ -110,18 +113,33 @@ def _bad(field: str, message: str) -> InvalidInstruction:
     return InvalidInstruction(f"{field}: {message}", field=field)
 
 
-def _integer(value: Any, name: str, default: int, low: int, high: int | None) -> int:
+def _integer(value: Any, name: str, default: int, low: int, high: int) -> int:
+    """A whole number within [low, high], compared before it is made an int (a JSON number
+    such as 1e999999999 is never expanded)."""
     if value is None or value == "":
         return default
     if isinstance(value, str) and value.strip().lstrip("+").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
+        value = Decimal(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise _bad(name, "must be a whole number")
-    number = int(value)
-    if number < low or (high is not None and number > high):
-        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise _bad(name, f"must be {limit}")
-    return number
+    if isinstance(value, Decimal) and value != value.to_integral_value():
+        raise _bad(name, "must be a whole number")
+    if value < low or value > high:
+        raise _bad(name, f"must be between {low} and {high}")
+    return int(value)
+
+
+def _quoted(text: str) -> str:
+    """A client's text inside a message, quoted as JSON writes it."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _field_name(name: Any, where: str) -> str:
+    if name is None:
+        raise _bad(where, "is required")
+    if not isinstance(name, str):
+        raise _bad(where, "must be a field name (a string)")
+    return name
 
 
 def _criteria(raw: Any, company_id: int) -> tuple[Criterion, ...]:
@@ -147,12 +165,13 @@ def _criterion(item: Mapping[str, Any], where: str, company_id: int) -> Criterio
     operator_text = item.get("operator")
     operator = next((op for op in Operator if op.value == operator_text), None)
     if operator is None:
-        raise _bad(f"{where}.operator", f"unknown operator {operator_text!r}")
+        raise _bad(f"{where}.operator", f"must be one of {' '.join(op.value for op in Operator)}")
+    name = _field_name(name, f"{where}.field")
     if name == COMPANY_FIELD:
         return _company_criterion(item.get("value"), operator, where, company_id)
-    spec = FIELDS.get(name) if isinstance(name, str) else None
+    spec = FIELDS.get(name)
     if spec is None:
-        raise _bad(f"{where}.field", f"unknown field {name!r}")
+        raise _bad(f"{where}.field", f"unknown field {_quoted(name)}")
     if operator not in _OPERATORS[spec.kind]:
         raise _bad(f"{where}.operator", f"{operator.value} does not apply to {name}")
     value = item.get("value")
@@ -240,10 +259,10 @@ def _sort(raw: Any) -> tuple[SortKey, ...]:
         where = f"sortFields[{index}]"
         if not isinstance(item, Mapping) or set(item) - {"field", "direction"}:
             raise _bad(where, "must be an object with field and direction")
-        name = item.get("field")
-        spec = FIELDS.get(name) if isinstance(name, str) else None
+        name = _field_name(item.get("field"), f"{where}.field")
+        spec = FIELDS.get(name)
         if spec is None:
-            raise _bad(f"{where}.field", f"unknown field {name!r}")
+            raise _bad(f"{where}.field", f"unknown field {_quoted(name)}")
         direction = str(item.get("direction") or "asc").lower()
         if direction not in _DIRECTIONS:
             raise _bad(f"{where}.direction", "must be asc or desc")
@@ -261,7 +280,7 @@ def _projection(raw: Any) -> tuple[str, ...] | None:
         raise _bad("projection", "must be a list of field names")
     for name in names:
         if not _projectable(name):
-            raise _bad("projection", f"unknown field {name!r}")
+            raise _bad("projection", f"unknown field {_quoted(name)}")
     return tuple(names)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from allotment.bootstrap import Container, build
 from allotment.entrypoints.http import errors, tokens
+from allotment.entrypoints.http.blocktrade_paths import CaseInsensitiveRoutes
 from allotment.entrypoints.http.idempotency import IdempotencyMiddleware
 from allotment.entrypoints.http.limits import BodySizeLimit
 from allotment.entrypoints.http.native import accounts, blocks, identity, ledger
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app.add_middleware(IdempotencyMiddleware, container=box)
     app.add_middleware(BodySizeLimit, max_bytes=box.settings.max_body_bytes)
+    app.add_middleware(CaseInsensitiveRoutes)
     return app
 
 

@@ -26,6 +26,7 @@ from allotment.entrypoints.http.deps import ContainerDep, context_for
 from allotment.services import blocktrade
 from allotment.services.blocktrade import LineError, Outcome
 from allotment.services.blocktrade_reading import (
+    REQUIRED_NUMBERS,
     BlockAllocation,
     BlockTradeBlockAllocation,
     RequestInvalid,
@@ -93,13 +94,31 @@ def _json_request(raw: bytes, max_lines: int) -> BlockTradeBlockAllocation:
     document = parse_json(raw)
     if not isinstance(document, dict):
         raise RequestInvalid("the body must be a BlockTradeBlockAllocation object")
+    document = _members(document, _REQUEST_MEMBERS)
     lines = document.get("AllocationDetails")
     if lines is not None and not isinstance(lines, list):
         raise RequestInvalid("AllocationDetails must be a list of BlockAllocation")
     for index, line in enumerate(lines or []):
         if not isinstance(line, dict):
             raise RequestInvalid(f"AllocationDetails[{index}] must be a BlockAllocation object")
+    lines = [_members(line, _LINE_MEMBERS) for line in lines or []] if lines else lines
     return read_request(document, lines, max_lines)
+
+
+_REQUEST_MEMBERS = ("BlockTradeAllocationID", "MasterReference", "AllocationDetails")
+_LINE_MEMBERS = (*REQUIRED_NUMBERS, "AllocationReference", "NotesForClient")
+
+
+def _members(document: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """JSON members under their documented names whatever their letter case, as Json.NET
+    binds them (an exact match first, then one that differs only in case: `clientId`)."""
+    spelled = {name.lower(): name for name in names}
+    bound = {name: document[name] for name in names if name in document}
+    for key, value in document.items():
+        name = spelled.get(key.lower())
+        if name is not None and name not in bound:
+            bound[name] = value
+    return bound
 
 
 def _json_allocation(line: BlockAllocation) -> dict[str, Any]:

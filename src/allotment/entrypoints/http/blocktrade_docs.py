@@ -117,8 +117,10 @@ through `POST /api/v1/blocks`; its id is the BlockTradeAllocationID). All or not
 one result per line, or 400 with an error result for each failing line and nothing created.
 Authentication: `Authorization: Bearer` (either token endpoint) or HTTP Basic.
 
-Line errors: `Invalid client:<id>` (unknown client, or no active account in the instrument's
-currency); `Not authorised to create order allocation for this client #<id>`;
+Line errors: `<member> is required` (every BlockAllocation member but NotesForClient, left out
+or null; the line's other rules are then not checked); `Invalid client:<id>` (unknown client,
+or no active account in the instrument's currency);
+`Not authorised to create order allocation for this client #<id>`;
 `Invalid block trade allocation:<id>`; `Block trade allocation <id> is cancelled`;
 `MasterReference <ref> does not match block trade allocation <id>`;
 `Quantity must be a whole number greater than zero`;
@@ -138,10 +140,26 @@ missing BlockTradeAllocationID or MasterReference, a MasterReference over 16 cha
 empty AllocationDetails, a field of the wrong type. 401 without valid credentials, 403 without
 the write scope, 413 for an oversize body or too many lines, 415 for another Content-Type;
 409 and 422 for an Idempotency-Key still in use or used for another request.
+
+As on the vendor's ASP.NET service, the path matches in any letter case
+(`/API/Orders/BlockTrade/Block-Allocations`).
 """
 
 _LINE_SCHEMA = {
     "type": "object",
+    "description": "Every member but NotesForClient is Required (the vendor's resource model); "
+    "JSON members bind whatever their letter case.",
+    "required": [
+        "ClientID",
+        "Quantity",
+        "Price",
+        "TradeValue",
+        "NetAmount",
+        "CustomBrokerageFee",
+        "GSTValue",
+        "AllocationReference",
+        "OtherFees",
+    ],
     "properties": {
         "ClientID": {"type": "integer"},
         "Quantity": {"type": "number"},
@@ -150,7 +168,7 @@ _LINE_SCHEMA = {
         "NetAmount": {"type": "number"},
         "CustomBrokerageFee": {"type": "number"},
         "GSTValue": {"type": "number"},
-        "AllocationReference": {"type": ["string", "null"], "maxLength": 16},
+        "AllocationReference": {"type": "string", "minLength": 1, "maxLength": 16},
         "NotesForClient": {"type": ["string", "null"]},
         "OtherFees": {"type": "number"},
     },

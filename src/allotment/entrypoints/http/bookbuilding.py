@@ -7,18 +7,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from allotment.domain import errors as e
 from allotment.entrypoints.http.bodies import parse_json
+from allotment.entrypoints.http.bookbuilding_schema import doc as _doc
 from allotment.entrypoints.http.deps import ContainerDep, context_for
 from allotment.entrypoints.http.errors import TITLES, register_renderer
 from allotment.services import bookbuilding as service
@@ -113,155 +113,6 @@ items}`. These are primary-market allocations: they are not booked on the ledger
 """
 
 
-class _Amount(BaseModel):
-    amount: Decimal = Field(ge=0)
-
-
-class _Value(BaseModel):
-    type: Literal["cash", "quantity"]
-    data: _Amount
-
-
-class _AllocationValue(_Value):
-    overrideAllocation: _Value | None = None
-
-
-class _StatusMessage(BaseModel):
-    code: str | None = None
-    message: str | None = None
-
-
-class _Comment(BaseModel):
-    commentType: Literal["public", "private"]
-    comment: str
-    lastModifiedBy: str | None = Field(default=None, description="Set by the service.")
-    lastModifiedDateTime: str | None = Field(default=None, description="Set by the service.")
-
-
-class _Comments(BaseModel):
-    comments: list[_Comment] = []
-
-
-class _Affirmation(BaseModel):
-    isAffirmed: bool
-    modifiedBy: str | None = None
-    modifiedDateTime: str | None = None
-
-
-class _Order(BaseModel):
-    affirmation: _Affirmation | None = None
-
-
-class _Detail(BaseModel):
-    order: _Order | None = None
-
-
-class Allocation(BaseModel):
-    id: str | None = Field(default=None, description="CAS id (UUID); required on PUT.")
-    createdBy: str | None = None
-    createdDateTime: str | None = None
-    lastModifiedBy: str | None = None
-    lastModifiedDateTime: str | None = None
-    dealId: str
-    trancheId: str
-    sourceId: str | None = Field(default=None, description="Unique within the company.")
-    investorAccountId: str
-    indicationId: str | None = None
-    companyId: int | None = Field(default=None, description="The token's company.")
-    sourceRowVersion: str | None = None
-    orderStatus: Literal["pending", "delivered", "successful", "failed", "deletePending"] = (
-        "pending"
-    )
-    indicationGroupId: str | None = None
-    statusMessages: list[_StatusMessage] = []
-    allocationValue: _AllocationValue
-    distributionType: Literal["manual", "auto", "none"] = "manual"
-    comment: _Comments | None = None
-    detail: _Detail | None = None
-
-
-class _Criterion(BaseModel):
-    field: str
-    operator: Literal["=", "!=", ">", ">=", "<", "<=", "in", "contains", "startsWith"]
-    value: Any
-
-
-class _SortField(BaseModel):
-    field: str
-    direction: Literal["asc", "desc"] = "asc"
-
-
-class SearchRequest(BaseModel):
-    page: int = Field(default=1, ge=1)
-    pageSize: int = Field(default=250, ge=1, le=1000)
-    projection: str | None = Field(default=None, description="Field names, comma-separated.")
-    criteria: list[_Criterion] | None = None
-    sortFields: list[_SortField] | None = None
-
-
-class AllocationPage(BaseModel):
-    page: int
-    pageSize: int
-    totalCount: int
-    totalPages: int
-    items: list[Allocation]
-
-
-class _PatchOperation(BaseModel):
-    op: Literal["add", "remove", "replace", "move", "copy", "test"]
-    path: str
-    value: Any = None
-    # "from" is a keyword in Python; documented through the alias.
-    from_: str | None = Field(default=None, alias="from")
-
-
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    """A schema with its `$defs` references replaced by the definitions themselves, so that
-    it reads the same in this service's OpenAPI document and in the whole application's."""
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
-        return {key: _inline(value, defs) for key, value in node.items() if key != "$defs"}
-    if isinstance(node, list):
-        return [_inline(item, defs) for item in node]
-    return node
-
-
-def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema(by_alias=True)
-    inlined: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
-    return inlined
-
-
-_BODIES: dict[str, dict[str, Any]] = {
-    "Allocation": _schema(Allocation),
-    "SearchRequest": _schema(SearchRequest),
-    "JsonPatch": {"type": "array", "items": _schema(_PatchOperation)},
-}
-_ANSWERS: dict[str, type[BaseModel]] = {"Allocation": Allocation, "AllocationPage": AllocationPage}
-_PROBLEM = {"description": "Problem details", "content": {"application/problem+json": {}}}
-
-
-def _doc(
-    request: str | None, answer: str | None, status: int = 200, media: str = "application/json"
-) -> dict[str, Any]:
-    """Route keywords that document a hand-parsed body and its answer in the OpenAPI."""
-    ok: dict[str, Any] = {"description": "OK"}
-    if answer:
-        ok["model"] = _ANSWERS[answer]
-    responses: dict[int | str, Any] = {status: ok}
-    responses.update({code: _PROBLEM for code in (400, 401, 403, 404, 409)})
-    extra: dict[str, Any] = {}
-    if request:
-        schema = _BODIES[request]
-        content = {media: {"schema": schema}}
-        if media != "application/json":
-            content["application/json"] = {"schema": schema}
-        extra["requestBody"] = {"required": True, "content": content}
-    return {"responses": responses, "openapi_extra": extra, "response_class": Response}
-
-
 @router.get("/hc/status", tags=["Health"])
 def health_status(box: ContainerDep) -> JSONResponse:
     """200 when the database answers, 503 when it does not (no authentication)."""
@@ -316,6 +167,18 @@ def replace_allocation(
     """Replace an allocation (its id in the body); a stale sourceRowVersion answers 409."""
     with box.uow() as uow:
         updated = service.replace_allocation(uow, ctx, body)
+        uow.commit()
+    return cas_json(render(updated))
+
+
+@router.put("/v4/allocations/{id}", **_doc("Allocation", "Allocation"))
+def replace_allocation_by_id(
+    id: str, ctx: CasContext, box: ContainerDep, body: Annotated[Any, Depends(_json_body)]
+) -> Response:
+    """Replace the allocation with this CAS id; an id in the body, if any, must be the same.
+    A stale sourceRowVersion answers 409."""
+    with box.uow() as uow:
+        updated = service.replace_allocation(uow, ctx, body, id)
         uow.commit()
     return cas_json(render(updated))
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from allotment.domain.errors import Forbidden, Unauthorized
-from allotment.entrypoints.http import errors
+from allotment.entrypoints.http import errors, oauth_clients
 from allotment.entrypoints.http.deps import ContainerDep
 from allotment.services import auth
 
@@ -148,19 +148,34 @@ class OAuthToken(BaseModel):
     },
 )
 def connect_token(
+    request: Request,
     box: ContainerDep,
     grant_type: Annotated[str, Form()],
-    client_id: Annotated[str, Form()],
-    client_secret: Annotated[str, Form()],
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
     scope: Annotated[str | None, Form()] = None,
 ) -> Any:
-    """OAuth2 client credentials (RFC 6749 §4.4): tokens live 1200 seconds."""
+    """OAuth2 client credentials (RFC 6749 §4.4): tokens live 1200 seconds. The client
+    authenticates with HTTP Basic (`client_secret_basic`, RFC 6749 §2.3.1) or with
+    `client_id` and `client_secret` in the form (`client_secret_post`), one method at a time."""
     if grant_type != "client_credentials":
         return _oauth_error("unsupported_grant_type", 400, "only client_credentials is supported")
+    try:
+        client = oauth_clients.client_credentials(
+            request.headers.get("authorization"), client_id, client_secret
+        )
+    except oauth_clients.ClientAuthenticationError as refusal:
+        return _oauth_error(refusal.error, refusal.status, refusal.description)
     with box.uow(write=False) as uow:
         try:
             issued = auth.client_credentials(
-                uow, box.hasher, box.tokens, client_id, client_secret, scope, box.clock.now()
+                uow,
+                box.hasher,
+                box.tokens,
+                client.client_id,
+                client.client_secret,
+                scope,
+                box.clock.now(),
             )
         except Unauthorized:
             return _oauth_error("invalid_client", 401, "unknown client or wrong secret")
