@@ -216,3 +216,18 @@ def test_the_secret_is_in_no_log_and_no_audit_event(
     with demo_container.uow(write=False) as uow:
         events = uow.audit.list(company_id, None, 0, 10_000)
     assert events and all(secret not in repr(event) for event in events)
+
+
+def test_a_time_step_is_recorded_once_and_never_before_a_later_one(
+    client: TestClient, secret: str, demo_container: Container
+) -> None:
+    with demo_container.uow() as uow:
+        trader = uow.identity.user_by_username("trader")
+        assert trader is not None and trader.id is not None and trader.two_factor_secret
+        first = uow.identity.use_two_factor_step(trader.id, 1000)
+        again = uow.identity.use_two_factor_step(trader.id, 1000)
+        earlier = uow.identity.use_two_factor_step(trader.id, 999)
+        later = uow.identity.use_two_factor_step(trader.id, 1001)
+        uow.commit()
+
+    assert (first, again, earlier, later) == (True, False, False, True)

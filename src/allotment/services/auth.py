@@ -98,6 +98,52 @@ def user_token(codec: TokenCodec, user: UserRecord, now: datetime) -> IssuedToke
     return IssuedToken(codec.encode(claims), int(USER_TOKEN_LIFETIME.total_seconds()), scopes)
 
 
+class LoginFailed(Unauthorized):
+    """ETNA's `Failed` state: the step that failed and why, in ETNA's words."""
+
+    code = "LoginFailed"
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(reason, step=step)
+        self.step = step
+        self.reason = reason
+
+
+WRONG_CODE = ("VerificationCode", "Invalid verification code")
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatched:
+    """Password and verification code are right; the code's time step is still to be recorded
+    as used (`finish_login`, in a unit of work that writes) before a token is issued. The slow
+    password check runs while only reading: on SQLite no writer waits for a hash."""
+
+    user: UserRecord
+    time_step: int
+
+
+def _code_matched(
+    codes: two_factor.OneTimeCodes, user: UserRecord, code: str, now: datetime
+) -> CodeMatched:
+    step = two_factor.matching_step(codes, user, code, now)
+    if step is None:
+        log.warning("login refused: wrong verification code for user %r", user.username)
+        raise LoginFailed(*WRONG_CODE)
+    return CodeMatched(user, step)
+
+
+def finish_login(
+    uow: UnitOfWork, codec: TokenCodec, matched: CodeMatched, now: datetime
+) -> IssuedToken:
+    """Record the code as used and issue the token; a code used before is refused (RFC 6238
+    §5.2: of two requests with the same code, one passes)."""
+    assert matched.user.id is not None
+    if not uow.identity.use_two_factor_step(matched.user.id, matched.time_step):
+        log.warning("login refused: a used verification code for user %r", matched.user.username)
+        raise LoginFailed(*WRONG_CODE)
+    return user_token(codec, matched.user, now)
+
+
 def login_user(
     uow: UnitOfWork,
     hasher: PasswordHasher,
@@ -105,23 +151,19 @@ def login_user(
     username: str,
     password: str,
     now: datetime,
-    app_company_id: int | None = None,
     codes: two_factor.OneTimeCodes | None = None,
     verification_code: str | None = None,
-) -> IssuedToken:
-    """A token for a user whose password matches (and, with two-factor authentication, whose
-    verification code does: the unit of work must then be able to write, to record the code
-    as used)."""
-    user = authenticate(uow, hasher, username, password, app_company_id)
-    if user.two_factor_secret is not None:
-        if codes is None or not verification_code:
-            raise two_factor.TwoFactorRequired(
-                "this user has two-factor authentication: send the verification code too"
-            )
-        if not two_factor.code_accepted(uow, codes, user, verification_code, now):
-            log.warning("login refused: wrong verification code for user %r", username)
-            raise Unauthorized("the verification code is not valid")
-    return user_token(codec, user, now)
+) -> IssuedToken | CodeMatched:
+    """A token for a user whose password matches; with two-factor authentication, the code
+    that matches too, to be finished by `finish_login`."""
+    user = authenticate(uow, hasher, username, password)
+    if user.two_factor_secret is None:
+        return user_token(codec, user, now)
+    if codes is None or not verification_code:
+        raise two_factor.TwoFactorRequired(
+            "this user has two-factor authentication: send the verification code too"
+        )
+    return _code_matched(codes, user, verification_code, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,17 +177,6 @@ class LoginStep:
     reason: str | None = None
 
 
-class LoginFailed(Unauthorized):
-    """ETNA's `Failed` state: the step that failed and why, in ETNA's words."""
-
-    code = "LoginFailed"
-
-    def __init__(self, step: str, reason: str) -> None:
-        super().__init__(reason, step=step)
-        self.step = step
-        self.reason = reason
-
-
 def login_in_steps(
     uow: UnitOfWork,
     hasher: PasswordHasher,
@@ -156,7 +187,7 @@ def login_in_steps(
     app_company_id: int,
     ticket: str | None = None,
     verification_code: str | None = None,
-) -> LoginStep:
+) -> LoginStep | CodeMatched:
     """ETNA's token request (its gitbook's Requesting Tokens and Two-Factor Authentication):
     the password first (`BaseAuthentication`), then, for a user with two-factor authentication,
     the `VerificationCode` step with the interim token of the first answer."""
@@ -171,10 +202,7 @@ def login_in_steps(
         return LoginStep("Expecting", ticket, "VerificationCode", "Expecting confirmation code")
     if not two_factor.ticket_of(codec, ticket, user):
         raise LoginFailed("VerificationCode", "Corrupted ticket")
-    if not two_factor.code_accepted(uow, codes, user, verification_code, now):
-        log.warning("login refused: wrong verification code for user %r", user.username)
-        raise LoginFailed("VerificationCode", "Invalid verification code")
-    return LoginStep("Succeeded", user_token(codec, user, now).token)
+    return _code_matched(codes, user, verification_code, now)
 
 
 def client_credentials(

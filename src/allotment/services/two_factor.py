@@ -78,15 +78,13 @@ def _user_for(uow: UnitOfWork, ctx: Context, user_id: int) -> UserRecord:
     return user
 
 
-def code_accepted(
-    uow: UnitOfWork, codes: OneTimeCodes, user: UserRecord, code: str, now: datetime
-) -> bool:
-    """Is `code` the user's code of now (give or take a step), never used before? Accepting it
-    records its time step, so that the same code is refused the second time (RFC 6238 §5.2)."""
-    if user.two_factor_secret is None or user.id is None:
-        return False
-    step = codes.matching_step(user.two_factor_secret, code.strip(), now)
-    return step is not None and uow.identity.use_two_factor_step(user.id, step)
+def matching_step(codes: OneTimeCodes, user: UserRecord, code: str, now: datetime) -> int | None:
+    """The time step of the user's code `code` (now, give or take a step), or None. The step is
+    then recorded as used (`IdentityRepository.use_two_factor_step`), so that the same code is
+    refused the second time (RFC 6238 §5.2)."""
+    if user.two_factor_secret is None:
+        return None
+    return codes.matching_step(user.two_factor_secret, code.strip(), now)
 
 
 def issue_ticket(codec: TokenCodec, user: UserRecord, now: datetime) -> str:

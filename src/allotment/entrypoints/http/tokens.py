@@ -106,23 +106,27 @@ def _etna_token(
 ) -> Any:
     username, password = credentials
     ticket = authorization.partition(" ")[2].strip() if authorization else None
-    # Only a request with a code may record one as used; the others only read.
-    with box.uow(write=bool(verification_code)) as uow:
-        try:
-            company_id = auth.check_app_key(uow, app_key)
-        except Forbidden as error:
-            return JSONResponse({"error": error.message}, status_code=403)
-        try:
+    now = box.clock.now()
+    try:
+        with box.uow(write=False) as uow:
+            try:
+                company_id = auth.check_app_key(uow, app_key)
+            except Forbidden as error:
+                return JSONResponse({"error": error.message}, status_code=403)
             if not username or password is None:
                 raise auth.LoginFailed("BaseAuthentication", "Invalid credentials")
             step = auth.login_in_steps(
-                uow, box.hasher, box.tokens, ONE_TIME_CODES, (username, password),
-                box.clock.now(), company_id, ticket, verification_code,
+                uow, box.hasher, box.tokens, ONE_TIME_CODES, (username, password), now,
+                company_id, ticket, verification_code,
             )  # fmt: skip
-        except auth.LoginFailed as error:
-            return _etna_failed(error)
-        if verification_code:
-            uow.commit()
+        if isinstance(step, auth.CodeMatched):
+            with box.uow() as uow:  # only now, and briefly, a writer: the code is used up
+                step = auth.LoginStep(
+                    "Succeeded", auth.finish_login(uow, box.tokens, step, now).token
+                )
+                uow.commit()
+    except auth.LoginFailed as error:
+        return _etna_failed(error)
     if step.state == "Expecting":
         body = {"Step": step.step, "Reason": step.reason, "State": step.state, "Token": step.token}
         return JSONResponse(body, status_code=202, headers=NO_STORE)

@@ -37,14 +37,16 @@ def login(body: LoginIn, box: ContainerDep, response: Response) -> TokenOut:
     """A user's token from username and password (the CLI and the web page use this), and the
     verification code of a user with two-factor authentication."""
     response.headers["Cache-Control"] = NO_STORE
-    code = body.verification_code
-    with box.uow(write=bool(code)) as uow:
+    now = box.clock.now()
+    with box.uow(write=False) as uow:
         issued = auth.login_user(
-            uow, box.hasher, box.tokens, body.username, body.password, box.clock.now(),
-            codes=ONE_TIME_CODES, verification_code=code,
+            uow, box.hasher, box.tokens, body.username, body.password, now,
+            codes=ONE_TIME_CODES, verification_code=body.verification_code,
         )  # fmt: skip
-        if code:
-            uow.commit()  # the code is used up
+    if isinstance(issued, auth.CodeMatched):
+        with box.uow() as uow:  # a writer only to record the code as used
+            issued = auth.finish_login(uow, box.tokens, issued, now)
+            uow.commit()
     return TokenOut(access_token=issued.token, expires_in=issued.expires_in_seconds)
 
 
