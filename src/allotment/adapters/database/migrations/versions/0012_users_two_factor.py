@@ -23,12 +23,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("two_factor_secret", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("two_factor_step", sa.BigInteger(), nullable=True))
+    op.add_column("users", sa.Column("two_factor_secret", sa.String(length=64), nullable=True))
+    op.add_column("users", sa.Column("two_factor_step", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("two_factor_step")
-        batch_op.drop_column("two_factor_secret")
+    # ALTER TABLE ... DROP COLUMN on both databases (SQLite since 3.35): a batch copy of users
+    # would drop the table that user_clients refers to.
+    op.drop_column("users", "two_factor_step")
+    op.drop_column("users", "two_factor_secret")
