@@ -234,7 +234,11 @@ def test_an_etna_app_key_of_another_company_does_not_log_a_demo_user_in(
     headers = {"Username": "demo", "Password": "demo", "Et-App-Key": other.app_key}
     response = client.post("/token", headers=headers)
     assert response.status_code == 401
-    assert response.json() == {"error": "Invalid username or password"}
+    assert response.json() == {
+        "State": "Failed",
+        "Step": "BaseAuthentication",
+        "Reason": "Invalid credentials",
+    }
 
 
 def test_creating_an_identifier_another_company_holds_answers_409_without_details(

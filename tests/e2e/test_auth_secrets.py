@@ -72,7 +72,7 @@ def test_user_and_api_client_answers_carry_no_hash(client: TestClient) -> None:
         for forbidden in ("argon2", "hash", PASSWORD, secret, "demo-secret"):
             assert forbidden not in response.text, (path, forbidden)
     users = client.get("/api/v1/users", headers=admin).json()
-    assert set(users[0]) == {"id", "username", "scopes", "client_ids", "active"}
+    assert set(users[0]) == {"id", "username", "scopes", "client_ids", "active", "two_factor"}
     api_clients = client.get("/api/v1/api-clients", headers=admin).json()
     assert set(api_clients[0]) == {"client_id", "name", "scopes", "active"}
 

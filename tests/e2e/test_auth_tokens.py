@@ -72,25 +72,19 @@ def test_the_etna_token_endpoint_refuses_wrong_credentials_with_401_and_app_keys
     client: TestClient,
 ) -> None:
     without_key = {k: v for k, v in ETNA_HEADERS.items() if k != "Et-App-Key"}
+    failed = {"State": "Failed", "Step": "BaseAuthentication", "Reason": "Invalid credentials"}
+    no_key = {"error": "Application key is not defined or does not exist"}
     cases = [
-        ({**ETNA_HEADERS, "Password": "wrong"}, 401, "Invalid username or password"),
-        ({**ETNA_HEADERS, "Username": "nobody"}, 401, "Invalid username or password"),
-        (
-            {"Et-App-Key": "demo-app-key", "Username": "demo"},
-            401,
-            "Username and Password headers are required",
-        ),
-        (without_key, 403, "Application key is not defined or does not exist"),
-        (
-            {**without_key, "Et-App-Key": "nope"},
-            403,
-            "Application key is not defined or does not exist",
-        ),
+        ({**ETNA_HEADERS, "Password": "wrong"}, 401, failed),
+        ({**ETNA_HEADERS, "Username": "nobody"}, 401, failed),
+        ({"Et-App-Key": "demo-app-key", "Username": "demo"}, 401, failed),
+        (without_key, 403, no_key),
+        ({**without_key, "Et-App-Key": "nope"}, 403, no_key),
     ]
-    for headers, status, error in cases:
+    for headers, status, answer in cases:
         response = client.post("/token", headers=headers)
         assert response.status_code == status, (headers, response.text)
-        assert response.json() == {"error": error}
+        assert response.json() == answer
 
 
 # OAuth2 POST /connect/token ----------------------------------------------------------------------

@@ -198,7 +198,7 @@ def test_a_closed_session_refuses_new_bookings_of_its_trade_date(
     )
 
     assert etna.status_code == 409
-    assert "closed" in etna.json()["error"]
+    assert [(r["IsSucceed"], r["Description"]) for r in etna.json()] == [(False, "SessionClosed")]
     assert deposit.status_code == 409
     assert deposit.json()["code"] == "SessionClosed"
     session = client.get(f"{SESSIONS}/{today(demo_container)}", headers=demo_headers).json()

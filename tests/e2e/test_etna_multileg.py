@@ -99,7 +99,7 @@ def test_the_multileg_batch_needs_an_admin_token(
     single = client.put(PATH, content=body(multileg(leg()))[1:-1], headers=headers)
 
     assert batch.status_code == 401
-    assert set(batch.json()) == {"error"}
+    assert batch.json() == {"Message": "Authorization has been denied for this request."}
     assert single.status_code == 200
     assert allocation_count(demo_container) == 1
 

@@ -10,7 +10,14 @@ from datetime import datetime, timedelta
 
 from allotment.domain.errors import Forbidden, Unauthorized
 from allotment.domain.identity import Principal, PrincipalKind, Scope, parse_scopes
-from allotment.services.ports import PasswordHasher, TokenClaims, TokenCodec, UnitOfWork
+from allotment.services import two_factor
+from allotment.services.ports import (
+    PasswordHasher,
+    TokenClaims,
+    TokenCodec,
+    UnitOfWork,
+    UserRecord,
+)
 
 log = logging.getLogger("allotment.auth")
 """Who logged in or was refused, by name; never a password, secret or token."""
@@ -59,16 +66,14 @@ def check_app_key(uow: UnitOfWork, key: str | None) -> int:
     return record.company_id
 
 
-def login_user(
+def authenticate(
     uow: UnitOfWork,
     hasher: PasswordHasher,
-    codec: TokenCodec,
     username: str,
     password: str,
-    now: datetime,
     app_company_id: int | None = None,
-) -> IssuedToken:
-    """A token for a user whose password matches (and whose company owns the app key)."""
+) -> UserRecord:
+    """The active user whose password matches (and whose company owns the app key)."""
     user = uow.identity.user_by_username(username)
     matches = verified(hasher, None if user is None else user.password_hash, password)
     if user is None or not user.active or not matches:
@@ -77,7 +82,11 @@ def login_user(
     if app_company_id is not None and user.company_id != app_company_id:
         log.warning("login refused: user %r is not of the app key's company", username)
         raise Unauthorized("invalid username or password")
-    log.info("token issued to user %r of company %s", username, user.company_id)
+    return user
+
+
+def user_token(codec: TokenCodec, user: UserRecord, now: datetime) -> IssuedToken:
+    log.info("token issued to user %r of company %s", user.username, user.company_id)
     scopes = parse_scopes(" ".join(user.scopes))
     claims = TokenClaims(
         company_id=user.company_id,
@@ -87,6 +96,113 @@ def login_user(
         expires_at=now + USER_TOKEN_LIFETIME,
     )
     return IssuedToken(codec.encode(claims), int(USER_TOKEN_LIFETIME.total_seconds()), scopes)
+
+
+class LoginFailed(Unauthorized):
+    """ETNA's `Failed` state: the step that failed and why, in ETNA's words."""
+
+    code = "LoginFailed"
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(reason, step=step)
+        self.step = step
+        self.reason = reason
+
+
+WRONG_CODE = ("VerificationCode", "Invalid verification code")
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatched:
+    """Password and verification code are right; the code's time step is still to be recorded
+    as used (`finish_login`, in a unit of work that writes) before a token is issued. The slow
+    password check runs while only reading: on SQLite no writer waits for a hash."""
+
+    user: UserRecord
+    time_step: int
+
+
+def _code_matched(
+    codes: two_factor.OneTimeCodes, user: UserRecord, code: str, now: datetime
+) -> CodeMatched:
+    step = two_factor.matching_step(codes, user, code, now)
+    if step is None:
+        log.warning("login refused: wrong verification code for user %r", user.username)
+        raise LoginFailed(*WRONG_CODE)
+    return CodeMatched(user, step)
+
+
+def finish_login(
+    uow: UnitOfWork, codec: TokenCodec, matched: CodeMatched, now: datetime
+) -> IssuedToken:
+    """Record the code as used and issue the token; a code used before is refused (RFC 6238
+    §5.2: of two requests with the same code, one passes)."""
+    assert matched.user.id is not None
+    if not uow.identity.use_two_factor_step(matched.user.id, matched.time_step):
+        log.warning("login refused: a used verification code for user %r", matched.user.username)
+        raise LoginFailed(*WRONG_CODE)
+    return user_token(codec, matched.user, now)
+
+
+def login_user(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    username: str,
+    password: str,
+    now: datetime,
+    codes: two_factor.OneTimeCodes | None = None,
+    verification_code: str | None = None,
+) -> IssuedToken | CodeMatched:
+    """A token for a user whose password matches; with two-factor authentication, the code
+    that matches too, to be finished by `finish_login`."""
+    user = authenticate(uow, hasher, username, password)
+    if user.two_factor_secret is None:
+        return user_token(codec, user, now)
+    if codes is None or not verification_code:
+        raise two_factor.TwoFactorRequired(
+            "this user has two-factor authentication: send the verification code too"
+        )
+    return _code_matched(codes, user, verification_code, now)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginStep:
+    """ETNA's answer to a token request: `Succeeded` with the token, or `Expecting` (the
+    verification code) with the interim token to send back with it."""
+
+    state: str
+    token: str
+    step: str | None = None
+    reason: str | None = None
+
+
+def login_in_steps(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    codes: two_factor.OneTimeCodes,
+    credentials: tuple[str, str],
+    now: datetime,
+    app_company_id: int,
+    ticket: str | None = None,
+    verification_code: str | None = None,
+) -> LoginStep | CodeMatched:
+    """ETNA's token request (its gitbook's Requesting Tokens and Two-Factor Authentication):
+    the password first (`BaseAuthentication`), then, for a user with two-factor authentication,
+    the `VerificationCode` step with the interim token of the first answer."""
+    try:
+        user = authenticate(uow, hasher, *credentials, app_company_id)
+    except Unauthorized as error:
+        raise LoginFailed("BaseAuthentication", "Invalid credentials") from error
+    if user.two_factor_secret is None:
+        return LoginStep("Succeeded", user_token(codec, user, now).token)
+    if not verification_code:
+        ticket = two_factor.issue_ticket(codec, user, now)
+        return LoginStep("Expecting", ticket, "VerificationCode", "Expecting confirmation code")
+    if not two_factor.ticket_of(codec, ticket, user):
+        raise LoginFailed("VerificationCode", "Corrupted ticket")
+    return _code_matched(codes, user, verification_code, now)
 
 
 def client_credentials(
@@ -127,6 +243,8 @@ def principal_from_token(uow: UnitOfWork, codec: TokenCodec, token: str) -> Prin
     """Verify a bearer token and check that its user or client still exists and is active."""
     claims = codec.decode(token)
     scopes = parse_scopes(" ".join(claims.scopes))
+    if claims.kind not in (PrincipalKind.USER.value, PrincipalKind.API_CLIENT.value):
+        raise Unauthorized("the token is not an access token")  # an interim token, say
     if claims.kind == PrincipalKind.USER.value:
         user = uow.identity.user_by_username(claims.subject)
         if user is None or not user.active or user.company_id != claims.company_id:
@@ -151,5 +269,9 @@ def principal_from_basic(
     if user is None or not user.active or not matches:
         log.warning("basic credentials refused for user %r", username)
         raise Unauthorized("invalid username or password")
+    if user.two_factor_secret is not None:
+        # A password alone must not open what the token endpoints guard with a second factor.
+        log.warning("basic credentials refused for user %r: two-factor user", username)
+        raise Unauthorized("this user has two-factor authentication: log in for a token")
     scopes = parse_scopes(" ".join(user.scopes))
     return Principal(user.company_id, user.username, PrincipalKind.USER, scopes, user.client_ids)

@@ -78,7 +78,8 @@ class AllocationRequest:
 
     from_account: str
     to_account: str
-    account_type: AccountType
+    account_type: AccountType | None
+    """None: ToAccount's own type (ETNA's definitions leave AccountType optional)."""
     legs: tuple[Leg, ...]
     commission: Decimal = ZERO
     comment: str = ""
@@ -178,7 +179,7 @@ def _accounts_code(
         return BookingCode.SAME_ACCOUNT
     if not source.is_open or not target.is_open:
         return BookingCode.ACCOUNT_CLOSED
-    if request.account_type is not target.type:
+    if request.account_type is not None and request.account_type is not target.type:
         return BookingCode.ACCOUNT_TYPE_MISMATCH
     return OK
 

@@ -56,6 +56,10 @@ users = Table(
     Column("all_clients", Boolean(), nullable=False),
     Column("active", Boolean(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Two-factor authentication (0012): the shared secret of the user's one-time codes and the
+    # last time step whose code was accepted; both null without two-factor authentication.
+    Column("two_factor_secret", String(64), nullable=True),
+    Column("two_factor_step", BigInteger(), nullable=True),
 )
 
 user_clients = Table(

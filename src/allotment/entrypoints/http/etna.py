@@ -1,9 +1,12 @@
 """The ETNA dialect: ETNA Trader's allocation API (`/v{version}/allocations/...`).
 
-Headers `Et-App-Key` (403 when missing, unknown or another company's) and `Authorization:
-Bearer` (401 when missing, invalid, expired or without allocations-write). The body is parsed
-with JSON numbers as Decimals and read by `etna_wire` (422 in ETNA's `{"error": ...}` shape); the
-requests are booked by `services.etna.allocate`; each answer echoes its request exactly as sent.
+Headers `Et-App-Key` (403 `{"error": ...}` when missing, unknown or another company's) and
+`Authorization: Bearer` (401 when missing, invalid, expired or without allocations-write, in
+ASP.NET Web API's words: `{"Message": "Authorization has been denied for this request."}`). The
+body is parsed with JSON numbers as Decimals and read by `etna_wire` (422 in ETNA's `{"error":
+...}` shape); the requests are booked by `services.etna.allocate`; each answer echoes its request
+with its values as sent. Every 409 is the list of AllocationResultInfo, one per request, even
+when the whole batch is refused at once (a closed clearing session, a concurrent change).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
 from allotment.domain.errors import (
+    Conflict,
     Forbidden,
     InvalidInstruction,
     LimitExceeded,
+    RuleViolation,
     Unauthorized,
 )
 from allotment.domain.identity import Scope
@@ -37,8 +42,10 @@ from allotment.entrypoints.http.etna_wire import (
     MultilegAllocationRequest,
     SimpleAllocationRequest,
     body_doc,
+    echo,
     parse_multileg,
     parse_simple,
+    refusal_code,
     responses,
 )
 from allotment.services import auth, etna
@@ -58,9 +65,17 @@ def etna_error(
     detail: str,
     fields: list[dict[str, Any]],
 ) -> Response:
-    """Every error under the ETNA paths has ETNA's shape: `{"error": "..."}`."""
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": detail}, status_code=status, headers=headers)
+    """Errors under the ETNA paths have ETNA's shape, `{"error": "..."}`; a 401 is ASP.NET Web
+    API's own answer to a request its authorization filter refuses (ETNA's gitbook shows it for
+    a token without the needed access), whatever was wrong with the token."""
+    if status == 401:
+        return JSONResponse(
+            {"Message": DENIED}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+    return JSONResponse({"error": detail}, status_code=status)
+
+
+DENIED = "Authorization has been denied for this request."
 
 
 for _version in VERSIONS:
@@ -138,17 +153,25 @@ def _book(
     items: Sequence[Any],
     requests: Sequence[etna.AllocationRequest],
     atomic: bool,
+    multileg: bool = False,
 ) -> tuple[int, list[dict[str, Any]]]:
-    with box.uow() as uow:
-        results = etna.allocate(uow, ctx, requests, atomic=atomic)
-        uow.commit()
-    answers = [_answer(item, result) for item, result in zip(items, results, strict=True)]
+    echoes = [echo(item, multileg) for item in items]
+    try:
+        with box.uow() as uow:
+            results = etna.allocate(uow, ctx, requests, atomic=atomic)
+            uow.commit()
+    except (Conflict, RuleViolation) as error:
+        # Refused as a whole (nothing was booked): ETNA's 409 is the list of results all the
+        # same, each request with the refusal's code.
+        code = refusal_code(error)
+        return 409, [{"Request": item, "IsSucceed": False, "Description": code} for item in echoes]
+    answers = [_answer(item, result) for item, result in zip(echoes, results, strict=True)]
     status = 200 if all(result.booked for result in results) else 409
     return status, answers
 
 
 def _answer(item: Any, result: etna.AllocationResult) -> dict[str, Any]:
-    """AllocationResultInfo: the request as sent, IsSucceed and, on failure, a Description.
+    """AllocationResultInfo: the request as echoed, IsSucceed and, on failure, a Description.
 
     In a refused atomic batch, requests that passed every check carry no Description.
     """
@@ -241,14 +264,14 @@ def multileg_batch(
     with collector_paused(len(body)):
         items = _batch(body, box.settings.max_batch_items)
         requests = [parse_multileg(item, f"[{index}]") for index, item in enumerate(items)]
-        status, answers = _book(box, ctx, items, requests, _atomic(atomic))
+        status, answers = _book(box, ctx, items, requests, _atomic(atomic), multileg=True)
         return render(answers, status, request)
 
 
 def multileg_single(ctx: Writer, box: ContainerDep, body: RawBody, request: Request) -> Response:
     """Create one multi-leg allocation request."""
     item = parse_json(body)
-    status, answers = _book(box, ctx, [item], [parse_multileg(item, "")], False)
+    status, answers = _book(box, ctx, [item], [parse_multileg(item, "")], False, multileg=True)
     return render(answers[0], status, request)
 
 

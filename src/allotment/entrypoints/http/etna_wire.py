@@ -2,6 +2,10 @@
 from JSON (numbers as exact decimals) into `services.etna` requests, with a message naming the
 item and the field for anything that is not a valid request (422), and the models that document
 the format in the OpenAPI document.
+
+ETNA runs on ASP.NET Web API, whose Json.NET binds property names and enum names without regard
+to case: `fromaccount`, `FROMACCOUNT` and `FromAccount` are one property, `buy` is `Buy`. A
+property sent twice in different cases keeps the last value, as Json.NET sets it each time.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from allotment.domain.accounts import AccountType
-from allotment.domain.errors import InvalidInstruction
+from allotment.domain.errors import Conflict, InvalidInstruction, RuleViolation
 from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import MAX_SCALE, exact_product, fits_storage
 from allotment.services import etna
@@ -23,11 +27,48 @@ ACTIONS = {action.value.lower(): action for action in etna.Action}
 ACCOUNT_TYPES = {kind.value.lower(): kind for kind in AccountType}
 MAX_TEXT = 1000
 
+COMMON_NAMES = ("FromAccount", "ToAccount", "AccountType", "Commission", "Comment", "Instructions")
+LEG_NAMES = ("Symbol", "Quantity", "Price", "Action")
+SIMPLE_NAMES = frozenset((*COMMON_NAMES, *LEG_NAMES))
+MULTILEG_NAMES = frozenset((*COMMON_NAMES, "Legs"))
+LEG_KEYS = frozenset(LEG_NAMES)
+CANONICAL = {name.lower(): name for name in SIMPLE_NAMES | MULTILEG_NAMES}
 
-def _fields(item: Any, where: str) -> dict[str, Any]:
+
+def canonical(item: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """The object with its property names spelled as ETNA documents them, whatever their case
+    (the last of two spellings wins); names ETNA does not know are kept as sent."""
+    if item.keys() <= names:
+        return item
+    spelled: dict[str, Any] = {}
+    for key, value in item.items():
+        name = CANONICAL.get(key.lower(), key)
+        spelled.pop(name, None)
+        spelled[name] = value
+    return spelled
+
+
+def echo(item: Any, multileg: bool) -> Any:
+    """The request as the answer's `Request` echoes it: its values as sent, under ETNA's
+    property names (as Json.NET writes them back), so that a client reads `FromAccount` from
+    the answer whatever case it sent."""
+    if not isinstance(item, dict):
+        return item
+    spelled = canonical(item, MULTILEG_NAMES if multileg else SIMPLE_NAMES)
+    legs = spelled.get("Legs")
+    if multileg and isinstance(legs, list):
+        spelled = {**spelled, "Legs": [echo_leg(leg) for leg in legs]}
+    return spelled
+
+
+def echo_leg(leg: Any) -> Any:
+    return canonical(leg, LEG_KEYS) if isinstance(leg, dict) else leg
+
+
+def _fields(item: Any, where: str, names: frozenset[str] = SIMPLE_NAMES) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise InvalidInstruction(f"{where or 'the body'} must be a JSON object")
-    return item
+    return canonical(item, names)
 
 
 def _name(where: str, field: str) -> str:
@@ -66,8 +107,13 @@ def _number(item: dict[str, Any], field: str, where: str, required: bool = True)
     return number
 
 
-def _choice(item: dict[str, Any], field: str, where: str, choices: dict[str, Any]) -> Any:
+def _choice(
+    item: dict[str, Any], field: str, where: str, choices: dict[str, Any], required: bool = True
+) -> Any:
+    """An enum name, in any case (Json.NET's StringEnumConverter reads `buy` as `Buy`)."""
     value = item.get(field)
+    if value is None and not required:
+        return None
     if value is None:
         raise InvalidInstruction(f"{_name(where, field)} is required")
     if not isinstance(value, str) or value.lower() not in choices:
@@ -89,7 +135,7 @@ def _common(item: dict[str, Any], where: str) -> dict[str, Any]:
     return {
         "from_account": _text(item, "FromAccount", where),
         "to_account": _text(item, "ToAccount", where),
-        "account_type": _choice(item, "AccountType", where, ACCOUNT_TYPES),
+        "account_type": _choice(item, "AccountType", where, ACCOUNT_TYPES, required=False),
         "commission": commission,
         "comment": _text(item, "Comment", where, required=False),
     }
@@ -126,7 +172,7 @@ LARGEST: int = 10**MAX_WHOLE_DIGITS
 def _simple_fast(item: Any) -> etna.AllocationRequest | None:
     """The common case in one pass: every field with its exact type and spelling and in range.
     None sends the item through the full validation, which names what is wrong."""
-    if item.__class__ is not dict:
+    if item.__class__ is not dict or not item.keys() <= SIMPLE_NAMES:
         return None
     get = item.get
     source, target, symbol = get("FromAccount"), get("ToAccount"), get("Symbol")
@@ -175,7 +221,8 @@ def _storable(number: int | Decimal) -> bool:
 
 
 def parse_simple(item: Any, where: str) -> etna.AllocationRequest:
-    """A SimpleAllocationRequest: one leg; Commission, Comment and Instructions optional."""
+    """A SimpleAllocationRequest: one leg; Commission (0), AccountType (ToAccount's type),
+    Comment and Instructions optional."""
     common = _simple_fast(item)
     if common is not None:
         return common
@@ -188,13 +235,14 @@ def parse_simple(item: Any, where: str) -> etna.AllocationRequest:
 def parse_multileg(item: Any, where: str) -> etna.AllocationRequest:
     """A MultilegAllocationRequest: Legs of Symbol, Price, Quantity (a negative quantity
     reverses the leg's side, as ETNA's sample sells an option with Quantity -1), Action."""
-    fields = _fields(item, where)
+    fields = _fields(item, where, MULTILEG_NAMES)
     legs = fields.get("Legs")
     if not isinstance(legs, list) or not legs:
         raise InvalidInstruction(f"{_name(where, 'Legs')} must be a non-empty array of legs")
+    places = [f"{_name(where, 'Legs')}[{i}]" for i in range(len(legs))]
     parsed = tuple(
-        _leg(_fields(leg, f"{_name(where, 'Legs')}[{i}]"), f"{_name(where, 'Legs')}[{i}]", True)
-        for i, leg in enumerate(legs)
+        _leg(_fields(leg, place, LEG_KEYS), place, True)
+        for leg, place in zip(legs, places, strict=True)
     )
     return etna.AllocationRequest(legs=parsed, **_common(fields, where))
 
@@ -209,7 +257,9 @@ class SimpleAllocationRequest(BaseModel):
     Price: Decimal = Field(ge=0, examples=[135.89])
     Commission: Decimal | None = Field(default=None, ge=0, examples=[1.36])
     Action: EtnaAction
-    AccountType: AccountKind = Field(description="Must be ToAccount's type")
+    AccountType: AccountKind | None = Field(
+        default=None, description="ToAccount's type (the default); another type is refused"
+    )
     Comment: str | None = None
     Instructions: dict[str, str] | None = None
 
@@ -226,11 +276,28 @@ class MultilegAllocationRequest(BaseModel):
 
     FromAccount: str
     ToAccount: str
-    AccountType: AccountKind
+    AccountType: AccountKind | None = Field(
+        default=None, description="ToAccount's type (the default); another type is refused"
+    )
     Comment: str | None = None
     Commission: Decimal | None = Field(default=None, ge=0)
     Legs: list[AllocationLegInfo] = Field(min_length=1)
     Instructions: dict[str, str] | None = None
+
+
+SESSION_CLOSED = "SessionClosed"
+CONCURRENT_CHANGE = "ConcurrentChange"
+REFUSAL_CODES = (SESSION_CLOSED, CONCURRENT_CHANGE)
+"""The Descriptions of a batch refused as a whole, besides the per-request BookingCodes."""
+
+
+def refusal_code(error: Conflict | RuleViolation) -> str:
+    """The Description of every request of a batch refused as a whole: `SessionClosed` when the
+    trade date's clearing session is closed, `ConcurrentChange` when the database refused a
+    change made at the same time (nothing was booked: sending the batch again is safe)."""
+    if type(error) in (Conflict, RuleViolation):
+        return CONCURRENT_CHANGE
+    return error.code
 
 
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -259,7 +326,7 @@ def _result_content(model: type[BaseModel], array: bool) -> dict[str, Any]:
             "IsSucceed": {"type": "boolean"},
             "Description": {
                 "type": "string",
-                "enum": [c.value for c in BookingCode if c.value != "Ok"],
+                "enum": [c.value for c in BookingCode if c.value != "Ok"] + list(REFUSAL_CODES),
             },
         },
     }
@@ -270,10 +337,14 @@ def _result_content(model: type[BaseModel], array: bool) -> dict[str, Any]:
 def responses(model: type[BaseModel], array: bool) -> dict[int | str, dict[str, Any]]:
     return {
         200: {"description": "Booked", "content": _result_content(model, array)},
-        401: {"description": "Token missing, invalid, expired or without the needed scope"},
+        401: {
+            "description": "Token missing, invalid, expired or without the needed scope: "
+            '`{"Message": "Authorization has been denied for this request."}`'
+        },
         403: {"description": "Application key is not defined or does not exist"},
         409: {
-            "description": "Failed (with every result)",
+            "description": "Failed (with every result; a batch refused as a whole gives each "
+            "request the refusal's code: SessionClosed, ConcurrentChange)",
             "content": _result_content(model, array),
         },
         413: {"description": "More requests than the batch limit"},

@@ -2,7 +2,8 @@
 `POST /connect/token` (form). Both issue the same signed tokens, accepted by every dialect.
 
 Each endpoint answers its errors in its own shape, whatever goes wrong (a missing form field,
-an oversized body): ETNA's `{"error": ...}` and RFC 6749 §5.2's `{"error", "error_description"}`.
+an oversized body): ETNA's `{"error": ...}` (and its `{"State": "Failed", ...}` for a refused
+login) and RFC 6749 §5.2's `{"error", "error_description"}`.
 Answers that carry a token are marked `Cache-Control: no-store` (RFC 6749 §5.1), which also
 keeps them out of the idempotency store.
 """
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Form, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from allotment.adapters.one_time_codes import TotpCodes
 from allotment.domain.errors import Forbidden, Unauthorized
 from allotment.entrypoints.http import errors, oauth_clients
 from allotment.entrypoints.http.deps import ContainerDep
@@ -29,8 +31,21 @@ class EtnaToken(BaseModel):
     Token: str
 
 
+class EtnaExpecting(BaseModel):
+    Step: str = Field(examples=["VerificationCode"])
+    Reason: str = Field(examples=["Expecting confirmation code"])
+    State: str = Field(examples=["Expecting"])
+    Token: str = Field(description="The interim token: send it back as Authorization: Bearer")
+
+
+class EtnaFailed(BaseModel):
+    State: str = Field(examples=["Failed"])
+    Step: str = Field(examples=["BaseAuthentication"])
+    Reason: str = Field(examples=["Invalid credentials"])
+
+
 class EtnaError(BaseModel):
-    error: str = Field(examples=["Invalid username or password"])
+    error: str = Field(examples=["Application key is not defined or does not exist"])
 
 
 class OAuthError(BaseModel):
@@ -41,7 +56,16 @@ class OAuthError(BaseModel):
 def etna_token_error(
     request: Request, status: int, error: BaseException | None, detail: str, fields: list[Any]
 ) -> Response:
+    if status == 401:
+        return _etna_failed(auth.LoginFailed("BaseAuthentication", "Invalid credentials"))
     return JSONResponse({"error": detail}, status_code=status)
+
+
+def _etna_failed(error: auth.LoginFailed) -> JSONResponse:
+    """ETNA's `Failed` state, 401 (its gitbook: wrong or missing credentials answer
+    `{"State": "Failed", "Step": "BaseAuthentication", "Reason": "Invalid credentials"}`)."""
+    body = {"State": "Failed", "Step": error.step, "Reason": error.reason}
+    return JSONResponse(body, status_code=401, headers=NO_STORE)
 
 
 OAUTH_ERRORS = {400: "invalid_request", 401: "invalid_client"}
@@ -70,48 +94,84 @@ errors.register_renderer("/token", etna_token_error)
 errors.register_renderer("/connect/token", oauth_error)
 
 
+ONE_TIME_CODES = TotpCodes()
+
+
 def _etna_token(
-    box: ContainerDep, username: str | None, password: str | None, app_key: str | None
+    box: ContainerDep,
+    credentials: tuple[str | None, str | None],
+    app_key: str | None,
+    authorization: str | None,
+    verification_code: str | None,
 ) -> Any:
+    username, password = credentials
+    ticket = authorization.partition(" ")[2].strip() if authorization else None
     now = box.clock.now()
-    with box.uow(write=False) as uow:
-        try:
-            company_id = auth.check_app_key(uow, app_key)
-        except Forbidden as error:
-            return JSONResponse({"error": error.message}, status_code=403)
-        if not username or password is None:
-            return JSONResponse(
-                {"error": "Username and Password headers are required"}, status_code=401
-            )
-        try:
-            issued = auth.login_user(
-                uow, box.hasher, box.tokens, username, password, now, company_id
-            )
-        except Unauthorized:
-            return JSONResponse({"error": "Invalid username or password"}, status_code=401)
-    return JSONResponse({"State": "Succeeded", "Token": issued.token}, headers=NO_STORE)
+    try:
+        with box.uow(write=False) as uow:
+            try:
+                company_id = auth.check_app_key(uow, app_key)
+            except Forbidden as error:
+                return JSONResponse({"error": error.message}, status_code=403)
+            if not username or password is None:
+                raise auth.LoginFailed("BaseAuthentication", "Invalid credentials")
+            step = auth.login_in_steps(
+                uow, box.hasher, box.tokens, ONE_TIME_CODES, (username, password), now,
+                company_id, ticket, verification_code,
+            )  # fmt: skip
+        if isinstance(step, auth.CodeMatched):
+            with box.uow() as uow:  # only now, and briefly, a writer: the code is used up
+                step = auth.LoginStep(
+                    "Succeeded", auth.finish_login(uow, box.tokens, step, now).token
+                )
+                uow.commit()
+    except auth.LoginFailed as error:
+        return _etna_failed(error)
+    if step.state == "Expecting":
+        body = {"Step": step.step, "Reason": step.reason, "State": step.state, "Token": step.token}
+        return JSONResponse(body, status_code=202, headers=NO_STORE)
+    return JSONResponse({"State": step.state, "Token": step.token}, headers=NO_STORE)
+
+
+ETNA_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": EtnaExpecting,
+        "description": "Two-factor authentication: send the VerificationCode with this token",
+    },
+    401: {"model": EtnaFailed, "description": "Wrong or missing credentials, ticket or code"},
+    403: {"model": EtnaError, "description": "Missing or unknown Et-App-Key"},
+    409: {"model": EtnaError, "description": "Idempotency-Key still in use"},
+    413: {"model": EtnaError, "description": "Body too large"},
+}
+Username = Annotated[str | None, Header(alias="Username")]
+Password = Annotated[str | None, Header(alias="Password")]
+AppKey = Annotated[str | None, Header(alias="Et-App-Key")]
+Ticket = Annotated[
+    str | None,
+    Header(alias="Authorization", description="Bearer and the interim token (second step)"),
+]
+VerificationCode = Annotated[
+    str | None,
+    Header(alias="VerificationCode", description="The one-time code (second step)"),
+]
 
 
 @router.post(
-    "/token",
-    tags=["ETNA dialect"],
-    response_model=EtnaToken,
-    responses={
-        401: {"model": EtnaError, "description": "Wrong or missing username or password"},
-        403: {"model": EtnaError, "description": "Missing or unknown Et-App-Key"},
-        409: {"model": EtnaError, "description": "Idempotency-Key still in use"},
-        413: {"model": EtnaError, "description": "Body too large"},
-    },
+    "/token", tags=["ETNA dialect"], response_model=EtnaToken, responses=ETNA_TOKEN_RESPONSES
 )
 def etna_token(
     box: ContainerDep,
-    username: Annotated[str | None, Header(alias="Username")] = None,
-    password: Annotated[str | None, Header(alias="Password")] = None,
-    app_key: Annotated[str | None, Header(alias="Et-App-Key")] = None,
+    username: Username = None,
+    password: Password = None,
+    app_key: AppKey = None,
+    authorization: Ticket = None,
+    verification_code: VerificationCode = None,
 ) -> Any:
     """ETNA Trader's token request: headers Username, Password and Et-App-Key; the token lives
-    24 hours."""
-    return _etna_token(box, username, password, app_key)
+    24 hours. A user with two-factor authentication is answered 202 `Expecting` with an interim
+    token; the same request again with `Authorization: Bearer <interim token>` and
+    `VerificationCode: <code>` gets the token."""
+    return _etna_token(box, (username, password), app_key, authorization, verification_code)
 
 
 @router.post(
@@ -119,11 +179,13 @@ def etna_token(
 )
 def etna_token_versioned(
     box: ContainerDep,
-    username: Annotated[str | None, Header(alias="Username")] = None,
-    password: Annotated[str | None, Header(alias="Password")] = None,
-    app_key: Annotated[str | None, Header(alias="Et-App-Key")] = None,
+    username: Username = None,
+    password: Password = None,
+    app_key: AppKey = None,
+    authorization: Ticket = None,
+    verification_code: VerificationCode = None,
 ) -> Any:
-    return _etna_token(box, username, password, app_key)
+    return _etna_token(box, (username, password), app_key, authorization, verification_code)
 
 
 class OAuthToken(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, or_, select, update
 
 from allotment.adapters.database import tables as t
 from allotment.domain.identity import Company
@@ -91,6 +91,23 @@ class SqlIdentityRepository:
         )
         self._set_user_clients(user.id, user.client_ids or ())
 
+    def set_two_factor(self, user_id: int, secret: str | None) -> None:
+        self._db.execute(
+            update(t.users)
+            .where(t.users.c.id == user_id)
+            .values(two_factor_secret=secret, two_factor_step=None)
+        )
+
+    def use_two_factor_step(self, user_id: int, step: int) -> bool:
+        """One conditional update: of two requests with the same code, one changes the row."""
+        used = t.users.c.two_factor_step
+        result = self._db.execute(
+            update(t.users)
+            .where(t.users.c.id == user_id, or_(used.is_(None), used < step))
+            .values(two_factor_step=step)
+        )
+        return result.rowcount == 1
+
     def _user(self, row: Row[tuple[object, ...]]) -> UserRecord:
         client_ids: frozenset[int] | None = None
         if not row.all_clients:
@@ -106,6 +123,7 @@ class SqlIdentityRepository:
             scopes=frozenset(row.scopes.split()),
             client_ids=client_ids,
             active=row.active,
+            two_factor_secret=row.two_factor_secret,
         )
 
     # API clients -----------------------------------------------------------------------------

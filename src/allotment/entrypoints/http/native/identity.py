@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from allotment.adapters.one_time_codes import TotpCodes
 from allotment.domain.errors import NotFound
 from allotment.domain.identity import Scope
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
@@ -16,27 +17,36 @@ from allotment.entrypoints.http.native.schemas import (
     IdPath,
     LoginIn,
     TokenOut,
+    TwoFactorOut,
     UserIn,
     UserOut,
 )
-from allotment.services import auth, registry
+from allotment.services import auth, registry, two_factor
 from allotment.services.ports import ApiClientRecord, AppKeyRecord, UserRecord
 
 router = APIRouter(prefix="/api/v1", tags=["Identity"])
 
 
+ONE_TIME_CODES = TotpCodes()
 NO_STORE = "no-store"
 """Answers that carry a token or a secret are never cached, nor kept for idempotent replay."""
 
 
 @router.post("/auth/token", response_model=TokenOut)
 def login(body: LoginIn, box: ContainerDep, response: Response) -> TokenOut:
-    """A user's token from username and password (the CLI and the web page use this)."""
+    """A user's token from username and password (the CLI and the web page use this), and the
+    verification code of a user with two-factor authentication."""
     response.headers["Cache-Control"] = NO_STORE
+    now = box.clock.now()
     with box.uow(write=False) as uow:
         issued = auth.login_user(
-            uow, box.hasher, box.tokens, body.username, body.password, box.clock.now()
-        )
+            uow, box.hasher, box.tokens, body.username, body.password, now,
+            codes=ONE_TIME_CODES, verification_code=body.verification_code,
+        )  # fmt: skip
+    if isinstance(issued, auth.CodeMatched):
+        with box.uow() as uow:  # a writer only to record the code as used
+            issued = auth.finish_login(uow, box.tokens, issued, now)
+            uow.commit()
     return TokenOut(access_token=issued.token, expires_in=issued.expires_in_seconds)
 
 
@@ -48,6 +58,7 @@ def _user(user: UserRecord) -> UserOut:
         scopes=sorted(user.scopes),
         client_ids=sorted(user.client_ids) if user.client_ids is not None else None,
         active=user.active,
+        two_factor=user.two_factor_secret is not None,
     )
 
 
@@ -76,6 +87,33 @@ def get_user(user_id: IdPath, ctx: NativeContext, box: ContainerDep) -> UserOut:
     if user is None:
         raise NotFound(f"user {user_id} does not exist")
     return _user(user)
+
+
+@router.post(
+    "/users/{user_id}/two-factor",
+    response_model=TwoFactorOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def enrol_two_factor(
+    user_id: IdPath, ctx: NativeContext, box: ContainerDep, response: Response
+) -> TwoFactorOut:
+    """Turn on two-factor authentication (an admin for any user, a user for itself): the
+    answer carries the new secret, once (it is never shown again); from now on the user's
+    logins need the code its authenticator app makes of it. Again: a new secret."""
+    response.headers["Cache-Control"] = NO_STORE
+    with box.uow() as uow:
+        enrolment = two_factor.enrol(uow, ctx, ONE_TIME_CODES, user_id)
+        uow.commit()
+    return TwoFactorOut(secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri)
+
+
+@router.delete("/users/{user_id}/two-factor", status_code=status.HTTP_204_NO_CONTENT)
+def disable_two_factor(user_id: IdPath, ctx: NativeContext, box: ContainerDep) -> Response:
+    """Turn off two-factor authentication (an admin for any user, a user for itself)."""
+    with box.uow() as uow:
+        two_factor.disable(uow, ctx, user_id)
+        uow.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def _client(record: ApiClientRecord) -> ApiClientOut:

@@ -62,6 +62,9 @@ class Model(BaseModel):
 class LoginIn(Model):
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
+    verification_code: str | None = Field(
+        default=None, max_length=16, description="Users with two-factor authentication"
+    )
 
 
 class TokenOut(BaseModel):
@@ -83,6 +86,14 @@ class UserOut(BaseModel):
     scopes: list[str]
     client_ids: list[int] | None
     active: bool
+    two_factor: bool = False
+
+
+class TwoFactorOut(BaseModel):
+    """Shown once: the shared secret of the user's one-time codes (RFC 6238)."""
+
+    secret: str
+    provisioning_uri: str
 
 
 class ApiClientIn(Model):
