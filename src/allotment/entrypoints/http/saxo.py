@@ -13,13 +13,14 @@ from starlette.responses import Response
 
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.errors import InvalidInstruction
-from allotment.entrypoints.http import errors, saxo_fee_routes
+from allotment.entrypoints.http import errors, saxo_batch, saxo_fee_routes, saxo_port, saxo_trade
 from allotment.entrypoints.http import saxo_docs as docs
 from allotment.entrypoints.http.deps import ContainerDep, context_for
 from allotment.entrypoints.http.native.blocks import add_block_details
 from allotment.entrypoints.http.native.schemas import MAX_ID
 from allotment.entrypoints.http.saxo_views import account_row, key_details, key_summary
 from allotment.entrypoints.http.saxo_wire import (
+    GATEWAY_BASE,
     MAX_UIC,
     KeyIn,
     OrderIn,
@@ -41,7 +42,8 @@ KeyIdPath = Annotated[
     Path(description="The key's id: the text of a positive integer.", examples=["227"]),
 ]
 
-router = APIRouter()
+dialect = APIRouter()
+"""Saxo's own routes, served at the root and, as Saxo's gateway serves them, under /openapi."""
 keys = APIRouter(prefix="/trade/v1/allocationkeys", tags=SAXO)
 
 
@@ -217,7 +219,7 @@ def delete_key(AllocationKeyId: KeyIdPath, ctx: SaxoContext, box: ContainerDep) 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(
+@dialect.post(
     "/trade/v2/orders",
     tags=SAXO,
     response_class=SaxoJSON,
@@ -249,7 +251,7 @@ async def place_order(request: Request, ctx: SaxoContext, box: ContainerDep) -> 
     return SaxoJSON({"OrderId": str(block.id)})
 
 
-@router.get(
+@dialect.get(
     "/port/v1/accounts",
     tags=SAXO,
     response_class=SaxoJSON,
@@ -283,8 +285,16 @@ def accounts(
     return SaxoJSON(body)
 
 
-router.include_router(keys)
+dialect.include_router(keys)
+for part in (saxo_trade.router, saxo_port.router, saxo_batch.router):
+    dialect.include_router(part)
+router = APIRouter()
+router.include_router(dialect)
 router.include_router(saxo_fee_routes.router)
-errors.register_renderer("/trade/", render_error)
-errors.register_renderer("/port/", render_error)
+gateway = APIRouter(prefix=GATEWAY_BASE)
+"""The same routes under Saxo's base path, left out of the OpenAPI document (one operation
+each there)."""
+gateway.include_router(dialect, include_in_schema=False)
+for prefix in ("/trade/", "/port/", f"{GATEWAY_BASE}/"):
+    errors.register_renderer(prefix, render_error)
 add_block_details(saxo_orders.block_details)
