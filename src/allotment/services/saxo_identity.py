@@ -104,7 +104,8 @@ def _first_open(accounts: Sequence[Account], currency: str | None) -> Account | 
     """The first open account by id, one in `currency` if there is one."""
     open_ones = sorted((a for a in accounts if a.is_open), key=lambda a: a.id)
     preferred = [a for a in open_ones if a.currency == currency]
-    return (preferred or open_ones or [None])[0]
+    chosen = preferred or open_ones
+    return chosen[0] if chosen else None
 
 
 def _asset_types(uow: UnitOfWork) -> tuple[str, ...]:

@@ -123,8 +123,7 @@ def _boundary(content_type: str) -> str:
     if header.get_content_type() != "multipart/mixed" or not isinstance(boundary, str):
         raise InvalidInstruction(
             "a batch is a multipart/mixed body with a boundary "
-            f"(Content-Type: multipart/mixed; boundary=...), not {content_type or 'nothing'}",
-            field="Content-Type",
+            f"(Content-Type: multipart/mixed; boundary=...), not {content_type or 'nothing'}"
         )
     return boundary
 
@@ -234,7 +233,6 @@ async def _dispatch(request: Request, part: Embedded, path: str, query: str) -> 
         "raw_path": path.encode("latin-1", "replace"),
         "query_string": query.encode("latin-1", "replace"),
         "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        "state": dict(request.scope.get("state") or {}),
     }
     sent: list[AsgiMessage] = []
     delivered, finished = False, asyncio.Event()

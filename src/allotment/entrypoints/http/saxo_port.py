@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from allotment.bootstrap import Container
 from allotment.domain.errors import Unauthorized
 from allotment.entrypoints.http import saxo_docs as docs
 from allotment.entrypoints.http.deps import ContainerDep, bearer_token, context_for
@@ -55,7 +56,7 @@ def user_by_key(
     return _user(request, ctx, box, UserKey)
 
 
-def _user(request: Request, ctx: Context, box: Any, user_key: str) -> SaxoJSON:
+def _user(request: Request, ctx: Context, box: Container, user_key: str) -> SaxoJSON:
     with box.uow(write=False) as uow:
         user = saxo_identity.user_details(uow, ctx, user_key)
     view: dict[str, Any] = {
@@ -74,7 +75,7 @@ def _user(request: Request, ctx: Context, box: Any, user_key: str) -> SaxoJSON:
     return SaxoJSON(dict(sorted(view.items())))
 
 
-def _login_time(request: Request, box: Any) -> datetime | None:
+def _login_time(request: Request, box: Container) -> datetime | None:
     """When the caller's token was issued: its successful login."""
     token = bearer_token(request)
     if token is None:
@@ -114,7 +115,7 @@ def client_by_key(
     return _client(ctx, box, ClientKey)
 
 
-def _client(ctx: Context, box: Any, client_key: str) -> SaxoJSON:
+def _client(ctx: Context, box: Container, client_key: str) -> SaxoJSON:
     with box.uow(write=False) as uow:
         client = saxo_identity.client_details(uow, ctx, client_key)
     account = client.default_account
