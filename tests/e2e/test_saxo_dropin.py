@@ -325,6 +325,9 @@ def test_an_open_order_is_shown_until_it_is_cancelled_and_cancel_names_saxo_s_co
     )
     assert wrong_account.status_code == 404
     assert wrong_account.json()["ErrorInfo"]["ErrorCode"] == "OrderNotFound"
+    advisor = bearer(client, "advisor", "advisor")
+    refused = client.delete(f"/trade/v2/orders/{first}?AccountKey={OWNER}", headers=advisor)
+    assert refused.status_code == 403  # the advisor may not act for key 227's participants
     both = client.delete(
         f"/trade/v2/orders/{first},{second}?AccountKey={OWNER}", headers=demo_headers
     )

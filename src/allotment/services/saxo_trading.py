@@ -19,7 +19,7 @@ from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
 from allotment.services.context import Context, record
 from allotment.services.ports import BlockRecord, UnitOfWork
-from allotment.services.saxo import repository
+from allotment.services.saxo import key_view, repository
 from allotment.services.saxo_accounts import master_client_key
 from allotment.services.saxo_orders import OrderDraft, check_block_order
 from allotment.services.saxo_records import BlockOrder
@@ -131,11 +131,16 @@ def cancel_orders(
 def _block_order(
     uow: UnitOfWork, ctx: Context, order_id: str, *, lock: bool
 ) -> tuple[BlockRecord, BlockOrder] | None:
-    """A block order of the caller's company by its OrderId text, or None."""
+    """A block order of the caller's company by its OrderId text, or None; Forbidden when the
+    caller may not act for every participant of its key."""
     if not order_id.isdigit() or not 0 < int(order_id) < 2**62:
         return None
     block = uow.blocks.get(ctx.company_id, int(order_id), lock=lock)
     if block is None:
         return None
     order = repository(uow).block_order(int(order_id))
-    return (block, order) if order is not None else None
+    if order is None:
+        return None
+    # As for placing: only a caller who may act for every participant of the order's key.
+    key_view(uow, ctx, str(order.key_id), clients=False)
+    return block, order
