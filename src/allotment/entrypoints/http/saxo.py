@@ -229,22 +229,7 @@ def delete_key(AllocationKeyId: KeyIdPath, ctx: SaxoContext, box: ContainerDep) 
 async def place_order(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
     """Place a block order on a block trading (average) account with an AllocationKeyId; its
     fills, reported with POST /api/v1/blocks/{OrderId}/fills, are allocated by the key."""
-    body = await read_model(request, OrderIn)
-    if body.AllocationKeyId is None:
-        raise InvalidInstruction(
-            "this service places block orders only: AllocationKeyId is required",
-            field="AllocationKeyId",
-        )
-    draft = saxo_orders.OrderDraft(
-        account_key=body.AccountKey,
-        uic=body.Uic,
-        asset_type=body.AssetType,
-        buy_sell=body.BuySell,
-        amount=body.Amount,
-        order_type=body.OrderType,
-        allocation_key_id=body.AllocationKeyId,
-        external_reference=body.ExternalReference,
-    )
+    draft = saxo_trade.order_draft(await read_model(request, OrderIn))
     with box.uow() as uow:
         block = saxo_orders.place_block_order(uow, ctx, draft)
         uow.commit()

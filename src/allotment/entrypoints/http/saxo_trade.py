@@ -28,7 +28,8 @@ SAXO: list[str | Enum] = ["Saxo"]
 router = APIRouter(tags=SAXO)
 
 
-def _draft(body: OrderIn) -> OrderDraft:
+def order_draft(body: OrderIn) -> OrderDraft:
+    """The block order a Saxo order request asks for (AllocationKeyId required)."""
     if body.AllocationKeyId is None:
         raise InvalidInstruction(
             "this service places block orders only: AllocationKeyId is required",
@@ -58,7 +59,7 @@ async def precheck_order(request: Request, ctx: SaxoContext, box: ContainerDep) 
     Error with Saxo's ErrorInfo (a malformed order is a 400 InvalidModelState, as in Saxo).
     With an OrderPrice the cash the order needs is estimated."""
     body = await read_model(request, OrderIn)
-    draft = _draft(body)
+    draft = order_draft(body)
     with box.uow(write=False) as uow:
         verdict = saxo_trading.precheck(uow, ctx, draft, body.OrderPrice)
     if verdict.refusal is not None:
