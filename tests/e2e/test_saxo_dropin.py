@@ -193,6 +193,7 @@ def test_a_batch_answers_each_embedded_request_in_order_through_the_app_itself(
         and json.loads(parts[0].split("\r\n\r\n")[2])["UserKey"] == "demo"
     )
     assert '"ErrorCode":"NotFound"' in parts[1] and "service group" in parts[2]
+    assert "\r\nContent-Type: application/json\r\n" in parts[0]
     assert created  # a write in a trade batch books like a write sent alone:
     trade = client.post(
         "/openapi/trade/batch",

@@ -269,9 +269,16 @@ def _render(delimiter: str, answered: Answered, part: str | Embedded) -> bytes:
     if request_id is not None:
         lines.append(f"X-Request-Id: {request_id}")
     skip = ("content-length", "x-request-id")
-    lines += [f"{name}: {value}" for name, value in answered.headers if name.lower() not in skip]
+    lines += [
+        f"{_title(name)}: {value}" for name, value in answered.headers if name.lower() not in skip
+    ]
     head = (CRLF.join(lines) + CRLF + CRLF).encode("utf-8")
     return head + answered.body + CRLF.encode()
+
+
+def _title(name: str) -> str:
+    """A header name as Saxo's batch answers write it (Content-Type, X-Correlation)."""
+    return "-".join(word[:1].upper() + word[1:] for word in name.split("-"))
 
 
 def _phrase(status: int) -> str:
