@@ -6,6 +6,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher as Argon2
@@ -15,6 +16,9 @@ from allotment.domain.errors import Unauthorized
 from allotment.services.ports import TokenClaims
 
 ISSUER = "allotment"
+COMPANY = "cmp"
+"""The company's id. Tokens issued before `cid` became Saxo's ClientKey carried it as `cid`."""
+SAXO_CLAIMS = ("cid", "uid")
 
 
 class Argon2PasswordHasher:
@@ -42,13 +46,18 @@ class JwtTokenCodec:
         payload = {
             "iss": ISSUER,
             "sub": claims.subject,
-            "cid": claims.company_id,
+            COMPANY: claims.company_id,
             "knd": claims.kind,
             "scope": " ".join(sorted(claims.scopes)),
             "iat": int(datetime.now(UTC).timestamp()),
             "exp": int(claims.expires_at.timestamp()),
             "jti": uuid.uuid4().hex,
         }
+        # Saxo's tokens carry the caller's ClientKey as `cid` and its UserKey as `uid` (Saxo's
+        # samples read them); they are added when the issuer names them.
+        payload.update(
+            {name: str(claims.extra[name]) for name in SAXO_CLAIMS if name in claims.extra}
+        )
         return jwt.encode(payload, self._key, algorithm="HS256")
 
     def decode(self, token: str) -> TokenClaims:
@@ -66,14 +75,33 @@ class JwtTokenCodec:
             raise Unauthorized("the token is not valid") from error
         try:
             return TokenClaims(
-                company_id=int(payload["cid"]),
+                company_id=_company_of(payload),
                 subject=str(payload["sub"]),
                 kind=str(payload["knd"]),
                 scopes=frozenset(str(payload.get("scope", "")).split()),
                 expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+                extra=_extra_of(payload),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise Unauthorized("the token is not valid") from error
+
+
+def _company_of(payload: dict[str, Any]) -> int:
+    """The company claim; a token issued before it moved to `cmp` had it (an int) in `cid`."""
+    if COMPANY in payload:
+        return int(payload[COMPANY])
+    return int(payload["cid"])
+
+
+def _extra_of(payload: dict[str, Any]) -> dict[str, Any]:
+    extra: dict[str, Any] = {
+        name: payload[name]
+        for name in SAXO_CLAIMS
+        if isinstance(payload.get(name), str) and COMPANY in payload
+    }
+    if isinstance(payload.get("iat"), int):
+        extra["issued_at"] = datetime.fromtimestamp(payload["iat"], UTC)
+    return extra
 
 
 def load_or_create_secret(path: Path) -> str:

@@ -18,6 +18,7 @@ from allotment.services.ports import (
     UnitOfWork,
     UserRecord,
 )
+from allotment.services.saxo_accounts import master_client_key
 
 log = logging.getLogger("allotment.auth")
 """Who logged in or was refused, by name; never a password, secret or token."""
@@ -94,6 +95,7 @@ def user_token(codec: TokenCodec, user: UserRecord, now: datetime) -> IssuedToke
         kind=PrincipalKind.USER.value,
         scopes=frozenset(scope.value for scope in scopes),
         expires_at=now + USER_TOKEN_LIFETIME,
+        extra=saxo_claims(user.company_id, user.username),
     )
     return IssuedToken(codec.encode(claims), int(USER_TOKEN_LIFETIME.total_seconds()), scopes)
 
@@ -235,8 +237,15 @@ def client_credentials(
         kind=PrincipalKind.API_CLIENT.value,
         scopes=frozenset(scope.value for scope in allowed),
         expires_at=now + CLIENT_TOKEN_LIFETIME,
+        extra=saxo_claims(record.company_id, record.client_id),
     )
     return IssuedToken(codec.encode(claims), int(CLIENT_TOKEN_LIFETIME.total_seconds()), allowed)
+
+
+def saxo_claims(company_id: int, subject: str) -> dict[str, str]:
+    """What Saxo's tokens tell their clients: `cid`, the caller's ClientKey (the company, as
+    Saxo's master client), and `uid`, its UserKey (the user's name or the API client's id)."""
+    return {"cid": master_client_key(company_id), "uid": subject}
 
 
 def principal_from_token(uow: UnitOfWork, codec: TokenCodec, token: str) -> Principal:

@@ -1,10 +1,12 @@
 """Demo data of the Saxo dialect (SPEC §8): allocation key 227 of the seed, owned by the demo's
-block trading account, splitting 10 % / 90 % between two client accounts."""
+block trading account, splitting 10 % / 90 % between two client accounts; and the instrument
+Saxo's block-order sample orders (Uic 21, FxSpot: EURUSD), so that the sample runs as it is."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from allotment.domain.instruments import Instrument
 from allotment.services import saxo_orders  # noqa: F401  (allocates block orders' fills)
 from allotment.services.context import Context
 from allotment.services.ports import UnitOfWork
@@ -19,7 +21,14 @@ PARTICIPANTS = (
 )
 
 
+SAMPLE_INSTRUMENT = Instrument(0, "EURUSD", 21, "FxSpot", "USD", Decimal(1), Decimal("0.00001"))
+"""Saxo's Uic 21 is EURUSD; an FX spot amount is in whole units of the base currency and its
+price (USD per EUR) has five decimals."""
+
+
 def load(uow: UnitOfWork, ctx: Context) -> None:
+    if uow.instruments.by_uic(SAMPLE_INSTRUMENT.uic, SAMPLE_INSTRUMENT.asset_type) is None:
+        uow.instruments.add(SAMPLE_INSTRUMENT)
     create_key(
         uow,
         ctx,

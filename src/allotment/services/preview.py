@@ -41,7 +41,12 @@ from allotment.domain.ledger import AssetKind
 from allotment.domain.numbers import ZERO
 from allotment.services.context import Context
 from allotment.services.ports import UnitOfWork
-from allotment.services.saxo import AllocationKeyNotFound, key_view, split_participants
+from allotment.services.saxo import (
+    AllocationKeyNotFound,
+    key_view,
+    method_of,
+    split_participants,
+)
 
 TARGET_PLACES = 6
 TARGET_ROUNDING = ROUND_HALF_EVEN
@@ -227,7 +232,7 @@ def _split_by_key(
             f"allocation key {key_id} does not exist", key_id=key_id, field="allocation_key_id"
         ) from error
     key = view.key
-    method = Method(key.unit_type.value)
+    method = method_of(key.unit_type)
     if request.method is not None and request.method is not method:
         raise InvalidInstruction(
             f"allocation key {key_id} splits by {method.value}, not {request.method.value}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import cast
 
 from allotment.domain.accounts import Account, AccountRole, Client
@@ -179,8 +179,27 @@ def check_split_rules(unit_type: UnitType, participants: Sequence[KeyParticipant
         raise RuleViolation(error.message, field="ParticipatingAccountsInfo") from error
 
 
+def method_of(unit_type: UnitType, *, of_cash: bool = False) -> Method:
+    """The engine's method for a key's UnitValues, splitting a quantity (or, `of_cash`, a cash
+    amount). CashAmount values split a quantity in proportion (Ratio) and a cash amount as
+    fixed amounts (Unit); Saxo documents CashAmount as Unit in cash."""
+    if unit_type is UnitType.CASH_AMOUNT:
+        return Method.UNIT if of_cash else Method.RATIO
+    if of_cash and unit_type is UnitType.UNIT:
+        raise RuleViolation(
+            "a Unit key's UnitValues are quantities: it cannot split a cash amount",
+            field="OrderAmountType",
+        )
+    return Method(unit_type.value)
+
+
 def split_participants(
-    unit_type: UnitType, participants: Sequence[KeyParticipant], total: Decimal, increment: Decimal
+    unit_type: UnitType,
+    participants: Sequence[KeyParticipant],
+    total: Decimal,
+    increment: Decimal,
+    *,
+    of_cash: bool = False,
 ) -> SplitResult:
     request = SplitRequest(
         total=total,
@@ -188,16 +207,34 @@ def split_participants(
             Participant(p.account_id, p.unit_value, p.priority, p.accepts_remainder)
             for p in participants
         ),
-        method=Method(unit_type.value),
+        method=method_of(unit_type, of_cash=of_cash),
         increment=increment,
     )
     return split(request)
 
 
-def split_key(key: AllocationKey, total: Decimal, increment: Decimal) -> SplitResult:
+TOTAL_PLACES = Decimal("1e-9")
+
+
+def shown_total(total: Decimal) -> Decimal:
+    """TotalUnitValues as shown: the exact sum rounded half-even to 9 decimal places (the
+    tolerance within which a Percentage key totals 100), trailing zeros dropped. Thirds sent as
+    JSON floats (33.333333333333336 three times) total 100.000000000000008 exactly; shown as
+    100, a client reading it as a double never sees 100.00000000000001."""
+    with localcontext() as context:
+        context.prec = max(context.prec, len(total.as_tuple().digits) + 12)
+        rounded = total.quantize(TOTAL_PLACES, rounding=ROUND_HALF_EVEN)
+    return rounded.normalize()
+
+
+def split_key(
+    key: AllocationKey, total: Decimal, increment: Decimal, *, of_cash: bool = False
+) -> SplitResult:
     """The engine's split of `total` by the key; its errors become rule violations."""
     try:
-        return split_participants(key.unit_type, key.participants, total, increment)
+        return split_participants(
+            key.unit_type, key.participants, total, increment, of_cash=of_cash
+        )
     except EngineError as error:
         raise RuleViolation(error.message, engine_code=error.code) from error
 

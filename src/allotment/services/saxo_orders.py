@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
-from allotment.domain.accounts import AccountRole
+from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.allocation.exact import round_fraction
 from allotment.domain.errors import InvalidInstruction, NotFound, RuleViolation
 from allotment.domain.identity import Scope
@@ -37,9 +37,11 @@ from allotment.services.saxo_records import (
     BlockOrder,
     Holder,
     KeyStatus,
+    UnitType,
 )
 
 ONE_TIME_STATUSES = frozenset({KeyStatus.ONE_TIME, KeyStatus.DEACTIVATE_AFTER_ORDER})
+UNIT_TOLERANCE = Decimal("1e-9")
 DETAIL_ROWS = 1000
 PLACES = 6
 
@@ -56,8 +58,23 @@ class OrderDraft:
     external_reference: str | None = None
 
 
-def place_block_order(uow: UnitOfWork, ctx: Context, draft: OrderDraft) -> BlockRecord:
-    """Record the block order and its participants' targets; answers the block (OrderId)."""
+@dataclass(frozen=True, slots=True)
+class CheckedOrder:
+    """What an order names, found and checked: its block trading account, instrument and key."""
+
+    account: Account
+    instrument: Instrument
+    key: AllocationKey
+
+
+def check_block_order(
+    uow: UnitOfWork, ctx: Context, draft: OrderDraft, *, lock: bool = False
+) -> CheckedOrder:
+    """Every check of a block order, nothing written (the precheck runs exactly these).
+
+    A refusal carries Saxo's TradingErrorCode as `trading_error` where Saxo documents one
+    (IllegalAccount, IllegalInstrumentId, AllocationKeyNotFound,
+    AllocationKeyDoesNotMatchAccount, AmountLowerThanAllocationKeyUnits)."""
     ctx.require(Scope.WRITE)
     reference = draft.external_reference
     if reference is not None and len(reference) > MAX_EXTERNAL_REFERENCE:
@@ -65,36 +82,72 @@ def place_block_order(uow: UnitOfWork, ctx: Context, draft: OrderDraft) -> Block
             f"ExternalReference may have at most {MAX_EXTERNAL_REFERENCE} characters",
             field="ExternalReference",
         )
-    account = uow.accounts.account_by_key(draft.account_key)
-    if account is None or account.company_id != ctx.company_id:
-        raise RuleViolation(f"AccountKey {draft.account_key} is unknown", field="AccountKey")
-    if account.role is not AccountRole.AVERAGE:
-        raise RuleViolation(
-            f"AccountKey {draft.account_key} is not a block trading account: block orders are "
-            "placed on the average account that owns the allocation key",
-            field="AccountKey",
-        )
+    account = _block_trading_account(uow, ctx, draft.account_key)
     instrument = uow.instruments.by_uic(draft.uic, draft.asset_type)
     if instrument is None:
         raise RuleViolation(
-            f"no instrument has Uic {draft.uic} and AssetType {draft.asset_type}", field="Uic"
+            f"no instrument has Uic {draft.uic} and AssetType {draft.asset_type}",
+            field="Uic",
+            trading_error="IllegalInstrumentId",
         )
     try:
-        view = key_view(uow, ctx, draft.allocation_key_id, lock=True, clients=False)
+        view = key_view(uow, ctx, draft.allocation_key_id, lock=lock, clients=False)
     except AllocationKeyNotFound as error:
-        raise RuleViolation(error.message, field="AllocationKeyId") from error
-    key = view.key
-    _check_key_fits(key, view.is_valid, account.id, instrument, draft.buy_sell)
+        raise RuleViolation(
+            error.message, field="AllocationKeyId", trading_error="AllocationKeyNotFound"
+        ) from error
+    _check_key_fits(view.key, view.is_valid, account.id, instrument, draft.buy_sell)
+    _check_units_fit(view.key, draft.amount)
+    return CheckedOrder(account, instrument, view.key)
+
+
+def _block_trading_account(uow: UnitOfWork, ctx: Context, account_key: str) -> Account:
+    account = uow.accounts.account_by_key(account_key)
+    if account is None or account.company_id != ctx.company_id:
+        raise RuleViolation(
+            f"AccountKey {account_key} is unknown",
+            field="AccountKey",
+            trading_error="IllegalAccount",
+        )
+    if account.role is not AccountRole.AVERAGE:
+        raise RuleViolation(
+            f"AccountKey {account_key} is not a block trading account: block orders are "
+            "placed on the average account that owns the allocation key",
+            field="AccountKey",
+            trading_error="IllegalAccount",
+        )
+    return account
+
+
+def _check_units_fit(key: AllocationKey, amount: Decimal) -> None:
+    """Saxo's AmountLowerThanAllocationKeyUnits: a Unit key's units must fit in the order.
+    Units sent as JSON floats (100003 / 3 as 33334.333333333336) may exceed the amount by float
+    noise; within UNIT_TOLERANCE they fit."""
+    if key.unit_type is not UnitType.UNIT:
+        return
+    if key.total_unit_values - amount > UNIT_TOLERANCE:
+        raise RuleViolation(
+            f"the order's Amount {amount} is lower than the {key.total_unit_values} units of "
+            f"allocation key {key.id}",
+            field="Amount",
+            trading_error="AmountLowerThanAllocationKeyUnits",
+        )
+
+
+def place_block_order(uow: UnitOfWork, ctx: Context, draft: OrderDraft) -> BlockRecord:
+    """Record the block order and its participants' targets; answers the block (OrderId)."""
+    checked = check_block_order(uow, ctx, draft, lock=True)
+    key = checked.key
     block = blocks.create_block(
         uow,
         ctx,
-        account_id=account.id,
-        instrument=instrument,
+        account_id=checked.account.id,
+        instrument=checked.instrument,
         side=draft.buy_sell,
         quantity=draft.amount,
         allocation_key_id=str(key.id),
     )
-    attach(uow, ctx, block, key, instrument, draft.order_type, reference)
+    attach(uow, ctx, block, key, checked.instrument, draft.order_type, draft.external_reference)
     if key.status in ONE_TIME_STATUSES:
         deactivate(uow, ctx, key, "allocation_key.deactivated")
     return block
@@ -105,7 +158,9 @@ def _check_key_fits(
 ) -> None:
     if key.status not in USABLE_STATUSES:
         raise RuleViolation(
-            f"allocation key {key.id} is {key.status.value}", field="AllocationKeyId"
+            f"allocation key {key.id} is {key.status.value}",
+            field="AllocationKeyId",
+            trading_error="AllocationKeyNotFound",
         )
     if not is_valid:
         raise RuleViolation(

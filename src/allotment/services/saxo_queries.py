@@ -16,6 +16,9 @@ from allotment.services.saxo_accounts import master_client_key
 from allotment.services.saxo_records import AllocationKey, KeyQuery, KeyStatus
 
 QUANTITY = "Quantity"
+CASH_AMOUNT = "CashAmount"
+CENT = Decimal("0.01")
+"""Cash is split in cents (every currency the demo and Saxo's samples use has two decimals)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +94,12 @@ def preview(
     amount_type: str | None = None,
 ) -> Distribution:
     """How the key would split `total`: the engine's split, in the instrument's quantity
-    increment (the one named, else the key's own, else whole units). Nothing is stored."""
+    increment (the one named, else the key's own, else whole units); with OrderAmountType
+    CashAmount, `total` is cash, split in cents. Nothing is stored."""
     view = key_view(uow, ctx, key_id, clients=False)
-    if amount_type is not None and amount_type != QUANTITY:
+    if amount_type not in (None, QUANTITY, CASH_AMOUNT):
         raise RuleViolation(
-            f"OrderAmountType {amount_type} is not supported: amounts are quantities",
+            f"OrderAmountType {amount_type} is not supported: it is {QUANTITY} or {CASH_AMOUNT}",
             field="OrderAmountType",
         )
     if (uic is None) != (asset_type is None):
@@ -110,7 +114,8 @@ def preview(
         increment = instrument.quantity_increment
     if not total.is_finite() or total < 0:
         raise InvalidInstruction("Totalamount must be zero or positive", field="Totalamount")
-    result = split_key(key, total, increment)
+    of_cash = amount_type == CASH_AMOUNT
+    result = split_key(key, total, CENT if of_cash else increment, of_cash=of_cash)
     amounts = [
         (participant.account_id, quantity)
         for participant, quantity in zip(key.participants, result.quantities, strict=True)

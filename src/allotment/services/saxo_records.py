@@ -37,6 +37,10 @@ class UnitType(StrEnum):
 
     PERCENTAGE = "Percentage"
     UNIT = "Unit"
+    CASH_AMOUNT = "CashAmount"
+    """UnitValues are cash amounts: a block order's quantity is split in proportion to them
+    (one average price makes each participant's cash proportional to its quantity); a cash
+    amount is split as Unit splits units (each its amount, the rest to remainder acceptors)."""
 
 
 class MarginHandling(StrEnum):

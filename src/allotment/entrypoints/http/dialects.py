@@ -13,6 +13,7 @@ def routers() -> list[APIRouter]:
     return [
         etna.router,
         saxo.router,
+        saxo.gateway,
         blocktrade.router,
         bookbuilding.router,
         clearing.router,

@@ -13,13 +13,14 @@ from starlette.responses import Response
 
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.errors import InvalidInstruction
-from allotment.entrypoints.http import errors, saxo_fee_routes
+from allotment.entrypoints.http import errors, saxo_batch, saxo_fee_routes, saxo_port, saxo_trade
 from allotment.entrypoints.http import saxo_docs as docs
 from allotment.entrypoints.http.deps import ContainerDep, context_for
 from allotment.entrypoints.http.native.blocks import add_block_details
 from allotment.entrypoints.http.native.schemas import MAX_ID
 from allotment.entrypoints.http.saxo_views import account_row, key_details, key_summary
 from allotment.entrypoints.http.saxo_wire import (
+    GATEWAY_BASE,
     MAX_UIC,
     KeyIn,
     OrderIn,
@@ -41,7 +42,8 @@ KeyIdPath = Annotated[
     Path(description="The key's id: the text of a positive integer.", examples=["227"]),
 ]
 
-router = APIRouter()
+dialect = APIRouter()
+"""Saxo's own routes, served at the root and, as Saxo's gateway serves them, under /openapi."""
 keys = APIRouter(prefix="/trade/v1/allocationkeys", tags=SAXO)
 
 
@@ -217,7 +219,7 @@ def delete_key(AllocationKeyId: KeyIdPath, ctx: SaxoContext, box: ContainerDep) 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(
+@dialect.post(
     "/trade/v2/orders",
     tags=SAXO,
     response_class=SaxoJSON,
@@ -227,29 +229,14 @@ def delete_key(AllocationKeyId: KeyIdPath, ctx: SaxoContext, box: ContainerDep) 
 async def place_order(request: Request, ctx: SaxoContext, box: ContainerDep) -> SaxoJSON:
     """Place a block order on a block trading (average) account with an AllocationKeyId; its
     fills, reported with POST /api/v1/blocks/{OrderId}/fills, are allocated by the key."""
-    body = await read_model(request, OrderIn)
-    if body.AllocationKeyId is None:
-        raise InvalidInstruction(
-            "this service places block orders only: AllocationKeyId is required",
-            field="AllocationKeyId",
-        )
-    draft = saxo_orders.OrderDraft(
-        account_key=body.AccountKey,
-        uic=body.Uic,
-        asset_type=body.AssetType,
-        buy_sell=body.BuySell,
-        amount=body.Amount,
-        order_type=body.OrderType,
-        allocation_key_id=body.AllocationKeyId,
-        external_reference=body.ExternalReference,
-    )
+    draft = saxo_trade.order_draft(await read_model(request, OrderIn))
     with box.uow() as uow:
         block = saxo_orders.place_block_order(uow, ctx, draft)
         uow.commit()
     return SaxoJSON({"OrderId": str(block.id)})
 
 
-@router.get(
+@dialect.get(
     "/port/v1/accounts",
     tags=SAXO,
     response_class=SaxoJSON,
@@ -283,8 +270,16 @@ def accounts(
     return SaxoJSON(body)
 
 
-router.include_router(keys)
+dialect.include_router(keys)
+for part in (saxo_trade.router, saxo_port.router, saxo_batch.router):
+    dialect.include_router(part)
+router = APIRouter()
+router.include_router(dialect)
 router.include_router(saxo_fee_routes.router)
-errors.register_renderer("/trade/", render_error)
-errors.register_renderer("/port/", render_error)
+gateway = APIRouter(prefix=GATEWAY_BASE)
+"""The same routes under Saxo's base path, left out of the OpenAPI document (one operation
+each there)."""
+gateway.include_router(dialect, include_in_schema=False)
+for prefix in ("/trade/", "/port/", f"{GATEWAY_BASE}/"):
+    errors.register_renderer(prefix, render_error)
 add_block_details(saxo_orders.block_details)

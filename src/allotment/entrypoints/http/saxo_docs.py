@@ -39,6 +39,15 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TradingError(Answer):
+    """Saxo's trade v2 orders' error: a TradingErrorCode (IllegalAccount, IllegalInstrumentId,
+    AllocationKeyNotFound, AllocationKeyDoesNotMatchAccount, AmountLowerThanAllocationKeyUnits,
+    OrderNotFound, TooLateToCancelOrder, ...) and its message."""
+
+    ErrorCode: str = Field(examples=["AllocationKeyNotFound"])
+    Message: str
+
+
 class SaxoError(Answer):
     """Saxo's error body. ModelState names each invalid field (`ParticipatingAccountsInfo[1]
     .UnitValue` style) with its messages; it is left out when no field is to blame."""
@@ -48,6 +57,7 @@ class SaxoError(Answer):
     )
     Message: str
     ModelState: dict[str, list[str]] | Omitted = absent()
+    ErrorInfo: TradingError | Omitted = absent()
 
 
 class AllocationKeyCreated(Answer):
@@ -74,7 +84,7 @@ class AllocationKeyDetails(Answer):
     """Saxo's AllocationKeyDetails (the seed's answer), then ErrorAccount, IsValid and
     PartialFillPolicy."""
 
-    AllocationUnitType: Literal["Percentage", "Unit"]
+    AllocationUnitType: Literal["Percentage", "Unit", "CashAmount"]
     MarginHandling: Literal["Reduce", "Reject"]
     ParticipatingAccountsInfo: list[ParticipantView]
     AllocationKeyId: str
@@ -153,6 +163,78 @@ class AccountList(Answer):
         json_schema_extra=_no_default,
     )
     Data: list[AccountView]
+
+
+class PrecheckResult(Answer):
+    """Saxo's precheck answer: PreCheckResult Ok (the order can be placed) or Error with
+    ErrorInfo; the cash estimate when the order names an OrderPrice."""
+
+    PreCheckResult: Literal["Ok", "Error"]
+    ErrorInfo: TradingError | Omitted = absent()
+    EstimatedCashRequired: Number | Omitted = absent()
+    EstimatedCashRequiredCurrency: str | Omitted = absent()
+
+
+class OpenOrderView(Answer):
+    """An open block order as Saxo's portfolio service shows it."""
+
+    AccountId: str
+    AccountKey: str
+    AllocationKeyId: str
+    Amount: Number
+    AssetType: str
+    BuySell: Literal["Buy", "Sell"]
+    ClientKey: str
+    ExternalReference: str | Omitted = absent()
+    FilledAmount: Number
+    OpenOrderType: str
+    OrderAmountType: Literal["Quantity"]
+    OrderId: str
+    OrderTime: Time
+    Status: Literal["Working"]
+    Uic: int
+
+
+class OpenOrderList(Answer):
+    count: int = Field(alias="__count")
+    Data: list[OpenOrderView]
+
+
+class CancelledOrder(Answer):
+    OrderId: str
+
+
+class CancelledOrders(Answer):
+    Orders: list[CancelledOrder]
+
+
+class UserView(Answer):
+    """Saxo's user details (GET /port/v1/users/me)."""
+
+    ClientKey: str
+    Culture: str
+    Language: str
+    LastLoginStatus: Literal["Successful"] | Omitted = absent()
+    LastLoginTime: Time | Omitted = absent()
+    LegalAssetTypes: list[str]
+    MarketDataViaOpenApiTermsAccepted: bool
+    Name: str
+    UserId: str
+    UserKey: str
+
+
+class ClientView(Answer):
+    """Saxo's client details (GET /port/v1/clients/me)."""
+
+    ClientId: str
+    ClientKey: str
+    CurrencyDecimals: int
+    DefaultAccountId: str | Omitted = absent()
+    DefaultAccountKey: str | Omitted = absent()
+    DefaultCurrency: str
+    IsMarginTradingAllowed: bool
+    LegalAssetTypes: list[str]
+    Name: str
 
 
 ERRORS: dict[int, str] = {

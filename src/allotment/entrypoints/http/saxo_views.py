@@ -6,7 +6,7 @@ from typing import Any
 
 from allotment.domain.accounts import AccountRole, AccountType
 from allotment.entrypoints.http.saxo_wire import utc_text
-from allotment.services.saxo import KeyView
+from allotment.services.saxo import KeyView, shown_total
 from allotment.services.saxo_accounts import AccountRow, client_fields
 from allotment.services.saxo_queries import KeyPage
 from allotment.services.saxo_records import AllocationKey
@@ -41,7 +41,7 @@ def key_details(view: KeyView, company_id: int) -> dict[str, Any]:
         "OwnerAccountKey": accounts[key.owner_account_id].account_key,
         "Participants": key.participant_count,
         "CreationTime": utc_text(key.created_at),
-        "TotalUnitValues": key.total_unit_values,
+        "TotalUnitValues": shown_total(key.total_unit_values),
         "Uic": key.uic,
         "AssetType": key.asset_type,
         "BuySell": key.buy_sell,
@@ -66,7 +66,7 @@ def key_summary(key: AllocationKey, page: KeyPage) -> dict[str, Any]:
         "OwnerAccountKey": page.owner_keys.get(key.owner_account_id),
         "Participants": key.participant_count,
         "Status": key.status.value,
-        "TotalUnitValues": key.total_unit_values,
+        "TotalUnitValues": shown_total(key.total_unit_values),
         "Uic": key.uic,
     }
     return {name: value for name, value in summary.items() if value is not None}

@@ -23,6 +23,8 @@ from allotment.domain import errors as e
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.services.saxo import AllocationKeyNotFound
 
+GATEWAY_BASE = "/openapi"
+"""Saxo's gateway serves OpenAPI under this base path (https://gateway.saxobank.com/openapi)."""
 INVALID_MODEL_STATE = "One or more properties of the request are invalid!"
 MAX_UIC = 2**62
 """The largest Uic an instrument may have (as in the native API)."""
@@ -45,7 +47,7 @@ class KeyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     AllocationKeyName: str = Field(min_length=1, max_length=200)
-    AllocationUnitType: Literal["Percentage", "Unit"]
+    AllocationUnitType: Literal["Percentage", "Unit", "CashAmount"]
     MarginHandling: Literal["Reduce", "Reject"]
     OneTime: bool
     OwnerAccountKey: str = Field(min_length=1, max_length=100)
@@ -77,6 +79,7 @@ class OrderIn(BaseModel):
     ExternalReference: str | None = None
     ManualOrder: bool | None = None
     OrderDuration: DurationIn | None = None
+    OrderPrice: Decimal | None = Field(default=None, gt=0)
 
 
 async def read_model(request: Request, model: type[Model]) -> Model:
@@ -172,9 +175,10 @@ def number(value: Decimal) -> str:
 
 
 def next_link(request: Request, skip: int, top: int) -> str:
-    """The feed's next page: the same query with `$skip` and `$top` moved on."""
+    """The feed's next page, as Saxo's gateway writes it: an absolute URL (the scheme, host and
+    base path the request came in on) with the same query, `$skip` and `$top` moved on."""
     query = {**request.query_params, "$skip": str(skip), "$top": str(top)}
-    return f"{request.url.path}?{urlencode(query, safe='$,')}"
+    return str(request.url.replace(query=urlencode(query, safe="$,")))
 
 
 def utc_text(moment: datetime) -> str:
@@ -193,8 +197,20 @@ def render_error(
     body: dict[str, Any] = {"ErrorCode": code, "Message": message}
     if state:
         body["ModelState"] = state
+    if _is_order_path(request.url.path) and code != "InvalidModelState":
+        # Trade v2 orders answer a refused order as {"ErrorInfo": {"ErrorCode", "Message"}}
+        # with Saxo's TradingErrorCode (what Saxo's samples read first).
+        trading = getattr(error, "facts", {}).get("trading_error") or code
+        body["ErrorInfo"] = {"ErrorCode": trading, "Message": message}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return SaxoJSON(body, status_code=status, headers=headers)
+
+
+ORDER_PATHS = ("/trade/v2/orders", "/openapi/trade/v2/orders")
+
+
+def _is_order_path(path: str) -> bool:
+    return path.startswith(ORDER_PATHS)
 
 
 def _classify(
