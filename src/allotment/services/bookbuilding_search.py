@@ -113,7 +113,7 @@ def _bad(field: str, message: str) -> InvalidInstruction:
 def _integer(value: Any, name: str, default: int, low: int, high: int | None) -> int:
     if value is None or value == "":
         return default
-    if isinstance(value, str) and value.strip().lstrip("+").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("+").isdigit() and value.isascii():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
         raise _bad(name, "must be a whole number")

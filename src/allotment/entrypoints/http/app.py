@@ -9,6 +9,7 @@ from sqlalchemy import text
 from allotment.bootstrap import Container, build
 from allotment.entrypoints.http import errors, tokens
 from allotment.entrypoints.http.idempotency import IdempotencyMiddleware
+from allotment.entrypoints.http.inputs import TextGuard
 from allotment.entrypoints.http.limits import BodySizeLimit
 from allotment.entrypoints.http.native import accounts, blocks, identity, ledger
 from allotment.settings import Settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         return JSONResponse({"status": "ok"})
 
     app.add_middleware(IdempotencyMiddleware, container=box)
+    app.add_middleware(TextGuard)
     app.add_middleware(BodySizeLimit, max_bytes=box.settings.max_body_bytes)
     return app
 

@@ -9,12 +9,19 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from allotment.domain.numbers import MAX_SCALE, NotANumber, scale_of, to_decimal
+from allotment.domain import numbers
+from allotment.domain.numbers import (
+    AMOUNT_LIMIT,
+    MAX_SCALE,
+    MAX_WHOLE_DIGITS,
+    NotANumber,
+    scale_of,
+    to_decimal,
+)
 
-MAX_WHOLE_DIGITS = 15
-"""Digits before the point of an amount sent to the native API. With at most 9 after it, every
-amount and the sums of many stay exact within the 28 significant digits of Decimal arithmetic."""
-LARGEST = Decimal(10) ** MAX_WHOLE_DIGITS
+MAX_ID = numbers.MAX_ID
+LARGEST = AMOUNT_LIMIT
+"""The bound of every amount a client sends (`domain.numbers`, decision 0023)."""
 
 
 def _exact(value: Any) -> Decimal:
@@ -43,12 +50,19 @@ DecimalStr = Annotated[
     ),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, mode="serialization"),
 ]
-"""An exact decimal sent and answered as a JSON string (a JSON float is refused: its binary
-value is not the number the client meant)."""
+"""An exact decimal sent as a JSON string (a JSON float is refused: its binary value is not the
+number the client meant), within the bounds of `domain.numbers`."""
+
+DecimalOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: format(value, "f"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}),
+]
+"""An exact decimal answered as a JSON string. Answers hold what the ledger stores and computes
+(sums of many amounts, trade values), which the bounds of an input need not hold: an answer is
+never refused by its own model (decision 0023)."""
 
 
-MAX_ID = 2**63 - 1
-"""The largest id either database stores (a signed 64-bit integer): larger ones cannot exist."""
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="The last id of the previous page.")]
@@ -141,7 +155,7 @@ class AccountOut(BaseModel):
     role: str
     status: str
     currency: str
-    credit_limit: DecimalStr
+    credit_limit: DecimalOut
 
 
 class InstrumentIn(Model):
@@ -159,8 +173,8 @@ class InstrumentOut(BaseModel):
     uic: int
     asset_type: str
     currency: str
-    quantity_increment: DecimalStr
-    price_increment: DecimalStr
+    quantity_increment: DecimalOut
+    price_increment: DecimalOut
 
 
 class CashIn(Model):
@@ -188,8 +202,8 @@ class PostingOut(BaseModel):
     account_id: str
     kind: str
     asset: str
-    amount: DecimalStr
-    price: DecimalStr | None
+    amount: DecimalOut
+    price: DecimalOut | None
 
 
 class EntryOut(BaseModel):
@@ -207,13 +221,13 @@ class EntryOut(BaseModel):
 class PositionOut(BaseModel):
     instrument_id: int
     symbol: str
-    quantity: DecimalStr
-    average_cost: DecimalStr | None
+    quantity: DecimalOut
+    average_cost: DecimalOut | None
 
 
 class CashOut(BaseModel):
     currency: str
-    amount: DecimalStr
+    amount: DecimalOut
 
 
 class BalancesOut(BaseModel):
@@ -255,8 +269,8 @@ class BlockIn(Model):
 class FillOut(BaseModel):
     id: int
     sequence: int
-    quantity: DecimalStr
-    price: DecimalStr
+    quantity: DecimalOut
+    price: DecimalOut
     executed_at: datetime
     entry_id: int
 
@@ -268,11 +282,11 @@ class BlockOut(BaseModel):
     account_id: str
     symbol: str
     side: str
-    ordered_quantity: DecimalStr
-    filled_quantity: DecimalStr
-    allocated_quantity: DecimalStr
-    unallocated_quantity: DecimalStr
-    average_price: DecimalStr | None
+    ordered_quantity: DecimalOut
+    filled_quantity: DecimalOut
+    allocated_quantity: DecimalOut
+    unallocated_quantity: DecimalOut
+    average_price: DecimalOut | None
     allocation_key_id: str | None
     status: str
     created_at: datetime
@@ -289,13 +303,13 @@ class AllocationOut(BaseModel):
     instrument_id: int
     side: str
     action: str
-    quantity: DecimalStr
-    price: DecimalStr
-    trade_value: DecimalStr
-    commission: DecimalStr
-    tax: DecimalStr
-    other_fees: DecimalStr
-    net_amount: DecimalStr
+    quantity: DecimalOut
+    price: DecimalOut
+    trade_value: DecimalOut
+    commission: DecimalOut
+    tax: DecimalOut
+    other_fees: DecimalOut
+    net_amount: DecimalOut
     block_id: int | None
     reference: str | None
     comment: str
