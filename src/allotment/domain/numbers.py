@@ -13,6 +13,7 @@ rounded with `round_cost`, so none carries more digits than its answer may.
 
 from __future__ import annotations
 
+import uuid
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -83,6 +84,14 @@ def to_id(value: object) -> int | None:
     if isinstance(value, int) and 0 < value <= MAX_ID:
         return value
     return None
+
+
+def to_uuid(text: str) -> str:
+    """A UUID's canonical text from ASCII text (uuid.UUID reads full-width hex digits too, so
+    "６cbb…" would name the same object as "6cbb…"); ValueError when it is not one."""
+    if not text.isascii():
+        raise ValueError(f"{text!r} is not a UUID (ASCII only)")
+    return str(uuid.UUID(text))
 
 
 def fits_storage(value: Decimal) -> bool:

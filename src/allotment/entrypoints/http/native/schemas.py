@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from fastapi import Path, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 from allotment.domain import numbers
 from allotment.domain.numbers import (
@@ -71,6 +79,22 @@ ClientId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers_are_integers(cls, data: Any) -> Any:
+        """A whole-number field takes a JSON integer, never a JSON float: the float has already
+        lost digits (1e-400 arrives as 0.0, 1e30 as the double next to it; decision 0023)."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if isinstance(value, float) and field is not None and _is_int(field.annotation):
+                    raise ValueError(f"{name} must be a JSON integer, not {value!r}")
+        return data
+
+
+def _is_int(annotation: Any) -> bool:
+    return annotation is int or (int in get_args(annotation) and float not in get_args(annotation))
 
 
 class LoginIn(Model):
