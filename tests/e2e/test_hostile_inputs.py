@@ -553,3 +553,37 @@ def _reads_fail(
         if response.status_code != 200:
             failures.append(f"GET {url}: {response.status_code} {response.text[:200]}")
     return failures
+
+
+def test_the_reported_inputs_are_refused_in_each_dialects_shape_and_the_blocks_still_read(
+    client: TestClient, demo_headers: dict[str, str]
+) -> None:
+    order = WRITES["POST /trade/v2/orders"][0].body
+    for amount in ("1e30", "1000000000000000000", '"１０"'):
+        text = encode(order).replace(b'"Amount": 10', b'"Amount": ' + amount.encode())
+        assert amount.encode() in text
+        response = client.post("/trade/v2/orders", content=text, headers=demo_headers)
+        assert response.status_code == 400, (amount, response.text)
+        assert response.json()["ErrorCode"] == "InvalidModelState", response.text
+    for total in ("1e400", "１００", "1e-400"):
+        response = client.get(
+            "/trade/v1/allocationkeys/distributions/227",
+            params={"Totalamount": total},
+            headers=demo_headers,
+        )
+        assert response.status_code == 400, (total, response.text)
+    assert (
+        client.get(
+            "/trade/v1/allocationkeys/distributions/２２７?Totalamount=1", headers=demo_headers
+        ).status_code
+        == 404
+    )
+    for path in (
+        "/api/v1/accounts/66%0087",
+        "/api/v1/accounts/%ED%A0%80",
+        "/api/v1/accounts?x=%00",
+    ):
+        response = client.get(path, headers=demo_headers)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["code"] == "InvalidCharacter", response.text
+    assert client.get("/api/v1/blocks", headers=demo_headers).status_code == 200

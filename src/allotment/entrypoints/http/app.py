@@ -9,7 +9,7 @@ from sqlalchemy import text
 from allotment.bootstrap import Container, build
 from allotment.entrypoints.http import errors, tokens
 from allotment.entrypoints.http.idempotency import IdempotencyMiddleware
-from allotment.entrypoints.http.inputs import TextGuard
+from allotment.entrypoints.http.inputs import TextGuard, document_refusals
 from allotment.entrypoints.http.limits import BodySizeLimit
 from allotment.entrypoints.http.native import accounts, blocks, identity, ledger
 from allotment.settings import Settings
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = FastAPI(title="allotment", version="0.1.0", description=DESCRIPTION, docs_url="/docs")
     app.state.container = box
     errors.install(app)
+    document_refusals(app)
     for router in (tokens.router, identity.router, accounts.router, ledger.router, blocks.router):
         app.include_router(router)
     _include_dialects(app)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
+from fastapi import FastAPI
 from pydantic import BeforeValidator, WithJsonSchema
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -198,3 +199,36 @@ BoundedNumber = Annotated[
     WithJsonSchema({"type": "number"}),
 ]
 """The pydantic type of a dialect's quantity, price or amount sent as a JSON number."""
+
+
+def document_refusals(app: FastAPI) -> None:
+    """Every operation of the OpenAPI document declares the answer `TextGuard` may give it
+    (the status its dialect renders for unreadable input), so a client learns it up front."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path, operations in schema.get("paths", {}).items():
+                status = str(_refusal_status(path))
+                for operation in operations.values():
+                    responses = operation.setdefault("responses", {})
+                    if isinstance(responses, dict) and status not in responses:
+                        responses[status] = {"description": REFUSAL}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+REFUSAL = "The path, query or body holds a NUL, a control character or a lone surrogate."
+
+
+def _refusal_status(path: str) -> int:
+    from starlette.requests import Request
+
+    from allotment.entrypoints.http.errors import renderer_for, status_for
+
+    request = Request({"type": "http", "method": "GET", "path": path, "headers": []})
+    error = UnstorableText(REFUSAL)
+    return renderer_for(path)(request, status_for(error), error, REFUSAL, []).status_code
