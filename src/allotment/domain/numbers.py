@@ -27,6 +27,8 @@ MAX_DIGITS = MAX_WHOLE_DIGITS + MAX_SCALE
 such amounts stay exact in Decimal's default 28-digit context."""
 AMOUNT_LIMIT = Decimal(10) ** MAX_WHOLE_DIGITS
 """Every quantity, price and amount a client sends is strictly smaller than this in size."""
+MAX_SIGNIFICANT = 28
+"""Significant digits of any number a client sends (Decimal's default precision)."""
 MAX_ID = 2**63 - 1
 """The largest id either database stores (a signed 64-bit integer): larger ones cannot exist."""
 COST_UNIT = Decimal(1).scaleb(-MAX_SCALE)
@@ -84,6 +86,17 @@ def to_id(value: object) -> int | None:
     if isinstance(value, int) and 0 < value <= MAX_ID:
         return value
     return None
+
+
+def fits_wire(value: Decimal) -> bool:
+    """True for a number a client may send at all, whatever the field: finite, smaller in size
+    than AMOUNT_LIMIT, zero or at least the finest increment (1e-9) in size, and at most
+    MAX_SIGNIFICANT digits. Fields then keep their own scale: quantities, prices and amounts
+    MAX_SCALE decimals (`fits_storage`); a weight may keep a JavaScript double's digits."""
+    if not value.is_finite() or not value:
+        return value.is_finite()
+    digits = len(value.normalize(EXACT).as_tuple().digits)
+    return -MAX_SCALE <= value.adjusted() < MAX_WHOLE_DIGITS and digits <= MAX_SIGNIFICANT
 
 
 def to_uuid(text: str) -> str:

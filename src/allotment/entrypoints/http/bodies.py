@@ -10,18 +10,21 @@ from typing import Any
 from fastapi import Request
 
 from allotment.domain.errors import InvalidInstruction
-from allotment.domain.numbers import MAX_ID, MAX_SCALE, MAX_WHOLE_DIGITS, fits_storage
+from allotment.domain.numbers import MAX_ID, MAX_SCALE, MAX_WHOLE_DIGITS, fits_wire
 
 
 class NumberRefused(ValueError):
     """A JSON number outside every bound of `domain.numbers`."""
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes, *, bounded: bool = True) -> Any:
     """JSON with floats read as Decimal (the decimal text the client sent, not a double); a
-    number with more than MAX_WHOLE_DIGITS digits before the point or MAX_SCALE after it (or an
-    integer beyond the largest id) is refused: no quantity, price, amount or id can hold it."""
+    number no field accepts (`numbers.fits_wire`: 1e30, 1e-400; or an integer beyond the
+    largest id) is refused here, for every dialect at once. A dialect that reports each
+    number's range in its own answer (block-trade's error result per line) reads unbounded."""
     try:
+        if not bounded:
+            return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
         return json.loads(
             raw, parse_float=_decimal, parse_int=_integer, parse_constant=_refuse_constant
         )
@@ -39,10 +42,10 @@ def _decimal(text: str) -> Decimal:
         and exponent >= -MAX_SCALE
         and number.adjusted() < MAX_WHOLE_DIGITS
     )
-    if not (fast or fits_storage(number)):
+    if not (fast or fits_wire(number)):
         raise NumberRefused(
-            f"{text} has more than {MAX_WHOLE_DIGITS} digits before the decimal point or more "
-            f"than {MAX_SCALE} after it"
+            f"{text[:40]} has more than {MAX_WHOLE_DIGITS} digits before the decimal point, is "
+            f"smaller than 1e-{MAX_SCALE} or has too many digits"
         )
     return number
 

@@ -32,6 +32,7 @@ from allotment.domain.numbers import (
     MAX_WHOLE_DIGITS,
     NotANumber,
     fits_storage,
+    fits_wire,
     to_decimal,
 )
 
@@ -192,6 +193,24 @@ def _bounded(value: Any) -> Decimal:
         )
     return number
 
+
+def _weight(value: Any) -> Decimal:
+    """A weight or share (Saxo's UnitValue): within the bounds of any number a client sends,
+    with as many decimals as a JavaScript double prints (100/3 is 33.333333333333336)."""
+    try:
+        number = to_decimal(value)
+    except NotANumber as error:
+        raise ValueError(str(error)) from error
+    if not fits_wire(number):
+        raise ValueError(
+            f"at most {MAX_WHOLE_DIGITS} digits before the decimal point, and not smaller than "
+            f"1e-{MAX_SCALE}"
+        )
+    return number
+
+
+BoundedWeight = Annotated[Decimal, BeforeValidator(_weight), WithJsonSchema({"type": "number"})]
+"""The pydantic type of a dialect's weight sent as a JSON number."""
 
 BoundedNumber = Annotated[
     Decimal,

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from allotment.domain import errors as e
 from allotment.entrypoints.http.bodies import parse_json
-from allotment.entrypoints.http.inputs import BoundedNumber
+from allotment.entrypoints.http.inputs import BoundedNumber, BoundedWeight
 from allotment.services.saxo import AllocationKeyNotFound
 
 INVALID_MODEL_STATE = "One or more properties of the request are invalid!"
@@ -38,7 +38,7 @@ class ParticipantIn(BaseModel):
     AccountKey: str | None = Field(default=None, min_length=1, max_length=100)
     AccountId: str | None = Field(default=None, min_length=1, max_length=50)
     Priority: int = Field(ge=1, le=2**31 - 1)
-    UnitValue: BoundedNumber = Field(ge=0)
+    UnitValue: BoundedWeight = Field(ge=0)
 
 
 class KeyIn(BaseModel):
