@@ -16,19 +16,20 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
+from allotment.domain import numbers
 from allotment.domain.accounts import HOUSE_ROLES, Account, AccountRole
 from allotment.domain.errors import AmountOutOfRange
 from allotment.domain.instruments import Instrument
 from allotment.domain.numbers import (
     MAX_DIGITS,
-    MAX_SCALE,
     ZERO,
     exact_product,
     fits_storage,
+    round_cost,
     round_money,
 )
 
-COST_UNIT = Decimal(1).scaleb(-MAX_SCALE)
+COST_UNIT = numbers.COST_UNIT
 
 
 class AssetKind(StrEnum):
@@ -114,9 +115,11 @@ class Balance(NamedTuple):
     """For securities: what the position cost (average-cost method); zero for cash."""
 
     def average_cost(self) -> Decimal | None:
+        """The cost per unit held, rounded to COST_UNIT half to even (a named rounding point:
+        the cost amount itself stays exact)."""
         if self.quantity <= 0:
             return None
-        return self.cost_amount / self.quantity
+        return round_cost(self.cost_amount, self.quantity)
 
 
 class BookingCode(StrEnum):

@@ -23,6 +23,7 @@ from allotment.domain.bookbuilding import (
 )
 from allotment.domain.errors import Conflict, InvalidInstruction, NotFound, StaleVersion
 from allotment.domain.identity import Scope
+from allotment.domain.numbers import to_uuid
 from allotment.services.bookbuilding_document import (
     AllocationInput,
     read_document,
@@ -47,7 +48,7 @@ def stamp_time(ctx: Context) -> datetime:
 
 def _uuid(text: str, field: str) -> str:
     try:
-        return str(uuid.UUID(text))
+        return to_uuid(text)
     except ValueError as error:
         raise InvalidInstruction(f"{field}: must be a UUID", field=field) from error
 
@@ -158,7 +159,7 @@ def get_allocation(
 
 def _known_id(text: str) -> str:
     try:
-        return str(uuid.UUID(text))
+        return to_uuid(text)
     except ValueError:
         return text  # not a UUID: nothing has this id, the lookup answers 404
 

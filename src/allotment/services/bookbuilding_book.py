@@ -16,6 +16,7 @@ from allotment.domain.bookbuilding import (
 )
 from allotment.domain.errors import InvalidInstruction, NotFound
 from allotment.domain.identity import Scope
+from allotment.domain.numbers import to_uuid
 from allotment.services.bookbuilding import stamp_time
 from allotment.services.bookbuilding_ports import repository
 from allotment.services.context import Context, record
@@ -26,7 +27,7 @@ def _new_id(given: str | None) -> str:
     if given is None:
         return str(uuid.uuid4())
     try:
-        return str(uuid.UUID(given))
+        return to_uuid(given)
     except ValueError as error:
         raise InvalidInstruction("id must be a UUID", field="id") from error
 

@@ -118,7 +118,7 @@ def _integer(value: Any, name: str, default: int, low: int, high: int) -> int:
     such as 1e999999999 is never expanded)."""
     if value is None or value == "":
         return default
-    if isinstance(value, str) and value.strip().lstrip("+").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("+").isdigit() and value.isascii():
         value = Decimal(value.strip())
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise _bad(name, "must be a whole number")

@@ -92,7 +92,7 @@ def repository(uow: UnitOfWork) -> SaxoRepository:
 
 def parse_key_id(text: str) -> int:
     """AllocationKeyId is the text of a positive integer; anything else names no key."""
-    if not text.isdigit() or not 0 < int(text) < MAX_KEY_ID:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < MAX_KEY_ID:
         raise AllocationKeyNotFound(f"allocation key {text} does not exist", key_id=text)
     return int(text)
 

@@ -10,6 +10,7 @@ from allotment.bootstrap import Container, build
 from allotment.entrypoints.http import errors, tokens
 from allotment.entrypoints.http.blocktrade_paths import CaseInsensitiveRoutes
 from allotment.entrypoints.http.idempotency import IdempotencyMiddleware
+from allotment.entrypoints.http.inputs import TextGuard, document_refusals
 from allotment.entrypoints.http.limits import BodySizeLimit
 from allotment.entrypoints.http.native import accounts, blocks, identity, ledger
 from allotment.settings import Settings
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = FastAPI(title="allotment", version="0.1.0", description=DESCRIPTION, docs_url="/docs")
     app.state.container = box
     errors.install(app)
+    document_refusals(app)
     for router in (tokens.router, identity.router, accounts.router, ledger.router, blocks.router):
         app.include_router(router)
     _include_dialects(app)
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         return JSONResponse({"status": "ok"})
 
     app.add_middleware(IdempotencyMiddleware, container=box)
+    app.add_middleware(TextGuard)
     app.add_middleware(BodySizeLimit, max_bytes=box.settings.max_body_bytes)
     app.add_middleware(CaseInsensitiveRoutes)
     return app

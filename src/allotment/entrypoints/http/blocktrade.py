@@ -91,7 +91,7 @@ def _json_text(value: Any) -> str:
 
 
 def _json_request(raw: bytes, max_lines: int) -> BlockTradeBlockAllocation:
-    document = parse_json(raw)
+    document = parse_json(raw, bounded=False)  # each line's numbers are checked in its answer
     if not isinstance(document, dict):
         raise RequestInvalid("the body must be a BlockTradeBlockAllocation object")
     document = _members(document, _REQUEST_MEMBERS)

@@ -78,7 +78,7 @@ def _form_to_object(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         if rest and name in ("criteria", "sortFields"):
             index_text, _, member = rest.partition("]")
             member = member.strip(".[]")
-            if not index_text.isdigit() or not member:
+            if not (index_text.isascii() and index_text.isdigit()) or not member:
                 raise e.InvalidInstruction(f"{key}: not a form field of a search", field=key)
             lists.setdefault(name, {}).setdefault(int(index_text), {})[member] = value
         elif name in ("criteria", "sortFields"):

@@ -4,7 +4,7 @@ schedule routes the block orders' fees come from."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
 
@@ -13,6 +13,13 @@ from starlette.responses import Response
 
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.errors import InvalidInstruction
+from allotment.domain.numbers import (
+    MAX_SCALE,
+    MAX_WHOLE_DIGITS,
+    NotANumber,
+    fits_storage,
+    to_decimal,
+)
 from allotment.entrypoints.http import errors, saxo_batch, saxo_fee_routes, saxo_port, saxo_trade
 from allotment.entrypoints.http import saxo_docs as docs
 from allotment.entrypoints.http.deps import ContainerDep, context_for
@@ -182,13 +189,17 @@ def _decimal(text: str | None) -> Decimal:
     if text is None:
         raise InvalidInstruction("The Totalamount field is required.", field="Totalamount")
     try:
-        value = Decimal(text.strip())
-    except InvalidOperation as error:
+        value = to_decimal(text)
+    except NotANumber as error:
         raise InvalidInstruction(
             f"Totalamount must be a number, not {text!r}", field="Totalamount"
         ) from error
-    if not value.is_finite():
-        raise InvalidInstruction("Totalamount must be a finite number", field="Totalamount")
+    if not fits_storage(value):
+        raise InvalidInstruction(
+            f"Totalamount must have at most {MAX_WHOLE_DIGITS} digits before the decimal point "
+            f"and {MAX_SCALE} after it",
+            field="Totalamount",
+        )
     return value
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
-from allotment.entrypoints.http.native.schemas import DecimalStr, IdPath, Model
+from allotment.entrypoints.http.native.schemas import DecimalOut, DecimalStr, IdPath, Model
 from allotment.services import saxo_fees
 
 router = APIRouter(prefix="/api/v1", tags=["Fees"])
@@ -26,11 +26,11 @@ class FeeScheduleIn(Model):
 class FeeScheduleOut(BaseModel):
     client_id: int | None
     source: str
-    commission_per_share: DecimalStr
-    commission_rate: DecimalStr
-    commission_minimum: DecimalStr
-    other_fees: DecimalStr
-    tax_rate: DecimalStr
+    commission_per_share: DecimalOut
+    commission_rate: DecimalOut
+    commission_minimum: DecimalOut
+    other_fees: DecimalOut
+    tax_rate: DecimalOut
     updated_at: datetime | None
     updated_by: str | None
 

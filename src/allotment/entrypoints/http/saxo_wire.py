@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from allotment.domain import errors as e
 from allotment.entrypoints.http.bodies import parse_json
+from allotment.entrypoints.http.inputs import BoundedNumber, BoundedWeight
 from allotment.services.saxo import AllocationKeyNotFound
 
 GATEWAY_BASE = "/openapi"
@@ -39,7 +40,7 @@ class ParticipantIn(BaseModel):
     AccountKey: str | None = Field(default=None, min_length=1, max_length=100)
     AccountId: str | None = Field(default=None, min_length=1, max_length=50)
     Priority: int = Field(ge=1, le=2**31 - 1)
-    UnitValue: Decimal = Field(ge=0)
+    UnitValue: BoundedWeight = Field(ge=0)
 
 
 class KeyIn(BaseModel):
@@ -73,7 +74,7 @@ class OrderIn(BaseModel):
     Uic: int = Field(ge=1, le=MAX_UIC)
     AssetType: str = Field(min_length=1, max_length=50)
     BuySell: Literal["Buy", "Sell"]
-    Amount: Decimal = Field(gt=0)
+    Amount: BoundedNumber = Field(gt=0)
     OrderType: str = Field(min_length=1, max_length=30)
     AllocationKeyId: str | None = Field(default=None, min_length=1, max_length=20)
     ExternalReference: str | None = None

@@ -20,7 +20,7 @@ from allotment.domain.bookbuilding import (
     ValueType,
 )
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
-from allotment.entrypoints.http.native.schemas import DecimalStr, Model
+from allotment.entrypoints.http.native.schemas import DecimalOut, DecimalStr, Model
 from allotment.services import bookbuilding_book as book
 from allotment.services.bookbuilding_distribution import DistributionOutcome, distribute_tranche
 
@@ -55,10 +55,10 @@ class TrancheOut(BaseModel):
     id: str
     deal_id: str
     name: str
-    offered_size: DecimalStr
-    offer_price: DecimalStr
+    offered_size: DecimalOut
+    offer_price: DecimalOut
     currency: str
-    minimum_allocation: DecimalStr
+    minimum_allocation: DecimalOut
     created_at: datetime
     created_by: str
 
@@ -95,8 +95,8 @@ class IndicationOut(BaseModel):
     tranche_id: str
     investor_account_id: str
     demand_type: ValueType
-    demand_amount: DecimalStr
-    limit_price: DecimalStr | None
+    demand_amount: DecimalOut
+    limit_price: DecimalOut | None
     priority_tier: int
     created_at: datetime
     created_by: str
@@ -106,8 +106,8 @@ class ShareOut(BaseModel):
     indication_id: str
     investor_account_id: str
     priority_tier: int
-    demand_quantity: DecimalStr
-    quantity: DecimalStr
+    demand_quantity: DecimalOut
+    quantity: DecimalOut
     basis: str = Field(description="auto: pro rata by the engine; fixed: kept as set.")
     allocation_id: str | None
 
@@ -122,10 +122,10 @@ class ExcludedOut(BaseModel):
 class DistributionOut(BaseModel):
     tranche_id: str
     preview: bool
-    offered_size: DecimalStr
-    offer_price: DecimalStr
-    allocated: DecimalStr
-    unallocated: DecimalStr
+    offered_size: DecimalOut
+    offer_price: DecimalOut
+    allocated: DecimalOut
+    unallocated: DecimalOut
     allocations: list[ShareOut]
     excluded: list[ExcludedOut]
     replaced_allocation_ids: list[str]

@@ -30,7 +30,7 @@ from allotment.domain.allocation.fees import FeeSchedule, Side, TradeAmounts
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.allocation.pricing import PRICE_PLACES, Fill
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
-from allotment.entrypoints.http.native.schemas import DecimalStr, Model
+from allotment.entrypoints.http.native.schemas import DecimalOut, DecimalStr, Model
 from allotment.services import preview as previews
 
 router = APIRouter(prefix="/api/v1/allocations", tags=["Allocations"])
@@ -129,36 +129,36 @@ class PreviewIn(Model):
 
 class PartOut(BaseModel):
     key: str
-    weight: DecimalStr | None
-    quantity: DecimalStr
-    price: DecimalStr | None = None
-    trade_value: DecimalStr | None = None
-    commission: DecimalStr | None = None
-    tax: DecimalStr | None = None
-    other_fees: DecimalStr | None = None
-    net_amount: DecimalStr | None = None
+    weight: DecimalOut | None
+    quantity: DecimalOut
+    price: DecimalOut | None = None
+    trade_value: DecimalOut | None = None
+    commission: DecimalOut | None = None
+    tax: DecimalOut | None = None
+    other_fees: DecimalOut | None = None
+    net_amount: DecimalOut | None = None
 
 
 class AveragePriceOut(BaseModel):
     exact: str = Field(description='The exact volume-weighted average, e.g. "503/50".')
-    reported: DecimalStr
+    reported: DecimalOut
     places: int
     rounding: str
 
 
 class AmountsOut(BaseModel):
-    trade_value: DecimalStr
-    commission: DecimalStr
-    tax: DecimalStr
-    other_fees: DecimalStr
-    net_amount: DecimalStr
+    trade_value: DecimalOut
+    commission: DecimalOut
+    tax: DecimalOut
+    other_fees: DecimalOut
+    net_amount: DecimalOut
 
 
 class ExplanationRowOut(BaseModel):
     key: str
     target_exact: str = Field(description='The exact target quantity, e.g. "301/3".')
-    target: DecimalStr = Field(description="The target at `target_places`, `target_rounding`.")
-    quantity: DecimalStr
+    target: DecimalOut = Field(description="The target at `target_places`, `target_rounding`.")
+    quantity: DecimalOut
     deviation_increments: str = Field(description='(quantity - target) / increment, e.g. "-1/3".')
     reason: Reason
 
@@ -172,16 +172,16 @@ class ExplanationOut(BaseModel):
 
 class PreviewOut(BaseModel):
     method: Method
-    total: DecimalStr
-    increment: DecimalStr
+    total: DecimalOut
+    increment: DecimalOut
     allocation_key_id: str | None
     side: Side | None = Field(description="Set when the parts carry amounts.")
     parts: list[PartOut]
-    allocated: DecimalStr
-    remainder: DecimalStr
-    filled: DecimalStr | None
+    allocated: DecimalOut
+    remainder: DecimalOut
+    filled: DecimalOut | None
     average_price: AveragePriceOut | None
-    cash_residue: DecimalStr | None = Field(
+    cash_residue: DecimalOut | None = Field(
         description="Block notional - filled quantity x reported price, for the error account."
     )
     fees: AmountsOut | None = Field(description="The parts' amounts added up.")

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from fastapi import Path, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
-from allotment.domain.numbers import MAX_SCALE, NotANumber, scale_of, to_decimal
+from allotment.domain import numbers
+from allotment.domain.numbers import (
+    AMOUNT_LIMIT,
+    MAX_SCALE,
+    MAX_WHOLE_DIGITS,
+    NotANumber,
+    scale_of,
+    to_decimal,
+)
 
-MAX_WHOLE_DIGITS = 15
-"""Digits before the point of an amount sent to the native API. With at most 9 after it, every
-amount and the sums of many stay exact within the 28 significant digits of Decimal arithmetic."""
-LARGEST = Decimal(10) ** MAX_WHOLE_DIGITS
+MAX_ID = numbers.MAX_ID
+LARGEST = AMOUNT_LIMIT
+"""The bound of every amount a client sends (`domain.numbers`, decision 0023)."""
 
 
 def _exact(value: Any) -> Decimal:
@@ -43,12 +58,19 @@ DecimalStr = Annotated[
     ),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, mode="serialization"),
 ]
-"""An exact decimal sent and answered as a JSON string (a JSON float is refused: its binary
-value is not the number the client meant)."""
+"""An exact decimal sent as a JSON string (a JSON float is refused: its binary value is not the
+number the client meant), within the bounds of `domain.numbers`."""
+
+DecimalOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: format(value, "f"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}),
+]
+"""An exact decimal answered as a JSON string. Answers hold what the ledger stores and computes
+(sums of many amounts, trade values), which the bounds of an input need not hold: an answer is
+never refused by its own model (decision 0023)."""
 
 
-MAX_ID = 2**63 - 1
-"""The largest id either database stores (a signed 64-bit integer): larger ones cannot exist."""
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="The last id of the previous page.")]
@@ -57,6 +79,22 @@ ClientId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers_are_integers(cls, data: Any) -> Any:
+        """A whole-number field takes a JSON integer, never a JSON float: the float has already
+        lost digits (1e-400 arrives as 0.0, 1e30 as the double next to it; decision 0023)."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if isinstance(value, float) and field is not None and _is_int(field.annotation):
+                    raise ValueError(f"{name} must be a JSON integer, not {value!r}")
+        return data
+
+
+def _is_int(annotation: Any) -> bool:
+    return annotation is int or (int in get_args(annotation) and float not in get_args(annotation))
 
 
 class LoginIn(Model):
@@ -152,7 +190,7 @@ class AccountOut(BaseModel):
     role: str
     status: str
     currency: str
-    credit_limit: DecimalStr
+    credit_limit: DecimalOut
 
 
 class InstrumentIn(Model):
@@ -170,8 +208,8 @@ class InstrumentOut(BaseModel):
     uic: int
     asset_type: str
     currency: str
-    quantity_increment: DecimalStr
-    price_increment: DecimalStr
+    quantity_increment: DecimalOut
+    price_increment: DecimalOut
 
 
 class CashIn(Model):
@@ -199,8 +237,8 @@ class PostingOut(BaseModel):
     account_id: str
     kind: str
     asset: str
-    amount: DecimalStr
-    price: DecimalStr | None
+    amount: DecimalOut
+    price: DecimalOut | None
 
 
 class EntryOut(BaseModel):
@@ -218,13 +256,13 @@ class EntryOut(BaseModel):
 class PositionOut(BaseModel):
     instrument_id: int
     symbol: str
-    quantity: DecimalStr
-    average_cost: DecimalStr | None
+    quantity: DecimalOut
+    average_cost: DecimalOut | None
 
 
 class CashOut(BaseModel):
     currency: str
-    amount: DecimalStr
+    amount: DecimalOut
 
 
 class BalancesOut(BaseModel):
@@ -266,8 +304,8 @@ class BlockIn(Model):
 class FillOut(BaseModel):
     id: int
     sequence: int
-    quantity: DecimalStr
-    price: DecimalStr
+    quantity: DecimalOut
+    price: DecimalOut
     executed_at: datetime
     entry_id: int
 
@@ -279,11 +317,11 @@ class BlockOut(BaseModel):
     account_id: str
     symbol: str
     side: str
-    ordered_quantity: DecimalStr
-    filled_quantity: DecimalStr
-    allocated_quantity: DecimalStr
-    unallocated_quantity: DecimalStr
-    average_price: DecimalStr | None
+    ordered_quantity: DecimalOut
+    filled_quantity: DecimalOut
+    allocated_quantity: DecimalOut
+    unallocated_quantity: DecimalOut
+    average_price: DecimalOut | None
     allocation_key_id: str | None
     status: str
     created_at: datetime
@@ -300,13 +338,13 @@ class AllocationOut(BaseModel):
     instrument_id: int
     side: str
     action: str
-    quantity: DecimalStr
-    price: DecimalStr
-    trade_value: DecimalStr
-    commission: DecimalStr
-    tax: DecimalStr
-    other_fees: DecimalStr
-    net_amount: DecimalStr
+    quantity: DecimalOut
+    price: DecimalOut
+    trade_value: DecimalOut
+    commission: DecimalOut
+    tax: DecimalOut
+    other_fees: DecimalOut
+    net_amount: DecimalOut
     block_id: int | None
     reference: str | None
     comment: str
