@@ -11,13 +11,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 from sqlalchemy import text
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from allotment.domain import errors as e
+from allotment.entrypoints.http import openapi
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.entrypoints.http.deps import ContainerDep, context_for
 from allotment.entrypoints.http.errors import TITLES, register_renderer
@@ -114,7 +114,8 @@ items}`. These are primary-market allocations: they are not booked on the ledger
 
 
 class _Amount(BaseModel):
-    amount: Decimal = Field(ge=0)
+    # A JSON number both ways, as the seed shows it (a numeric string is read too).
+    amount: Annotated[Decimal, WithJsonSchema({"type": "number", "minimum": 0})] = Field(ge=0)
 
 
 class _Value(BaseModel):
@@ -369,20 +370,24 @@ def openapi_document() -> JSONResponse:
     """The OpenAPI document of this service alone."""
     if not _openapi_cache:
         _openapi_cache.update(
-            get_openapi(
-                title="Allocations (book-building)",
-                version="v4",
-                description=DESCRIPTION,
-                separate_input_output_schemas=False,
-                routes=router.routes,
+            openapi.finish(
+                get_openapi(
+                    title="Allocations (book-building)",
+                    version="v4",
+                    description=DESCRIPTION,
+                    separate_input_output_schemas=False,
+                    routes=router.routes,
+                )
             )
         )
     return JSONResponse(_openapi_cache)
 
 
 @router.get("/docs/index.html", include_in_schema=False)
-def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url=OPENAPI_URL, title="Allocations v4 - Swagger UI")
+def swagger_ui(request: Request) -> HTMLResponse:
+    """Swagger UI for this service's document, from the assets allotment serves itself."""
+    root = request.scope.get("root_path", "")
+    return openapi.swagger_page(OPENAPI_URL, "Allocations v4 - Swagger UI", root)
 
 
 def _errors(error: BaseException | None, detail: str, fields: list[dict[str, Any]]) -> Any:

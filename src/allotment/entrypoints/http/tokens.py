@@ -1,5 +1,6 @@
 """Token endpoints: ETNA's `POST /token` (headers) and OAuth2 client credentials at
-`POST /connect/token` (form). Both issue the same signed tokens, accepted by every dialect.
+`POST /connect/token` (a form; the client authenticates by HTTP Basic or form fields). Both
+issue the same signed tokens, accepted by every dialect.
 
 Each endpoint answers its errors in its own shape, whatever goes wrong (a missing form field,
 an oversized body): ETNA's `{"error": ...}` and RFC 6749 §5.2's `{"error", "error_description"}`.
@@ -10,6 +11,7 @@ keeps them out of the idempotency store.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Header, Request, Response
 from fastapi.responses import JSONResponse
@@ -17,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from allotment.domain.errors import Forbidden, Unauthorized
 from allotment.entrypoints.http import errors
-from allotment.entrypoints.http.deps import ContainerDep
+from allotment.entrypoints.http.deps import ContainerDep, basic_credentials
 from allotment.services import auth
 
 router = APIRouter()
@@ -148,19 +150,28 @@ class OAuthToken(BaseModel):
     },
 )
 def connect_token(
+    request: Request,
     box: ContainerDep,
     grant_type: Annotated[str, Form()],
-    client_id: Annotated[str, Form()],
-    client_secret: Annotated[str, Form()],
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
     scope: Annotated[str | None, Form()] = None,
 ) -> Any:
-    """OAuth2 client credentials (RFC 6749 §4.4): tokens live 1200 seconds."""
+    """OAuth2 client credentials (RFC 6749 §4.4): tokens live 1200 seconds. The client
+    authenticates with HTTP Basic (§2.3.1, as Swagger UI's Authorize button sends it) or with
+    `client_id` and `client_secret` in the form, never both."""
     if grant_type != "client_credentials":
         return _oauth_error("unsupported_grant_type", 400, "only client_credentials is supported")
+    try:
+        credentials = _client_credentials(request, client_id, client_secret)
+    except Unauthorized as error:
+        return _oauth_error("invalid_client", 401, error.message)
+    if isinstance(credentials, str):
+        return _oauth_error("invalid_request", 400, credentials)
     with box.uow(write=False) as uow:
         try:
             issued = auth.client_credentials(
-                uow, box.hasher, box.tokens, client_id, client_secret, scope, box.clock.now()
+                uow, box.hasher, box.tokens, *credentials, scope, box.clock.now()
             )
         except Unauthorized:
             return _oauth_error("invalid_client", 401, "unknown client or wrong secret")
@@ -174,3 +185,18 @@ def connect_token(
         scope=" ".join(sorted(scope.value for scope in issued.scopes)),
     )
     return JSONResponse(token.model_dump(), headers=NO_STORE)
+
+
+def _client_credentials(
+    request: Request, client_id: str | None, client_secret: str | None
+) -> tuple[str, str] | str:
+    """The client's id and secret, or what is wrong with the request (RFC 6749 §2.3.1: the
+    Basic user and password are form-urlencoded; one method of authentication only)."""
+    basic = basic_credentials(request)
+    if basic is not None:
+        if client_id is not None or client_secret is not None:
+            return "send the client's credentials in the Authorization header or the form, not both"
+        return unquote_plus(basic[0]), unquote_plus(basic[1])
+    if client_id is None or client_secret is None:
+        return "client_id: Field required" if client_id is None else "client_secret: Field required"
+    return client_id, client_secret
