@@ -19,7 +19,6 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 
@@ -202,21 +201,18 @@ def swagger_page(openapi_url: str, title: str, root: str = "") -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     """Serve the assets, `/docs`, its OAuth2 redirect, `/redoc`, and the finished document at
-    the app's `openapi_url`. The app is built with `docs_url=None, redoc_url=None`."""
+    the app's `openapi_url`. The app is built with `docs_url=None, redoc_url=None`; call this
+    after `errors.install`, whose additions to the document it keeps."""
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
 
+    generate = app.openapi  # FastAPI's, with what errors.install adds to it
+    finished: dict[str, Any] = {}
+
     def document() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = finish(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
-                )
-            )
-        return app.openapi_schema
+        if not finished:
+            finished.update(finish(generate()))
+        return finished
 
     app.openapi = document  # type: ignore[method-assign]
 
