@@ -170,30 +170,30 @@ def _requirements(operation: dict[str, Any]) -> list[dict[str, list[str]]] | Non
 
 def finish(document: dict[str, Any]) -> dict[str, Any]:
     """Tags, security schemes and each operation's security requirements, as they really
-    work; the headers that a scheme declares are no longer listed as parameters."""
-    used = {tag for item in document.get("paths", {}).values() for op in item.values()
-            for tag in op.get("tags", [])}  # fmt: skip
-    document["tags"] = [tag for tag in TAGS if tag["name"] in used]
+    work; the headers that a scheme declares are no longer listed as parameters. Only the tags
+    and schemes that the document's operations use are declared."""
+    operations = [op for item in document.get("paths", {}).values() for op in item.values()]
+    used_tags = {tag for operation in operations for tag in operation.get("tags", [])}
+    document["tags"] = [tag for tag in TAGS if tag["name"] in used_tags]
+    for operation in operations:
+        requirements = _requirements(operation)
+        if requirements is None:
+            operation.pop("security", None)
+            continue
+        operation["security"] = requirements
+        operation["parameters"] = [
+            p
+            for p in operation.get("parameters", [])
+            if not (p.get("in") == "header" and p["name"].lower() in _HEADERS_AS_SCHEMES)
+        ]
+        if not operation["parameters"]:
+            del operation["parameters"]
+    used = {name for op in operations for item in op.get("security", []) for name in item}
     components = document.setdefault("components", {})
-    schemes = components.get("securitySchemes", {})
+    declared = {**components.get("securitySchemes", {}), **SECURITY_SCHEMES}
     components["securitySchemes"] = {
-        **{name: value for name, value in schemes.items() if name not in _RENAMED},
-        **SECURITY_SCHEMES,
+        name: scheme for name, scheme in declared.items() if name in used
     }
-    for item in document.get("paths", {}).values():
-        for operation in item.values():
-            requirements = _requirements(operation)
-            if requirements is None:
-                operation.pop("security", None)
-                continue
-            operation["security"] = requirements
-            operation["parameters"] = [
-                p
-                for p in operation.get("parameters", [])
-                if not (p.get("in") == "header" and p["name"].lower() in _HEADERS_AS_SCHEMES)
-            ]
-            if not operation["parameters"]:
-                del operation["parameters"]
     return document
 
 
