@@ -18,8 +18,15 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/allotment serve --demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+# The docs pages' browser test drives Debian's Chromium: install it where apt-get can (root).
+.PHONY: chromium
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from allotment.bootstrap import Container, build
-from allotment.entrypoints.http import errors, tokens
+from allotment.entrypoints.http import errors, openapi, tokens
 from allotment.entrypoints.http.blocktrade_paths import CaseInsensitiveRoutes
 from allotment.entrypoints.http.idempotency import IdempotencyMiddleware
 from allotment.entrypoints.http.inputs import TextGuard, document_refusals
@@ -25,13 +25,16 @@ decimals as strings, RFC 9457 problem+json errors). Every write accepts an `Idem
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     box = container or build(settings)
-    app = FastAPI(title="allotment", version="0.1.0", description=DESCRIPTION, docs_url="/docs")
+    app = FastAPI(
+        title="allotment", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None
+    )
     app.state.container = box
     errors.install(app)
     document_refusals(app)
     for router in (tokens.router, identity.router, accounts.router, ledger.router, blocks.router):
         app.include_router(router)
     _include_dialects(app)
+    openapi.install(app)
 
     @app.get("/health", tags=["Health"])
     def health() -> JSONResponse:

@@ -89,6 +89,7 @@ _ERRORS = {
 }
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
+        "model": list[BlockTradeBlockAllocationResult],
         "description": "One result per line, in request order",
         "content": _content(
             {"type": "array", "items": _ref("BlockTradeBlockAllocationResult")},
@@ -108,7 +109,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         for status, text in _ERRORS.items()
     },
 }
-"""The route's answers (the 400's `model` registers the schemas its JSON types refer to)."""
+"""The route's answers (the 200's and the 400's `model` register the schemas their JSON types
+refer to)."""
 
 
 DESCRIPTION = """\

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from allotment.domain import errors as e
+from allotment.entrypoints.http import openapi
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.entrypoints.http.bookbuilding_schema import doc as _doc
 from allotment.entrypoints.http.deps import ContainerDep, context_for
@@ -232,20 +232,24 @@ def openapi_document() -> JSONResponse:
     """The OpenAPI document of this service alone."""
     if not _openapi_cache:
         _openapi_cache.update(
-            get_openapi(
-                title="Allocations (book-building)",
-                version="v4",
-                description=DESCRIPTION,
-                separate_input_output_schemas=False,
-                routes=router.routes,
+            openapi.finish(
+                get_openapi(
+                    title="Allocations (book-building)",
+                    version="v4",
+                    description=DESCRIPTION,
+                    separate_input_output_schemas=False,
+                    routes=router.routes,
+                )
             )
         )
     return JSONResponse(_openapi_cache)
 
 
 @router.get("/docs/index.html", include_in_schema=False)
-def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url=OPENAPI_URL, title="Allocations v4 - Swagger UI")
+def swagger_ui(request: Request) -> HTMLResponse:
+    """Swagger UI for this service's document, from the assets allotment serves itself."""
+    root = request.scope.get("root_path", "")
+    return openapi.swagger_page(OPENAPI_URL, "Allocations v4 - Swagger UI", root)
 
 
 def _errors(error: BaseException | None, detail: str, fields: list[dict[str, Any]]) -> Any:

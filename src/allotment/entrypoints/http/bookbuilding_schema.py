@@ -6,14 +6,15 @@ field, numbers exact); these models only describe them."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 from starlette.responses import Response
 
 
 class _Amount(BaseModel):
-    amount: Decimal = Field(ge=0)
+    # A JSON number both ways, as the seed shows it (a numeric string is read too).
+    amount: Annotated[Decimal, WithJsonSchema({"type": "number", "minimum": 0})] = Field(ge=0)
 
 
 class _Value(BaseModel):

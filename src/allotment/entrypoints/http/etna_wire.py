@@ -11,9 +11,9 @@ property sent twice in different cases keeps the last value, as Json.NET sets it
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from allotment.domain.accounts import AccountType
 from allotment.domain.errors import Conflict, InvalidInstruction, RuleViolation
@@ -247,15 +247,29 @@ def parse_multileg(item: Any, where: str) -> etna.AllocationRequest:
     return etna.AllocationRequest(legs=parsed, **_common(fields, where))
 
 
+def _json_number(**bounds: int) -> WithJsonSchema:
+    """A decimal as the wire has it: a JSON number (read from its text, never through float)."""
+    return WithJsonSchema({"type": "number", **bounds})
+
+
+Positive = Annotated[Decimal, _json_number(exclusiveMinimum=0)]
+NonNegative = Annotated[Decimal, _json_number(minimum=0)]
+NonZero = Annotated[Decimal, _json_number()]
+OptionalNonNegative = Annotated[
+    Decimal | None,
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]}),
+]
+
+
 class SimpleAllocationRequest(BaseModel):
     """ETNA's SimpleAllocationRequest (documentation of the wire format)."""
 
     FromAccount: str = Field(examples=["6687"], description="Source trading account")
     ToAccount: str = Field(examples=["6688"], description="Target trading account (the user's)")
     Symbol: str = Field(examples=["AAPL"])
-    Quantity: Decimal = Field(gt=0, examples=[100])
-    Price: Decimal = Field(ge=0, examples=[135.89])
-    Commission: Decimal | None = Field(default=None, ge=0, examples=[1.36])
+    Quantity: Positive = Field(examples=[100])
+    Price: NonNegative = Field(examples=[135.89])
+    Commission: OptionalNonNegative = Field(default=None, examples=[1.36])
     Action: EtnaAction
     AccountType: AccountKind | None = Field(
         default=None, description="ToAccount's type (the default); another type is refused"
@@ -266,8 +280,8 @@ class SimpleAllocationRequest(BaseModel):
 
 class AllocationLegInfo(BaseModel):
     Symbol: str
-    Price: Decimal = Field(ge=0)
-    Quantity: Decimal = Field(description="Non-zero; negative reverses the leg's side")
+    Price: NonNegative
+    Quantity: NonZero = Field(description="Non-zero; negative reverses the leg's side")
     Action: EtnaAction
 
 
@@ -280,7 +294,7 @@ class MultilegAllocationRequest(BaseModel):
         default=None, description="ToAccount's type (the default); another type is refused"
     )
     Comment: str | None = None
-    Commission: Decimal | None = Field(default=None, ge=0)
+    Commission: OptionalNonNegative = None
     Legs: list[AllocationLegInfo] = Field(min_length=1)
     Instructions: dict[str, str] | None = None
 
@@ -298,6 +312,21 @@ def refusal_code(error: Conflict | RuleViolation) -> str:
     if type(error) in (Conflict, RuleViolation):
         return CONCURRENT_CHANGE
     return error.code
+
+
+SEED_REQUEST: dict[str, Any] = {
+    "FromAccount": "6687",
+    "ToAccount": "6688",
+    "Symbol": "AAPL",
+    "Quantity": 100,
+    "Price": 135.89,
+    "Commission": 1.36,
+    "Action": "Buy",
+    "AccountType": "Cash",
+    "Comment": "Sample transfer",
+    "Instructions": {},
+}
+"""The seed's allocation request sample (books on the demo's accounts 6687 and 6688)."""
 
 
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -353,8 +382,14 @@ def responses(model: type[BaseModel], array: bool) -> dict[int | str, dict[str, 
 
 
 def body_doc(model: type[BaseModel], array: bool) -> dict[str, Any]:
+    """The request body; a simple request carries the seed's sample as its example."""
     schema = _schema(model)
+    example: Any = SEED_REQUEST if model is SimpleAllocationRequest else None
     if array:
         schema = {"type": "array", "items": schema}
-    content = {"application/json": {"schema": schema}, "text/json": {"schema": schema}}
+        example = None if example is None else [example]
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    content = {"application/json": media, "text/json": media}
     return {"requestBody": {"required": True, "content": content}}

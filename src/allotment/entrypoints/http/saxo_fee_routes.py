@@ -70,6 +70,7 @@ def put_company_schedule(
 
 @router.get("/fee-schedules", response_model=FeeScheduleOut)
 def get_company_schedule(ctx: NativeContext, box: ContainerDep) -> FeeScheduleOut:
+    """The company's default fees."""
     with box.uow(write=False) as uow:
         return _schedule_out(None, saxo_fees.get_schedule(uow, ctx, None))
 

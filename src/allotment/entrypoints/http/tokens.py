@@ -1,5 +1,6 @@
 """Token endpoints: ETNA's `POST /token` (headers) and OAuth2 client credentials at
-`POST /connect/token` (form). Both issue the same signed tokens, accepted by every dialect.
+`POST /connect/token` (a form; the client authenticates by HTTP Basic or form fields). Both
+issue the same signed tokens, accepted by every dialect.
 
 Each endpoint answers its errors in its own shape, whatever goes wrong (a missing form field,
 an oversized body): ETNA's `{"error": ...}` (and its `{"State": "Failed", ...}` for a refused

@@ -44,6 +44,7 @@ def account_out(account: Account) -> AccountOut:
 
 @router.post("/clients", response_model=ClientOut, status_code=status.HTTP_201_CREATED)
 def create_client(body: ClientIn, ctx: NativeContext, box: ContainerDep) -> ClientOut:
+    """A new client of the company."""
     with box.uow() as uow:
         client = registry.create_client(uow, ctx, body.name, body.id)
         uow.commit()
@@ -52,6 +53,7 @@ def create_client(body: ClientIn, ctx: NativeContext, box: ContainerDep) -> Clie
 
 @router.get("/clients", response_model=list[ClientOut])
 def list_clients(ctx: NativeContext, box: ContainerDep) -> list[ClientOut]:
+    """The clients the caller may see."""
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:
         clients = uow.accounts.clients(ctx.company_id, ctx.principal.client_ids)
@@ -60,6 +62,7 @@ def list_clients(ctx: NativeContext, box: ContainerDep) -> list[ClientOut]:
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
 def get_client(client_id: IdPath, ctx: NativeContext, box: ContainerDep) -> ClientOut:
+    """One client (404 for another company's, 403 for a client the caller may not see)."""
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:
         return _client(registry.visible_client(uow, ctx, client_id))
@@ -67,6 +70,7 @@ def get_client(client_id: IdPath, ctx: NativeContext, box: ContainerDep) -> Clie
 
 @router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED)
 def open_account(body: AccountIn, ctx: NativeContext, box: ContainerDep) -> AccountOut:
+    """Open a trading account for a client, or a house account (fee, error, average)."""
     with box.uow() as uow:
         account = registry.open_account(
             uow,
@@ -87,6 +91,7 @@ def open_account(body: AccountIn, ctx: NativeContext, box: ContainerDep) -> Acco
 def list_accounts(
     ctx: NativeContext, box: ContainerDep, client_id: IdQuery = None
 ) -> list[AccountOut]:
+    """The accounts the caller may see, of one client with `client_id`."""
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:
         accounts = uow.accounts.accounts(ctx.company_id, ctx.principal.client_ids, client_id)
@@ -95,6 +100,7 @@ def list_accounts(
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)
 def get_account(account_id: str, ctx: NativeContext, box: ContainerDep) -> AccountOut:
+    """One account by its id."""
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:
         return account_out(visible_account(uow, ctx, account_id))
@@ -102,6 +108,7 @@ def get_account(account_id: str, ctx: NativeContext, box: ContainerDep) -> Accou
 
 @router.post("/accounts/{account_id}/close", response_model=AccountOut)
 def close_account(account_id: str, ctx: NativeContext, box: ContainerDep) -> AccountOut:
+    """Close a client account (admin): nothing more is booked on it; house accounts stay open."""
     with box.uow() as uow:
         account = registry.close_account(uow, ctx, account_id)
         uow.commit()
@@ -122,6 +129,7 @@ def _instrument(instrument: Instrument) -> InstrumentOut:
 
 @router.post("/instruments", response_model=InstrumentOut, status_code=status.HTTP_201_CREATED)
 def create_instrument(body: InstrumentIn, ctx: NativeContext, box: ContainerDep) -> InstrumentOut:
+    """A new instrument: symbol, Saxo Uic, asset type, currency and increments."""
     with box.uow() as uow:
         created = registry.create_instrument(
             uow,
@@ -142,6 +150,7 @@ def create_instrument(body: InstrumentIn, ctx: NativeContext, box: ContainerDep)
 
 @router.get("/instruments", response_model=list[InstrumentOut])
 def list_instruments(ctx: NativeContext, box: ContainerDep) -> list[InstrumentOut]:
+    """Every instrument."""
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:
         return [_instrument(instrument) for instrument in uow.instruments.list()]
@@ -149,6 +158,7 @@ def list_instruments(ctx: NativeContext, box: ContainerDep) -> list[InstrumentOu
 
 @router.get("/instruments/{symbol}", response_model=InstrumentOut)
 def get_instrument(symbol: str, ctx: NativeContext, box: ContainerDep) -> InstrumentOut:
+    """One instrument by its symbol."""
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:
         instrument = uow.instruments.by_symbol(symbol)

@@ -105,6 +105,7 @@ def list_blocks(
     after_id: AfterId = 0,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[BlockOut]:
+    """The company's blocks, oldest first; page with `after_id` = the last id seen."""
     with box.uow(write=False) as uow:
         ctx.require(Scope.READ)
         return [
@@ -114,6 +115,7 @@ def list_blocks(
 
 @router.get("/blocks/{block_id}", response_model=BlockOut)
 def get_block(block_id: IdPath, ctx: NativeContext, box: ContainerDep) -> BlockOut:
+    """One block: its fills, average price and allocated quantity."""
     with box.uow(write=False) as uow:
         return block_out(uow, ctx, blocks.get_block(uow, ctx, block_id))
 
@@ -133,6 +135,7 @@ def add_fill(block_id: IdPath, body: FillIn, ctx: NativeContext, box: ContainerD
 
 @router.get("/blocks/{block_id}/fills", response_model=list[FillOut])
 def list_fills(block_id: IdPath, ctx: NativeContext, box: ContainerDep) -> list[FillOut]:
+    """The block's fills, in the order they were reported."""
     with box.uow(write=False) as uow:
         block = blocks.get_block(uow, ctx, block_id)
         assert block.id is not None

@@ -187,6 +187,7 @@ def distribution_out(outcome: DistributionOutcome) -> DistributionOut:
 
 @router.post("/deals", response_model=DealOut, status_code=status.HTTP_201_CREATED)
 def create_deal(body: DealIn, ctx: NativeContext, box: ContainerDep) -> DealOut:
+    """A new deal (an offering) of the company."""
     with box.uow() as uow:
         deal = book.create_deal(uow, ctx, name=body.name, issuer=body.issuer, deal_id=body.id)
         uow.commit()
@@ -195,12 +196,14 @@ def create_deal(body: DealIn, ctx: NativeContext, box: ContainerDep) -> DealOut:
 
 @router.get("/deals", response_model=list[DealOut])
 def list_deals(ctx: NativeContext, box: ContainerDep) -> list[DealOut]:
+    """The company's deals."""
     with box.uow(write=False) as uow:
         return [_deal(deal) for deal in book.list_deals(uow, ctx)]
 
 
 @router.get("/deals/{deal_id}", response_model=DealOut)
 def get_deal(deal_id: str, ctx: NativeContext, box: ContainerDep) -> DealOut:
+    """One deal."""
     with box.uow(write=False) as uow:
         return _deal(book.get_deal(uow, ctx, deal_id))
 
@@ -211,6 +214,7 @@ def get_deal(deal_id: str, ctx: NativeContext, box: ContainerDep) -> DealOut:
 def create_tranche(
     deal_id: str, body: TrancheIn, ctx: NativeContext, box: ContainerDep
 ) -> TrancheOut:
+    """A new tranche of a deal: offered size, offer price, currency and minimum allocation."""
     with box.uow() as uow:
         tranche = book.create_tranche(
             uow,
@@ -229,18 +233,21 @@ def create_tranche(
 
 @router.get("/deals/{deal_id}/tranches", response_model=list[TrancheOut])
 def list_tranches(deal_id: str, ctx: NativeContext, box: ContainerDep) -> list[TrancheOut]:
+    """The deal's tranches."""
     with box.uow(write=False) as uow:
         return [_tranche(t) for t in book.list_tranches(uow, ctx, deal_id)]
 
 
 @router.get("/tranches/{tranche_id}", response_model=TrancheOut)
 def get_tranche(tranche_id: str, ctx: NativeContext, box: ContainerDep) -> TrancheOut:
+    """One tranche."""
     with box.uow(write=False) as uow:
         return _tranche(book.get_tranche(uow, ctx, tranche_id))
 
 
 @router.post("/investor-accounts", response_model=InvestorOut, status_code=status.HTTP_201_CREATED)
 def create_investor(body: InvestorIn, ctx: NativeContext, box: ContainerDep) -> InvestorOut:
+    """A new investor account, with its FINRA 5130 and 5131 restrictions."""
     with box.uow() as uow:
         investor = book.create_investor(
             uow,
@@ -256,12 +263,14 @@ def create_investor(body: InvestorIn, ctx: NativeContext, box: ContainerDep) -> 
 
 @router.get("/investor-accounts", response_model=list[InvestorOut])
 def list_investors(ctx: NativeContext, box: ContainerDep) -> list[InvestorOut]:
+    """The company's investor accounts."""
     with box.uow(write=False) as uow:
         return [_investor(i) for i in book.list_investors(uow, ctx)]
 
 
 @router.get("/investor-accounts/{investor_id}", response_model=InvestorOut)
 def get_investor(investor_id: str, ctx: NativeContext, box: ContainerDep) -> InvestorOut:
+    """One investor account."""
     with box.uow(write=False) as uow:
         return _investor(book.get_investor(uow, ctx, investor_id))
 
@@ -274,6 +283,7 @@ def get_investor(investor_id: str, ctx: NativeContext, box: ContainerDep) -> Inv
 def create_indication(
     tranche_id: str, body: IndicationIn, ctx: NativeContext, box: ContainerDep
 ) -> IndicationOut:
+    """An investor's indication of interest in a tranche: demand, limit price and priority tier."""
     with box.uow() as uow:
         indication = book.create_indication(
             uow,
@@ -292,12 +302,14 @@ def create_indication(
 
 @router.get("/tranches/{tranche_id}/indications", response_model=list[IndicationOut])
 def list_indications(tranche_id: str, ctx: NativeContext, box: ContainerDep) -> list[IndicationOut]:
+    """The tranche's indications."""
     with box.uow(write=False) as uow:
         return [_indication(i) for i in book.list_indications(uow, ctx, tranche_id)]
 
 
 @router.get("/indications/{indication_id}", response_model=IndicationOut)
 def get_indication(indication_id: str, ctx: NativeContext, box: ContainerDep) -> IndicationOut:
+    """One indication."""
     with box.uow(write=False) as uow:
         return _indication(book.get_indication(uow, ctx, indication_id))
 

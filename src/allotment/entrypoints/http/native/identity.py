@@ -64,6 +64,7 @@ def _user(user: UserRecord) -> UserOut:
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 def create_user(body: UserIn, ctx: NativeContext, box: ContainerDep) -> UserOut:
+    """A new user of the company, with its scopes and the clients it may act for (admin)."""
     with box.uow() as uow:
         user = registry.create_user(
             uow, ctx, box.hasher, body.username, body.password, body.scopes, body.client_ids
@@ -74,6 +75,7 @@ def create_user(body: UserIn, ctx: NativeContext, box: ContainerDep) -> UserOut:
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(ctx: NativeContext, box: ContainerDep) -> list[UserOut]:
+    """The company's users (admin)."""
     ctx.require(Scope.ADMIN)
     with box.uow(write=False) as uow:
         return [_user(user) for user in uow.identity.users(ctx.company_id)]
@@ -81,6 +83,7 @@ def list_users(ctx: NativeContext, box: ContainerDep) -> list[UserOut]:
 
 @router.get("/users/{user_id}", response_model=UserOut)
 def get_user(user_id: IdPath, ctx: NativeContext, box: ContainerDep) -> UserOut:
+    """One user of the company (admin)."""
     ctx.require(Scope.ADMIN)
     with box.uow(write=False) as uow:
         user = uow.identity.user(ctx.company_id, user_id)
@@ -139,6 +142,7 @@ def create_api_client(
 
 @router.get("/api-clients", response_model=list[ApiClientOut])
 def list_api_clients(ctx: NativeContext, box: ContainerDep) -> list[ApiClientOut]:
+    """The company's API clients, without their secrets (admin)."""
     ctx.require(Scope.ADMIN)
     with box.uow(write=False) as uow:
         return [_client(record) for record in uow.identity.api_clients(ctx.company_id)]
@@ -151,6 +155,7 @@ def _key(record: AppKeyRecord) -> AppKeyOut:
 
 @router.post("/app-keys", response_model=AppKeyOut, status_code=status.HTTP_201_CREATED)
 def create_app_key(body: AppKeyIn, ctx: NativeContext, box: ContainerDep) -> AppKeyOut:
+    """A new ETNA application key for the company (admin)."""
     with box.uow() as uow:
         record = registry.create_app_key(uow, ctx, body.name)
         uow.commit()
@@ -159,6 +164,7 @@ def create_app_key(body: AppKeyIn, ctx: NativeContext, box: ContainerDep) -> App
 
 @router.get("/app-keys", response_model=list[AppKeyOut])
 def list_app_keys(ctx: NativeContext, box: ContainerDep) -> list[AppKeyOut]:
+    """The company's ETNA application keys (admin)."""
     ctx.require(Scope.ADMIN)
     with box.uow(write=False) as uow:
         return [_key(record) for record in uow.identity.app_keys(ctx.company_id)]

@@ -38,6 +38,7 @@ Limit = Query(default=100, ge=1, le=1000)
 
 @router.post("/ledger/deposits", response_model=EntryCreated, status_code=status.HTTP_201_CREATED)
 def deposit(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+    """Cash into an account from the external account (one balanced journal entry)."""
     with box.uow() as uow:
         entry_id = ledger.move_cash(
             uow, ctx, body.account_id, body.amount, deposit=True, currency=body.currency
@@ -50,6 +51,7 @@ def deposit(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated
     "/ledger/withdrawals", response_model=EntryCreated, status_code=status.HTTP_201_CREATED
 )
 def withdraw(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+    """Cash out of an account to the external account; never below the account's floor."""
     with box.uow() as uow:
         entry_id = ledger.move_cash(
             uow, ctx, body.account_id, body.amount, deposit=False, currency=body.currency
@@ -62,6 +64,7 @@ def withdraw(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreate
     "/ledger/opening-positions", response_model=EntryCreated, status_code=status.HTTP_201_CREATED
 )
 def opening_position(body: PositionIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+    """A position the account already holds, booked at its cost against the external account."""
     with box.uow() as uow:
         instrument = uow.instruments.by_symbol(body.symbol)
         if instrument is None:
@@ -75,6 +78,7 @@ def opening_position(body: PositionIn, ctx: NativeContext, box: ContainerDep) ->
 
 @router.get("/accounts/{account_id}/balances", response_model=BalancesOut)
 def balances(account_id: str, ctx: NativeContext, box: ContainerDep) -> BalancesOut:
+    """The account's positions (with average cost) and cash balances."""
     with box.uow(write=False) as uow:
         found = ledger.account_balances(uow, ctx, account_id)
         instruments = {str(i.id): i for i in uow.instruments.list()}
@@ -146,6 +150,7 @@ def journal(
 
 @router.get("/ledger/entries/{entry_id}", response_model=EntryOut)
 def get_entry(entry_id: IdPath, ctx: NativeContext, box: ContainerDep) -> EntryOut:
+    """One journal entry with its postings."""
     with box.uow(write=False) as uow:
         return entry_out(ledger.get_entry(uow, ctx, entry_id))
 
@@ -158,6 +163,8 @@ def get_entry(entry_id: IdPath, ctx: NativeContext, box: ContainerDep) -> EntryO
 def reverse(
     entry_id: IdPath, body: ReverseIn, ctx: NativeContext, box: ContainerDep
 ) -> EntryCreated:
+    """Reverse an entry: a new entry with every posting turned round, pointing to the original (once
+    only)."""
     with box.uow() as uow:
         reversal_id = ledger.reverse_entry(uow, ctx, entry_id, body.reason)
         uow.commit()
@@ -215,6 +222,7 @@ def list_allocations(
 
 @router.get("/allocations/{allocation_id}", response_model=AllocationOut, tags=["Allocations"])
 def get_allocation(allocation_id: IdPath, ctx: NativeContext, box: ContainerDep) -> AllocationOut:
+    """One booked allocation."""
     ctx.require(Scope.READ)
     with box.uow(write=False) as uow:
         row = uow.allocations.get(ctx.company_id, allocation_id)

@@ -84,7 +84,9 @@ class PreviewFillIn(Model):
     price: DecimalStr
 
 
-class FeeScheduleIn(Model):
+class PreviewFeesIn(Model):
+    """The fee terms the preview applies to its parts."""
+
     commission_per_share: DecimalStr = Decimal(0)
     commission_rate: DecimalStr = Field(default=Decimal(0), description="0.05 is 5 %.")
     commission_minimum: DecimalStr = Decimal(0)
@@ -122,7 +124,7 @@ class PreviewIn(Model):
     fill_policy: FillPolicy | None = Field(
         default=None, description="How fills are allocated (default ProRata, or the key's)."
     )
-    fees: FeeScheduleIn | None = None
+    fees: PreviewFeesIn | None = None
     price_places: int = Field(default=PRICE_PLACES, ge=0, le=9)
     price_rounding: Rounding = "ROUND_HALF_UP"
 
