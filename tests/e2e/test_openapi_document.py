@@ -124,7 +124,10 @@ def test_each_dialect_declares_its_own_credentials(client: TestClient) -> None:
     token_or_client = [{"bearer": []}, {"oauth2": []}]
     etna = [{"etnaAppKey": [], "bearer": []}, {"etnaAppKey": [], "oauth2": []}]
     assert paths["/v1.0/allocations/simple"]["post"]["security"] == etna
-    assert paths["/token"]["post"]["security"] == [{"etnaAppKey": []}]
+    assert paths["/token"]["post"]["security"] == [
+        {"etnaAppKey": []},
+        {"etnaAppKey": [], "bearer": []},
+    ]
     assert paths["/trade/v1/allocationkeys/{AllocationKeyId}"]["get"]["security"] == (
         token_or_client
     )
@@ -186,7 +189,7 @@ def test_the_authorize_button_gets_a_token_as_swagger_ui_asks_for_it(client: Tes
     assert refused.json()["error"] == "invalid_client"
     both = client.post(
         "/connect/token",
-        data={"grant_type": "client_credentials", "client_id": "demo-client"},
+        data={"grant_type": "client_credentials", "client_id": "another-client"},
         headers={"Authorization": f"Basic {credentials}"},
     )
     assert both.status_code == 400

@@ -158,7 +158,13 @@ VerificationCode = Annotated[
 
 
 @router.post(
-    "/token", tags=["ETNA dialect"], response_model=EtnaToken, responses=ETNA_TOKEN_RESPONSES
+    "/token",
+    tags=["ETNA dialect"],
+    response_model=EtnaToken,
+    responses=ETNA_TOKEN_RESPONSES,
+    # The first step needs the app key; the second step of a two-factor login also sends the
+    # interim token as a bearer token.
+    openapi_extra={"security": [{"etnaAppKey": []}, {"etnaAppKey": [], "bearer": []}]},
 )
 def etna_token(
     box: ContainerDep,
