@@ -7,15 +7,17 @@ import sys
 from datetime import timedelta
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from allotment.bootstrap import Container, build, migrate
+from allotment.bootstrap import Container, build, migrate, schema_is_current
 from allotment.domain.errors import AllotmentError
 from allotment.entrypoints.cli import allocate, bookbuilding, clearing
 from allotment.services import demo as demo_data
 from allotment.services import idempotency, ledger
 from allotment.services.ports import DanglingReference, Mismatch
+from allotment.settings import Settings, describe
 
 app = typer.Typer(
     help="allotment: post-trade allocation on one engine and one ledger.",
@@ -55,6 +57,19 @@ def fail(error: AllotmentError) -> None:
     raise typer.Exit(1)
 
 
+SCHEMA_BEHIND = "error: the database schema is not up to date; run `allotment db upgrade` first"
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Every command reads the settings first: a bad one is one line and exit 2."""
+    try:
+        Settings()
+    except ValidationError as error:
+        typer.echo(f"error: {describe(error)}", err=True)
+        raise typer.Exit(2) from None
+
+
 def container() -> Container:
     return build()
 
@@ -80,6 +95,9 @@ def serve(
     if demo:
         migrate(box)
         load_demo(box)
+    elif not schema_is_current(box):
+        typer.echo(SCHEMA_BEHIND, err=True)
+        raise typer.Exit(2)
     box.engine.dispose()
     console.print(f"allotment serving on http://{host}:{port} (OpenAPI at /docs)")
     uvicorn.run(
