@@ -4,7 +4,6 @@ each capability."""
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 
 import typer
 from pydantic import ValidationError
@@ -13,9 +12,9 @@ from rich.table import Table
 
 from allotment.bootstrap import Container, build, migrate, schema_is_current
 from allotment.domain.errors import AllotmentError
-from allotment.entrypoints.cli import allocate, bookbuilding, clearing
+from allotment.entrypoints.cli import allocate, bookbuilding, clearing, idempotency
 from allotment.services import demo as demo_data
-from allotment.services import idempotency, ledger
+from allotment.services import ledger
 from allotment.services.ports import DanglingReference, Mismatch
 from allotment.settings import Settings, describe
 
@@ -26,10 +25,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
-idempotency_app = typer.Typer(help="The stored answers of idempotent writes.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
-app.add_typer(idempotency_app, name="idempotency")
+app.add_typer(idempotency.app, name="idempotency")
 app.add_typer(clearing.app, name="clearing")
 app.add_typer(bookbuilding.app, name="bookbuilding")
 app.command("allocate")(allocate.allocate)
@@ -145,28 +143,6 @@ def ledger_check() -> None:
     if dangling:
         _report_dangling(dangling)
     sys.exit(1)
-
-
-@idempotency_app.command("purge")
-def idempotency_purge(
-    keep_days: float = typer.Option(
-        idempotency.DEFAULT_RETENTION / timedelta(days=1),
-        "--keep-days",
-        help="Keep the keys claimed within this many days (at least one hour's worth).",
-    ),
-) -> None:
-    """Forget the Idempotency-Key answers older than --keep-days; a retry after that is a new
-    request (natural references still refuse a duplicate)."""
-    box = container()
-    try:
-        with box.uow() as uow:
-            removed, before = idempotency.purge_keys(
-                uow, box.clock.now(), timedelta(days=keep_days)
-            )
-            uow.commit()
-    except AllotmentError as error:
-        fail(error)
-    console.print(f"removed {removed} idempotency keys claimed before {before.isoformat()}")
 
 
 def _report_mismatches(mismatches: list[Mismatch]) -> None:
