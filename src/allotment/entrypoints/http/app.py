@@ -7,8 +7,9 @@ from fastapi.responses import JSONResponse
 
 from allotment.bootstrap import Container, build, schema_is_current
 from allotment.entrypoints.http import errors, tokens
+from allotment.entrypoints.http.etna import VERSIONS as ETNA_VERSIONS
 from allotment.entrypoints.http.idempotency import IdempotencyMiddleware
-from allotment.entrypoints.http.limits import BodySizeLimit
+from allotment.entrypoints.http.limits import BatchItemLimit, BodySizeLimit
 from allotment.entrypoints.http.native import accounts, blocks, identity, ledger
 from allotment.entrypoints.http.throttle import LoginThrottle, LoginThrottleMiddleware
 from allotment.settings import Settings
@@ -19,6 +20,13 @@ the right fees — and books every share on one double-entry ledger. It speaks f
 dialects (ETNA, Saxo, block-trade, book-building) and this native API (`/api/v1`, snake_case,
 decimals as strings, RFC 9457 problem+json errors). Every write accepts an `Idempotency-Key`.
 """
+
+BATCH_ROUTES = [
+    ("POST", f"/v{version}/allocations/{kind}")
+    for version in ETNA_VERSIONS
+    for kind in ("simple", "multileg")
+]
+"""The routes whose body is a JSON array of at most `max_batch_items` requests."""
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
@@ -56,6 +64,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         box.settings.login_failures_per_minute, box.settings.login_failures_per_address_per_minute
     )
     app.add_middleware(LoginThrottleMiddleware, throttle=throttle)
+    app.add_middleware(BatchItemLimit, max_items=box.settings.max_batch_items, routes=BATCH_ROUTES)
     app.add_middleware(BodySizeLimit, max_bytes=box.settings.max_body_bytes)
     return app
 
