@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, MutableMapping
 from typing import Any
 
-import ijson
+import ijson  # type: ignore[import-untyped]
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
