@@ -309,8 +309,28 @@ def _answer(request: Request, error: e.AllotmentError) -> Response:
     return with_retry_after(response, retry_after) if isinstance(retry_after, int) else response
 
 
+def _http_answer(request: Request, error: StarletteHTTPException) -> Response:
+    response = renderer_for(request.url.path)(
+        request, error.status_code, None, str(error.detail), []
+    )
+    if error.status_code == 405:
+        response.headers["Allow"] = allowed_methods(request)
+    return response
+
+
+async def _database(request: Request, error: Exception) -> Response:
+    """A database that cannot be reached answers 503 (Retry-After); any other driver error is
+    a bug (500)."""
+    if database_unavailable(error):
+        log.warning("database unavailable: %s", getattr(error, "orig", error))
+        return unavailable_answer(request)
+    log.exception("unexpected error", exc_info=error)
+    return renderer_for(request.url.path)(request, 500, None, "internal error", [])
+
+
 def install(app: FastAPI) -> None:
     _document(app)
+    app.add_exception_handler(DBAPIError, _database)
 
     @app.exception_handler(e.AllotmentError)
     async def _domain(request: Request, error: e.AllotmentError) -> Response:
@@ -361,20 +381,7 @@ def install(app: FastAPI) -> None:
             # caller this is the same mistake as JSON that does not parse.
             reason = ": it is not UTF-8 text" if isinstance(error.__cause__, UnicodeError) else ""
             return _answer(request, MalformedJson(f"the body cannot be parsed{reason}"))
-        response = renderer_for(request.url.path)(
-            request, error.status_code, None, str(error.detail), []
-        )
-        if error.status_code == 405:
-            response.headers["Allow"] = allowed_methods(request)
-        return response
-
-    @app.exception_handler(DBAPIError)
-    async def _database(request: Request, error: DBAPIError) -> Response:
-        if database_unavailable(error):
-            log.warning("database unavailable: %s", error.orig)
-            return unavailable_answer(request)
-        log.exception("unexpected error", exc_info=error)
-        return renderer_for(request.url.path)(request, 500, None, "internal error", [])
+        return _http_answer(request, error)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
