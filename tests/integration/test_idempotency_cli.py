@@ -39,11 +39,12 @@ def test_show_lists_the_key_of_each_company_with_its_state_and_answer(cli_env: C
     _claim(cli_env, first, "shown", done=True)
     _claim(cli_env, second, "shown", done=False)
 
-    result = CliRunner().invoke(app, ["idempotency", "show", "shown"], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, ["idempotency", "show", "shown"])
     assert result.exit_code == 0, result.output
     assert _name(cli_env, first) in result.output and _name(cli_env, second) in result.output
     assert "done" in result.output and "in_progress" in result.output
-    assert "9 bytes application/json" in result.output
+    assert "201 (9 bytes application/json)" in result.output
+    assert len(result.output.strip().splitlines()) == 2
 
     one = CliRunner().invoke(
         app,

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from allotment.bootstrap import build
 from allotment.domain.errors import AllotmentError, NotFound
@@ -55,17 +54,17 @@ def show(key: str, company: str | None = COMPANY) -> None:
             found = idempotency.show_key(uow, key, company)
     except AllotmentError as error:
         _fail(error)
-    table = Table("company", "state", "claimed at", "leased until", "status", "answer", title=key)
     for name, record in found:
-        table.add_row(
-            name,
-            record.state,
-            record.created_at.isoformat() if record.created_at else "",
-            record.leased_until.isoformat() if record.leased_until else "",
-            str(record.status_code or ""),
-            f"{len(record.body or b'')} bytes {record.content_type or ''}".strip(),
+        claimed = record.created_at.isoformat() if record.created_at else "?"
+        leased = record.leased_until.isoformat() if record.leased_until else "-"
+        answer = (
+            f"{record.status_code} ({len(record.body or b'')} bytes {record.content_type})"
+            if record.status_code is not None
+            else "none yet"
         )
-    console.print(table)
+        typer.echo(
+            f"{name}: {record.state}, claimed at {claimed}, leased until {leased}, answer {answer}"
+        )
 
 
 @app.command("forget")
