@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from allotment.adapters.clock import SystemClock
 from allotment.adapters.database import schema  # noqa: F401  (registers every capability)
 from allotment.adapters.database.engine import make_engine
-from allotment.adapters.database.migrate import upgrade
+from allotment.adapters.database.migrate import is_current, upgrade
 from allotment.adapters.database.uow import SqlUnitOfWorkFactory
 from allotment.adapters.security import Argon2PasswordHasher, JwtTokenCodec, load_or_create_secret
 from allotment.services.ports import Clock, PasswordHasher, TokenCodec, UnitOfWorkFactory
@@ -31,7 +31,7 @@ def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     logging.basicConfig(level=settings.log_level.upper())
     engine = make_engine(settings.resolved_database_url())
-    secret = settings.secret_key or load_or_create_secret(settings.var_dir / "secret_key")
+    secret = settings.secret() or load_or_create_secret(settings.var_dir / "secret_key")
     return Container(
         settings=settings,
         engine=engine,
@@ -44,3 +44,8 @@ def build(settings: Settings | None = None) -> Container:
 
 def migrate(container: Container) -> None:
     upgrade(container.engine)
+
+
+def schema_is_current(container: Container) -> bool:
+    """Is the database at the schema this version expects? (`allotment db upgrade` brings it.)"""
+    return is_current(container.engine)

@@ -172,7 +172,7 @@ def test_the_cli_distributes_the_demo_tranche(
     client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALLOTMENT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("ALLOTMENT_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("ALLOTMENT_SECRET_KEY", settings.secret() or "")
     monkeypatch.setenv("ALLOTMENT_VAR_DIR", str(settings.var_dir))
     runner = CliRunner()
     preview = runner.invoke(

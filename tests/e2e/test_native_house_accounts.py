@@ -27,3 +27,38 @@ def test_nobody_posts_cash_to_the_external_account_directly(client: TestClient) 
     )
     assert response.status_code == 422, response.text
     assert "contra side" in response.json()["detail"]
+
+
+def _average_balances(client: TestClient) -> object:
+    return client.get("/api/v1/accounts/6687/balances", headers=bearer(client)).json()
+
+
+def test_a_client_limited_user_cannot_move_the_average_accounts_cash_or_securities(
+    client: TestClient,
+) -> None:
+    advisor = bearer(client, "advisor", "advisor")
+    before = _average_balances(client)
+    journal_before = client.get("/api/v1/ledger/journal", headers=bearer(client)).json()
+    moves = [
+        ("/api/v1/ledger/deposits", {"account_id": "6687", "amount": "1000000.00"}),
+        ("/api/v1/ledger/withdrawals", {"account_id": "6687", "amount": "1.00"}),
+        (
+            "/api/v1/ledger/opening-positions",
+            {"account_id": "6687", "symbol": "AAPL", "quantity": "1000000", "price": "1"},
+        ),
+    ]
+    for path, body in moves:
+        response = client.post(path, json=body, headers=advisor)
+        assert response.status_code == 403, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    assert _average_balances(client) == before
+    assert client.get("/api/v1/ledger/journal", headers=bearer(client)).json() == journal_before
+
+
+def test_an_admin_still_deposits_into_the_average_account(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/ledger/deposits",
+        json={"account_id": "6687", "amount": "10.00"},
+        headers=bearer(client),
+    )
+    assert response.status_code == 201, response.text

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from allotment.domain.accounts import Account, AccountRole
-from allotment.domain.errors import Conflict, InvalidInstruction, NotFound, RuleViolation
+from allotment.domain.errors import Conflict, Forbidden, InvalidInstruction, NotFound, RuleViolation
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import (
@@ -85,13 +85,25 @@ def _check_amount(amount: Decimal, what: str) -> None:
         raise InvalidInstruction(f"{what} has more precision than allowed", amount=amount)
 
 
+COMPANY_ROLES = frozenset({AccountRole.AVERAGE, AccountRole.ERROR, AccountRole.FEE})
+"""The company's own accounts: cash or securities move in or out of them only by an admin."""
+
+
 def _require_house_rules(ctx: Context, account: Account) -> None:
     """The company's own accounts are not the clients': the external account is only ever the
-    contra side, and cash moves in or out of the fee and error accounts need the admin scope."""
+    contra side, and cash or securities moved in or out of the average, fee and error accounts
+    need the admin scope and a user not limited to some clients (such a user acts only on its
+    clients' accounts)."""
     if account.role is AccountRole.EXTERNAL:
         raise InvalidInstruction("the external account is only the contra side of movements")
-    if account.is_house:
+    if account.role in COMPANY_ROLES:
         ctx.require(Scope.ADMIN)
+        if ctx.principal.client_ids is not None:
+            raise Forbidden(
+                f"account {account.id} is the company's own; this user acts only for its "
+                "clients' accounts",
+                account_id=account.id,
+            )
 
 
 def move_cash(

@@ -122,9 +122,14 @@ class AuditEvent:
 class IdempotencyRecord:
     request_hash: str
     state: str
+    """in_progress (claimed), booked (its booking committed, no answer yet) or done."""
     status_code: int | None
     content_type: str | None
     body: bytes | None
+    company_id: int | None = None
+    key: str | None = None
+    created_at: datetime | None = None
+    leased_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,12 +282,30 @@ class AuditRepository(Protocol):
 
 
 class IdempotencyRepository(Protocol):
-    def reserve(self, company_id: int, key: str, request_hash: str, now: datetime) -> bool: ...
+    def reserve(
+        self,
+        company_id: int,
+        key: str,
+        request_hash: str,
+        now: datetime,
+        leased_until: datetime | None = None,
+        token: str | None = None,
+    ) -> bool: ...
+    def renew(self, company_id: int, key: str, token: str, leased_until: datetime) -> None: ...
+    def mark_booked(self, company_id: int, key: str, token: str) -> bool: ...
     def get(self, company_id: int, key: str) -> IdempotencyRecord | None: ...
+    def find(self, key: str, company_id: int | None = None) -> list[IdempotencyRecord]: ...
     def complete(
-        self, company_id: int, key: str, status_code: int, content_type: str, body: bytes
+        self,
+        company_id: int,
+        key: str,
+        status_code: int,
+        content_type: str,
+        body: bytes,
+        token: str | None = None,
     ) -> None: ...
-    def release(self, company_id: int, key: str) -> None: ...
+    def release(self, company_id: int, key: str, token: str | None = None) -> None: ...
+    def forget(self, company_id: int, key: str) -> bool: ...
     def purge(self, before: datetime) -> int:
         """Forget every key claimed before `before`, of every company; how many."""
 

@@ -270,4 +270,6 @@ idempotency_keys = Table(
     Column("content_type", String(200), nullable=True),
     Column("body", LargeBinary(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("leased_until", UtcDateTime(), nullable=True),
+    Column("claim_token", String(32), nullable=True),
 )

@@ -10,18 +10,18 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from allotment.adapters.database import behind
+from allotment.adapters.database import behind, claims
 from allotment.adapters.database.repositories.accounts import (
     SqlAccountRepository,
     SqlInstrumentRepository,
 )
+from allotment.adapters.database.repositories.idempotency import SqlIdempotencyRepository
 from allotment.adapters.database.repositories.identity import SqlIdentityRepository
 from allotment.adapters.database.repositories.ledger import SqlLedgerRepository
 from allotment.adapters.database.repositories.records import (
     SqlAllocationRepository,
     SqlAuditRepository,
     SqlBlockRepository,
-    SqlIdempotencyRepository,
 )
 from allotment.domain.errors import Conflict
 
@@ -94,6 +94,8 @@ class SqlUnitOfWorkFactory:
                 # The writes still queued (PostgreSQL writes large batches behind) are done
                 # before anything is committed; a failure among them is handled below.
                 behind.end(connection)
+                if write and uow._committed:
+                    claims.before_commit(connection)
             except IntegrityError as error:
                 abandon()
                 # The database's words name tables and constraints: log them, never answer them.

@@ -4,18 +4,19 @@ each capability."""
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from allotment.bootstrap import Container, build, migrate
+from allotment.bootstrap import Container, build, migrate, schema_is_current
 from allotment.domain.errors import AllotmentError
-from allotment.entrypoints.cli import allocate, bookbuilding, clearing
+from allotment.entrypoints.cli import allocate, bookbuilding, clearing, idempotency
 from allotment.services import demo as demo_data
-from allotment.services import idempotency, ledger
+from allotment.services import ledger
 from allotment.services.ports import DanglingReference, Mismatch
+from allotment.settings import Settings, describe
 
 app = typer.Typer(
     help="allotment: post-trade allocation on one engine and one ledger.",
@@ -24,10 +25,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
-idempotency_app = typer.Typer(help="The stored answers of idempotent writes.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
-app.add_typer(idempotency_app, name="idempotency")
+app.add_typer(idempotency.app, name="idempotency")
 app.add_typer(clearing.app, name="clearing")
 app.add_typer(bookbuilding.app, name="bookbuilding")
 app.command("allocate")(allocate.allocate)
@@ -55,6 +55,19 @@ def fail(error: AllotmentError) -> None:
     raise typer.Exit(1)
 
 
+SCHEMA_BEHIND = "error: the database schema is not up to date; run `allotment db upgrade` first"
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Every command reads the settings first: a bad one is one line and exit 2."""
+    try:
+        Settings()
+    except ValidationError as error:
+        typer.echo(f"error: {describe(error)}", err=True)
+        raise typer.Exit(2) from None
+
+
 def container() -> Container:
     return build()
 
@@ -80,6 +93,9 @@ def serve(
     if demo:
         migrate(box)
         load_demo(box)
+    elif not schema_is_current(box):
+        typer.echo(SCHEMA_BEHIND, err=True)
+        raise typer.Exit(2)
     box.engine.dispose()
     console.print(f"allotment serving on http://{host}:{port} (OpenAPI at /docs)")
     uvicorn.run(
@@ -127,28 +143,6 @@ def ledger_check() -> None:
     if dangling:
         _report_dangling(dangling)
     sys.exit(1)
-
-
-@idempotency_app.command("purge")
-def idempotency_purge(
-    keep_days: float = typer.Option(
-        idempotency.DEFAULT_RETENTION / timedelta(days=1),
-        "--keep-days",
-        help="Keep the keys claimed within this many days (at least one hour's worth).",
-    ),
-) -> None:
-    """Forget the Idempotency-Key answers older than --keep-days; a retry after that is a new
-    request (natural references still refuse a duplicate)."""
-    box = container()
-    try:
-        with box.uow() as uow:
-            removed, before = idempotency.purge_keys(
-                uow, box.clock.now(), timedelta(days=keep_days)
-            )
-            uow.commit()
-    except AllotmentError as error:
-        fail(error)
-    console.print(f"removed {removed} idempotency keys claimed before {before.isoformat()}")
 
 
 def _report_mismatches(mismatches: list[Mismatch]) -> None:

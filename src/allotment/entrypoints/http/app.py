@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from allotment.bootstrap import Container, build
+from allotment.bootstrap import Container, build, schema_is_current
 from allotment.entrypoints.http import errors, openapi, tokens
 from allotment.entrypoints.http.blocktrade_paths import CaseInsensitiveRoutes
+from allotment.entrypoints.http.etna import VERSIONS as ETNA_VERSIONS
 from allotment.entrypoints.http.idempotency import IdempotencyMiddleware
 from allotment.entrypoints.http.inputs import TextGuard, document_refusals
-from allotment.entrypoints.http.limits import BodySizeLimit
+from allotment.entrypoints.http.limits import BatchItemLimit, BodySizeLimit
 from allotment.entrypoints.http.native import accounts, blocks, identity, ledger
+from allotment.entrypoints.http.throttle import LoginThrottle, LoginThrottleMiddleware
 from allotment.settings import Settings
 
 DESCRIPTION = """\
@@ -21,6 +22,13 @@ the right fees — and books every share on one double-entry ledger. It speaks f
 dialects (ETNA, Saxo, block-trade, book-building) and this native API (`/api/v1`, snake_case,
 decimals as strings, RFC 9457 problem+json errors). Every write accepts an `Idempotency-Key`.
 """
+
+BATCH_ROUTES = [
+    ("POST", f"/v{version}/allocations/{kind}")
+    for version in ETNA_VERSIONS
+    for kind in ("simple", "multileg")
+]
+"""The routes whose body is a JSON array of at most `max_batch_items` requests."""
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
@@ -38,16 +46,32 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @app.get("/health", tags=["Health"])
     def health() -> JSONResponse:
-        """200 when the database answers."""
+        """200 when the database answers and its schema is this version's; 503 otherwise."""
         try:
-            with box.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            current = schema_is_current(box)
         except Exception:
-            return JSONResponse({"status": "unavailable"}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "reason": "the database cannot be reached"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        if not current:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "reason": "the schema is behind; run allotment db upgrade",
+                },
+                status_code=503,
+            )
         return JSONResponse({"status": "ok"})
 
     app.add_middleware(IdempotencyMiddleware, container=box)
     app.add_middleware(TextGuard)
+    throttle = LoginThrottle(
+        box.settings.login_failures_per_minute, box.settings.login_failures_per_address_per_minute
+    )
+    app.add_middleware(LoginThrottleMiddleware, throttle=throttle)
+    app.add_middleware(BatchItemLimit, max_items=box.settings.max_batch_items, routes=BATCH_ROUTES)
     app.add_middleware(BodySizeLimit, max_bytes=box.settings.max_body_bytes)
     app.add_middleware(CaseInsensitiveRoutes)
     return app

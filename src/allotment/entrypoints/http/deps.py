@@ -54,20 +54,35 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
 
 
 def resolve_principal(request: Request, box: Container, *, allow_basic: bool = False) -> Principal:
+    """The verified caller, once per request: the answer (or the refusal) is kept on the
+    request, so that the idempotency middleware, which authenticates before it claims a key,
+    and the route verify a password once between them."""
+    basic = bearer_token(request) is None
+    refused = getattr(request.state, "auth_refused", None)
+    if isinstance(refused, Unauthorized) and (allow_basic or not basic):
+        raise refused
     cached = getattr(request.state, "principal", None)
-    if isinstance(cached, Principal):
+    if isinstance(cached, Principal) and (allow_basic or not basic):
         return cached
+    try:
+        principal = _verified_principal(request, box, allow_basic=allow_basic)
+    except Unauthorized as error:
+        if allow_basic or not basic:
+            request.state.auth_refused = error
+        raise
+    request.state.principal = principal
+    return principal
+
+
+def _verified_principal(request: Request, box: Container, *, allow_basic: bool) -> Principal:
     token = bearer_token(request)
     with box.uow(write=False) as uow:
         if token is not None:
-            principal = auth.principal_from_token(uow, box.tokens, token)
-        else:
-            credentials = basic_credentials(request) if allow_basic else None
-            if credentials is None:
-                raise Unauthorized("authentication is required")
-            principal = auth.principal_from_basic(uow, box.hasher, *credentials)
-    request.state.principal = principal
-    return principal
+            return auth.principal_from_token(uow, box.tokens, token)
+        credentials = basic_credentials(request) if allow_basic else None
+        if credentials is None:
+            raise Unauthorized("authentication is required")
+        return auth.principal_from_basic(uow, box.hasher, *credentials)
 
 
 def principal(request: Request, box: ContainerDep) -> Principal:

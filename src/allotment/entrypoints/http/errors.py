@@ -14,8 +14,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from allotment.domain import errors as e
 
@@ -43,6 +45,68 @@ class NumberOutOfRange(e.InvalidInstruction):
     """An amount computed from the request needs more digits than exact arithmetic keeps."""
 
     code = "NumberOutOfRange"
+
+
+class TooManyRequests(e.AllotmentError):
+    """Too many failed logins for a user or from an address; `retry_after` seconds to wait."""
+
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after: int, **facts: Any) -> None:
+        super().__init__(message, **facts)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(e.AllotmentError):
+    """The database cannot be reached (or its schema is not this version's): retry later."""
+
+    code = "ServiceUnavailable"
+    retry_after = 5
+
+
+STATUS_BY_ERROR += [(TooManyRequests, 429), (ServiceUnavailable, 503)]
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Is this the database going away (refused or dropped connection, server shutting down),
+    rather than a bug? The pool replaces the dead connections once it is back."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError)
+
+
+def unavailable_answer(request: Request) -> Response:
+    """503 with Retry-After, in the shape of the dialect that owns the path."""
+    error = ServiceUnavailable("the database is unavailable; retry shortly")
+    return with_retry_after(
+        renderer_for(request.url.path)(request, 503, error, error.message, []),
+        error.retry_after,
+    )
+
+
+def with_retry_after(response: Response, seconds: int) -> Response:
+    response.headers["Retry-After"] = str(max(1, seconds))
+    return response
+
+
+CANDIDATE_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods some route of the path answers (RFC 9110 §15.5.6: a 405 names them all,
+    also when several routes share the path), found by asking the router for each."""
+    allowed = []
+    for method in CANDIDATE_METHODS:
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "headers": [],
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def status_for(error: BaseException) -> int:
@@ -81,7 +145,9 @@ TITLES = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -122,6 +188,8 @@ def _code(error: BaseException | None, status: int) -> str:
         413: "ContentTooLarge",
         415: "UnsupportedMediaType",
         422: "ValidationError",
+        429: "TooManyRequests",
+        503: "ServiceUnavailable",
     }.get(status, "Error")
 
 
@@ -236,11 +304,33 @@ def _document(app: FastAPI) -> None:
 
 
 def _answer(request: Request, error: e.AllotmentError) -> Response:
-    return renderer_for(request.url.path)(request, status_for(error), error, error.message, [])
+    response = renderer_for(request.url.path)(request, status_for(error), error, error.message, [])
+    retry_after = getattr(error, "retry_after", None)
+    return with_retry_after(response, retry_after) if isinstance(retry_after, int) else response
+
+
+def _http_answer(request: Request, error: StarletteHTTPException) -> Response:
+    response = renderer_for(request.url.path)(
+        request, error.status_code, None, str(error.detail), []
+    )
+    if error.status_code == 405:
+        response.headers["Allow"] = allowed_methods(request)
+    return response
+
+
+async def _database(request: Request, error: Exception) -> Response:
+    """A database that cannot be reached answers 503 (Retry-After); any other driver error is
+    a bug (500)."""
+    if database_unavailable(error):
+        log.warning("database unavailable: %s", getattr(error, "orig", error))
+        return unavailable_answer(request)
+    log.exception("unexpected error", exc_info=error)
+    return renderer_for(request.url.path)(request, 500, None, "internal error", [])
 
 
 def install(app: FastAPI) -> None:
     _document(app)
+    app.add_exception_handler(DBAPIError, _database)
 
     @app.exception_handler(e.AllotmentError)
     async def _domain(request: Request, error: e.AllotmentError) -> Response:
@@ -291,9 +381,7 @@ def install(app: FastAPI) -> None:
             # caller this is the same mistake as JSON that does not parse.
             reason = ": it is not UTF-8 text" if isinstance(error.__cause__, UnicodeError) else ""
             return _answer(request, MalformedJson(f"the body cannot be parsed{reason}"))
-        return renderer_for(request.url.path)(
-            request, error.status_code, None, str(error.detail), []
-        )
+        return _http_answer(request, error)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:

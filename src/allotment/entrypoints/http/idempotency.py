@@ -1,58 +1,89 @@
 """Idempotent writes: an `Idempotency-Key` header on any POST/PUT/PATCH/DELETE.
 
-The key is claimed (per company) before the request runs; the answer is stored when it ends.
-The same key with the same request replays the stored answer and books nothing new; with a
-different request it is refused (422). A key whose first request is still running answers 409.
-A 5xx answer releases the key, so that the client may try again. An answer marked
-`Cache-Control: no-store` (a token, a new API client's secret) is never kept: the key is
-recorded as used, and a replay answers 409 instead of showing the secret a second time.
+Only an authenticated caller claims a key: the password, secret or token is verified first
+(and, on ETNA's paths, the `Et-App-Key` must name an application of the caller's company); a
+request that fails these is answered by the application and claims nothing. The key is then
+claimed per company under a lease that the running request renews; the answer is stored when it
+ends. The same key with the same request (the same caller, app key, content type and body)
+replays the stored answer and books nothing new; with a different request it is refused (422).
+A key whose request still runs answers 409. A key whose request died (its lease passed without
+an answer) is taken over by a retry of the same request, unless that request's booking had
+committed: the key says so (409), and nothing is booked twice (`adapters/database/claims.py`).
+A 5xx answer releases a key that booked nothing. An answer marked `Cache-Control: no-store` (a
+token, a new API client's secret) is never kept: a replay answers 409 instead of showing the
+secret a second time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+import secrets
 from collections.abc import MutableMapping
+from datetime import timedelta
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from allotment.adapters.database import claims
+from allotment.adapters.database.claims import Claim
 from allotment.bootstrap import Container
 from allotment.domain.errors import (
+    AllotmentError,
     Conflict,
+    Forbidden,
     IdempotencyKeyReused,
     InvalidInstruction,
     Unauthorized,
 )
-from allotment.entrypoints.http.deps import basic_credentials, bearer_token
-from allotment.entrypoints.http.errors import renderer_for, status_for
+from allotment.entrypoints.http.blocktrade import PREFIX as BASIC_PREFIX
+from allotment.entrypoints.http.deps import resolve_principal
+from allotment.entrypoints.http.errors import (
+    database_unavailable,
+    renderer_for,
+    status_for,
+    unavailable_answer,
+    with_retry_after,
+)
+from allotment.entrypoints.http.etna import VERSIONS as ETNA_VERSIONS
+from allotment.services import auth
+from allotment.services.ports import IdempotencyRecord
+
+log = logging.getLogger("allotment.idempotency")
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_KEY_LENGTH = 200
 WITHHELD = "application/x-allotment-withheld"
 """Stored in place of the content type of an answer that was not kept."""
+ETNA_PREFIXES = tuple(f"/v{version}/" for version in ETNA_VERSIONS)
+"""ETNA's routes check the `Et-App-Key` before the token: so does the claim."""
 
 
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, container: Container) -> None:
         self.app = app
         self.box = container
+        self.lease = timedelta(seconds=container.settings.idempotency_lease_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers", []))
+        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
         raw_key = headers.get(b"idempotency-key")
-        if raw_key is None:
+        if raw_key is None or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1").strip()
         request = Request(scope)
-        caller = self._caller_of(request)
+        try:
+            caller = await run_in_threadpool(self._caller_of, request, headers)
+        except Exception as failure:
+            await self._fail(request, failure, send)
+            return
         if caller is None:
-            await self.app(scope, receive, send)  # the application answers 401 itself
+            await self.app(scope, receive, send)  # the application answers 401 or 403 itself
             return
         if not key or len(key) > MAX_KEY_LENGTH:
             # Refused rather than ignored: the caller would believe its retries were safe.
@@ -63,68 +94,89 @@ class IdempotencyMiddleware:
             response = renderer_for(request.url.path)(request, 422, error, error.message, [])
             await response(scope, _no_receive, send)
             return
-        company_id, subject = caller
         body = await _read_all(receive)
         if body is None:
             return  # the client went away (or its body was refused as too large): nothing to do
-        digest = _digest(scope, headers, body, subject)
-        with self.box.uow() as uow:
-            claimed = uow.idempotency.reserve(company_id, key, digest, self.box.clock.now())
-            uow.commit()
-        if not claimed:
-            await self._replay(request, company_id, key, digest, scope, send)
-            return
-        await self._run(scope, body, send, company_id, key)
-
-    def _caller_of(self, request: Request) -> tuple[int, str] | None:
-        """The company (whose keys these are) and the subject (part of the request: another
-        caller reusing a key gets 422, never the first caller's answer)."""
+        claim = Claim(caller[0], key, secrets.token_hex(16))
+        digest = _digest(scope, headers, body, caller[1])
         try:
-            token = bearer_token(request)
-            if token is not None:
-                claims = self.box.tokens.decode(token)
-                return claims.company_id, f"{claims.kind}:{claims.subject}"
-            credentials = basic_credentials(request)
+            claimed = await run_in_threadpool(self._reserve, claim, digest)
+            if not claimed:
+                await self._replay(request, claim, digest, send)
+                return
+        except Exception as failure:
+            await self._fail(request, failure, send)
+            return
+        await self._run(scope, body, send, claim)
+
+    def _caller_of(self, request: Request, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
+        """The verified caller's company (whose keys these are) and subject (part of the
+        request: another caller reusing a key gets 422, never the first caller's answer); None
+        when the application will refuse the caller."""
+        path = request.url.path
+        try:
+            principal = resolve_principal(
+                request, self.box, allow_basic=path.startswith(BASIC_PREFIX)
+            )
         except Unauthorized:
             return None
-        if credentials is None:
-            return None
-        with self.box.uow(write=False) as uow:
-            user = uow.identity.user_by_username(credentials[0])
-        return (user.company_id, f"user:{user.username}") if user else None
+        if path.startswith(ETNA_PREFIXES):
+            app_key = headers.get(b"et-app-key", b"").decode("latin-1") or None
+            try:
+                with self.box.uow(write=False) as uow:
+                    company_id = auth.check_app_key(uow, app_key)
+            except Forbidden:
+                return None
+            if company_id != principal.company_id:
+                return None
+        return principal.company_id, f"{principal.kind.value}:{principal.subject}"
 
-    async def _replay(
-        self, request: Request, company_id: int, key: str, digest: str, scope: Scope, send: Send
-    ) -> None:
+    def _reserve(self, claim: Claim, digest: str) -> bool:
+        now = self.box.clock.now()
+        with self.box.uow() as uow:
+            claimed = uow.idempotency.reserve(
+                claim.company_id, claim.key, digest, now, now + self.lease, claim.token
+            )
+            uow.commit()
+        return claimed
+
+    async def _fail(self, request: Request, error: Exception, send: Send) -> None:
+        if not database_unavailable(error):
+            raise error
+        log.warning("database unavailable: %s", error)
+        await unavailable_answer(request)(request.scope, _no_receive, send)
+
+    async def _replay(self, request: Request, claim: Claim, digest: str, send: Send) -> None:
         with self.box.uow(write=False) as uow:
-            stored = uow.idempotency.get(company_id, key)
+            stored = uow.idempotency.get(claim.company_id, claim.key)
+        if stored is not None and stored.request_hash == digest and stored.state == "done":
+            response = _stored_answer(request, stored)
+        else:
+            response = self._refusal(request, stored, digest)
+        await response(request.scope, _no_receive, send)
+
+    def _refusal(self, request: Request, stored: IdempotencyRecord | None, digest: str) -> Response:
+        render = renderer_for(request.url.path)
         if stored is None or stored.request_hash != digest:
-            error: Exception = IdempotencyKeyReused(
+            error: AllotmentError = IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request"
             )
-            response = renderer_for(request.url.path)(
-                request, status_for(error), error, str(error), []
-            )
-        elif stored.state != "done" or stored.status_code is None:
+            return render(request, status_for(error), error, error.message, [])
+        now = self.box.clock.now()
+        running = stored.leased_until is not None and stored.leased_until > now
+        if running or stored.state != "booked":  # (or a retry took the key over just now)
             error = Conflict("a request with this Idempotency-Key is still being processed")
-            response = renderer_for(request.url.path)(request, 409, error, str(error), [])
-        elif stored.content_type == WITHHELD:
-            error = Conflict(
-                "this Idempotency-Key was used already; its answer carried a secret that is "
-                "shown only once",
-                status=stored.status_code,
-            )
-            response = renderer_for(request.url.path)(request, 409, error, error.message, [])
-        else:
-            response = Response(
-                content=stored.body or b"",
-                status_code=stored.status_code,
-                media_type=stored.content_type or None,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        await response(scope, _no_receive, send)
+            left = (stored.leased_until or now) - now
+            wait = int(left.total_seconds()) + 1
+            return with_retry_after(render(request, 409, error, error.message, []), wait)
+        error = Conflict(
+            "the request with this Idempotency-Key was booked, but the server stopped before "
+            "its answer was kept: look the booking up instead of sending it again",
+            state=stored.state,
+        )
+        return render(request, 409, error, error.message, [])
 
-    async def _run(self, scope: Scope, body: bytes, send: Send, company_id: int, key: str) -> None:
+    async def _run(self, scope: Scope, body: bytes, send: Send, claim: Claim) -> None:
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
         delivered = False
 
@@ -143,29 +195,75 @@ class IdempotencyMiddleware:
                 captured["body"] += message.get("body", b"")
             await send(message)
 
+        # Created before the claim is held: the renewals' own commits mark nothing booked.
+        renewal = asyncio.create_task(self._keep_leased(claim))
         try:
-            await self.app(scope, replay_body, capture)
+            with claims.holding(claim):
+                await self.app(scope, replay_body, capture)
         finally:
-            self._store(company_id, key, captured)
+            renewal.cancel()
+            await run_in_threadpool(self._store, claim, captured)
 
-    def _store(self, company_id: int, key: str, captured: dict[str, Any]) -> None:
+    async def _keep_leased(self, claim: Claim) -> None:
+        """Move the lease forward while the request runs (a third of the lease at a time)."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                await run_in_threadpool(self._renew, claim)
+            except Exception as error:  # the next renewal may succeed; the lease is the net
+                log.warning("could not renew the lease of an Idempotency-Key: %s", error)
+
+    def _renew(self, claim: Claim) -> None:
+        with self.box.uow() as uow:
+            until = self.box.clock.now() + self.lease
+            uow.idempotency.renew(claim.company_id, claim.key, claim.token, until)
+            uow.commit()
+
+    def _store(self, claim: Claim, captured: dict[str, Any]) -> None:
         status = int(captured["status"])
         headers = {name.lower(): value.decode("latin-1") for name, value in captured["headers"]}
         content_type, body = headers.get(b"content-type", ""), captured["body"]
         if "no-store" in headers.get(b"cache-control", ""):
             content_type, body = WITHHELD, b""
-        with self.box.uow() as uow:
-            if status >= 500:
-                uow.idempotency.release(company_id, key)
-            else:
-                uow.idempotency.complete(company_id, key, status, content_type, body)
-            uow.commit()
+        try:
+            with self.box.uow() as uow:
+                if status >= 500:
+                    uow.idempotency.release(claim.company_id, claim.key, claim.token)
+                else:
+                    uow.idempotency.complete(
+                        claim.company_id, claim.key, status, content_type, body, claim.token
+                    )
+                uow.commit()
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            # Its lease will pass: a retry then runs again, or learns that it was booked.
+            log.warning("could not store the answer of an Idempotency-Key: %s", error)
+
+
+def _stored_answer(request: Request, stored: IdempotencyRecord) -> Response:
+    if stored.content_type == WITHHELD:
+        error = Conflict(
+            "this Idempotency-Key was used already; its answer carried a secret that is "
+            "shown only once",
+            status=stored.status_code,
+        )
+        return renderer_for(request.url.path)(request, 409, error, error.message, [])
+    return Response(
+        content=stored.body or b"",
+        status_code=stored.status_code or 200,
+        media_type=stored.content_type or None,
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 def _digest(scope: Scope, headers: dict[bytes, bytes], body: bytes, subject: str) -> str:
+    """What makes two requests the same: the caller, the application key it came through, the
+    method, path and query, how the body is written and read, and the body."""
     digest = hashlib.sha256()
     for part in (
         subject.encode(),
+        headers.get(b"et-app-key", b""),
         scope["method"].encode(),
         scope["path"].encode(),
         scope.get("query_string", b""),

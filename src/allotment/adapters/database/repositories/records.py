@@ -9,9 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Row, insert, select, update
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import insert_values, reserve_ids
@@ -22,7 +20,6 @@ from allotment.services.ports import (
     AuditEvent,
     BlockRecord,
     FillRecord,
-    IdempotencyRecord,
 )
 
 _ALLOCATION_FIELDS = list(AllocationRow._fields)
@@ -163,59 +160,6 @@ class SqlAuditRepository:
             )
             for row in self._db.execute(query.order_by(e.c.id).limit(limit))
         ]
-
-
-class SqlIdempotencyRepository:
-    def __init__(self, connection: Connection) -> None:
-        self._db = connection
-
-    def reserve(self, company_id: int, key: str, request_hash: str, now: datetime) -> bool:
-        """Claim the key; False when somebody claimed it before (answer or work in progress)."""
-        values = {
-            "company_id": company_id,
-            "key": key,
-            "request_hash": request_hash,
-            "state": "in_progress",
-            "created_at": now,
-        }
-        builder = pg_insert if self._db.dialect.name == "postgresql" else sqlite_insert
-        # RETURNING, not rowcount: psycopg reports -1 rows for INSERT ... ON CONFLICT DO NOTHING.
-        claimed = self._db.execute(
-            builder(t.idempotency_keys)
-            .values(**values)
-            .on_conflict_do_nothing()
-            .returning(t.idempotency_keys.c.key)
-        ).first()
-        return claimed is not None
-
-    def get(self, company_id: int, key: str) -> IdempotencyRecord | None:
-        k = t.idempotency_keys
-        row = self._db.execute(
-            select(k).where(k.c.company_id == company_id, k.c.key == key)
-        ).first()
-        if row is None:
-            return None
-        return IdempotencyRecord(
-            row.request_hash, row.state, row.status_code, row.content_type, row.body
-        )
-
-    def complete(
-        self, company_id: int, key: str, status_code: int, content_type: str, body: bytes
-    ) -> None:
-        k = t.idempotency_keys
-        self._db.execute(
-            update(k)
-            .where(k.c.company_id == company_id, k.c.key == key)
-            .values(state="done", status_code=status_code, content_type=content_type, body=body)
-        )
-
-    def release(self, company_id: int, key: str) -> None:
-        k = t.idempotency_keys
-        self._db.execute(delete(k).where(k.c.company_id == company_id, k.c.key == key))
-
-    def purge(self, before: datetime) -> int:
-        k = t.idempotency_keys
-        return self._db.execute(delete(k).where(k.c.created_at < before)).rowcount
 
 
 _BLOCK_FIELDS = [f.name for f in fields(BlockRecord)]

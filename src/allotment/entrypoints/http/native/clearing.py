@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
+from allotment.entrypoints.http.native.schemas import DatePath
 from allotment.services import clearing
 from allotment.services.clearing_report import ClearingReport
 
@@ -64,7 +65,7 @@ def _session(report: ClearingReport) -> SessionOut:
 
 
 @router.post("/sessions/{trade_date}/close", response_model=SessionOut, responses=PROBLEMS)
-def close_session(trade_date: date, ctx: NativeContext, box: ContainerDep) -> SessionOut:
+def close_session(trade_date: DatePath, ctx: NativeContext, box: ContainerDep) -> SessionOut:
     """Register every booking of the trade date in the clearing report and make them final
     (admin). Closing a closed session changes nothing and answers the same."""
     with box.uow() as uow:
@@ -74,7 +75,7 @@ def close_session(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Se
 
 
 @router.get("/sessions/{trade_date}", response_model=SessionOut, responses=PROBLEMS)
-def get_session(trade_date: date, ctx: NativeContext, box: ContainerDep) -> SessionOut:
+def get_session(trade_date: DatePath, ctx: NativeContext, box: ContainerDep) -> SessionOut:
     """The session of a trade date; an open session shows its bookings so far."""
     with box.uow(write=False) as uow:
         report = clearing.get_report(uow, ctx, trade_date)
@@ -86,7 +87,7 @@ def get_session(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Sess
     responses={200: {"content": {"application/json": {}}}, **PROBLEMS},
     response_class=Response,
 )
-def get_report(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Response:
+def get_report(trade_date: DatePath, ctx: NativeContext, box: ContainerDep) -> Response:
     """The clearing report as stored at the close (provisional while the session is open):
     one row per allocation, reversals of the day, and totals."""
     with box.uow(write=False) as uow:
@@ -99,7 +100,7 @@ def get_report(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Respo
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **PROBLEMS},
     response_class=Response,
 )
-def get_report_csv(trade_date: date, ctx: NativeContext, box: ContainerDep) -> Response:
+def get_report_csv(trade_date: DatePath, ctx: NativeContext, box: ContainerDep) -> Response:
     """The clearing report as CSV: an `allocation` record per allocation, then a `total`
     record per currency."""
     with box.uow(write=False) as uow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar, get_args
@@ -72,6 +73,18 @@ never refused by its own model (decision 0023)."""
 
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _written_as_date(value: Any) -> Any:
+    """Only YYYY-MM-DD: pydantic would also read a number as seconds since 1970 (`0` as
+    1970-01-01)."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DatePath = Annotated[date, Path(description="YYYY-MM-DD"), BeforeValidator(_written_as_date)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="The last id of the previous page.")]
 ClientId = Annotated[int, Field(ge=1, le=MAX_ID)]
