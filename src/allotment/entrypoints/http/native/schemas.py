@@ -151,6 +151,14 @@ class InstrumentIn(Model):
     currency: str = Field(default="USD", pattern="^[A-Z]{3}$")
     quantity_increment: DecimalStr = Decimal(1)
     price_increment: DecimalStr = Decimal("0.01")
+    isin: str | None = Field(default=None, pattern="^[A-Z]{2}[A-Z0-9]{9}[0-9]$")
+    cusip: str | None = Field(default=None, pattern="^[A-Z0-9*@#]{8}[0-9]$")
+    market: str | None = Field(
+        default=None, pattern="^[A-Z0-9]{4}$", description="ISO 10383 MIC, e.g. XNAS or XASX."
+    )
+    settlement_days: int | None = Field(
+        default=None, ge=0, le=30, description="Settlement cycle, when not the market's."
+    )
 
 
 class InstrumentOut(BaseModel):
@@ -161,12 +169,20 @@ class InstrumentOut(BaseModel):
     currency: str
     quantity_increment: DecimalStr
     price_increment: DecimalStr
+    isin: str | None = None
+    cusip: str | None = None
+    market: str | None = None
+    settlement_days: int
+    """The settlement cycle in the market's business days (T+n)."""
 
 
 class CashIn(Model):
     account_id: str = Field(min_length=1, max_length=50)
     amount: DecimalStr
     currency: str | None = Field(default=None, pattern="^[A-Z]{3}$")
+    trade_date: date | None = Field(
+        default=None, description="The trade date to book on (default: the business date)."
+    )
 
 
 class PositionIn(Model):
@@ -174,6 +190,9 @@ class PositionIn(Model):
     symbol: str = Field(min_length=1, max_length=50)
     quantity: DecimalStr
     price: DecimalStr
+    trade_date: date | None = Field(
+        default=None, description="The trade date to book on (default: the business date)."
+    )
 
 
 class EntryCreated(BaseModel):
@@ -182,6 +201,9 @@ class EntryCreated(BaseModel):
 
 class ReverseIn(Model):
     reason: str = Field(default="", max_length=500)
+    trade_date: date | None = Field(
+        default=None, description="The trade date to book on (default: the business date)."
+    )
 
 
 class PostingOut(BaseModel):
@@ -303,6 +325,11 @@ class AllocationOut(BaseModel):
     entry_id: int
     created_at: datetime
     created_by: str
+    settlement_date: date | None = None
+    late: bool = False
+    """Booked after its business date was closed, on the next open trade date."""
+    symbol: str | None = None
+    isin: str | None = None
 
 
 T = TypeVar("T")
