@@ -13,11 +13,12 @@ from typing import TextIO
 import typer
 from rich.console import Console
 
+from allotment.adapters.statement_pdf import statement_pdf
 from allotment.bootstrap import build
 from allotment.domain.errors import AllotmentError
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.domain.instruments import Instrument
-from allotment.services import exports
+from allotment.services import exports, statements
 from allotment.services.context import Context
 from allotment.services.ports import AllocationRow, UnitOfWork
 
@@ -120,3 +121,35 @@ def _copy(lines: Iterator[str], out: TextIO) -> int:
         out.write(line)
         count += 1
     return count
+
+
+@app.command("statement")
+def statement(
+    account: str = typer.Option(..., help="The account."),
+    day: str = typer.Option(..., "--date", help="The trade date (YYYY-MM-DD)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The file to write."),
+    pdf: bool = typer.Option(False, "--pdf", help="A PDF document instead of CSV."),
+    company: str | None = typer.Option(None, help="The company (default: the only one)."),
+) -> None:
+    """Write an account's daily statement: positions and cash at the end of the trade date,
+    and the day's allocations with their fees."""
+    trade_date = _day(day)
+    assert trade_date is not None
+    box = build()
+    try:
+        with box.uow(write=False) as uow:
+            principal = Principal(
+                _company_id(uow, company), "cli", PrincipalKind.USER, ALL_SCOPES, None
+            )
+            ctx = Context(principal, "cli", box.clock.now())
+            found = statements.daily_statement(uow, ctx, account, trade_date)
+    except AllotmentError as error:
+        errors.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(3 if error.code == "NotFound" else 2) from error
+    finally:
+        box.engine.dispose()
+    if pdf:
+        output.write_bytes(statement_pdf(found))
+    else:
+        output.write_bytes(statements.statement_csv(found).encode("utf-8"))
+    errors.print(f"statement of {account} for {trade_date.isoformat()} written to {output}")

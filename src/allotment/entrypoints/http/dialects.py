@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from allotment.entrypoints.http import blocktrade, bookbuilding, etna, saxo
 from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
-from allotment.entrypoints.http.native import calendar, clearing, exports, preview
+from allotment.entrypoints.http.native import calendar, clearing, exports, preview, statements
 
 
 def routers() -> list[APIRouter]:
@@ -20,4 +20,5 @@ def routers() -> list[APIRouter]:
         preview.router,
         exports.router,
         calendar.router,
+        statements.router,
     ]
