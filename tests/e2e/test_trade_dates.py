@@ -20,6 +20,8 @@ from fastapi.testclient import TestClient
 from allotment.adapters.clock import FixedClock
 from allotment.bootstrap import Container
 from allotment.entrypoints.http.app import create_app
+from tests.e2e.test_blocktrade_seed import PATH as BLOCKTRADE
+from tests.e2e.test_blocktrade_seed import SEED_JSON, as_json, basic
 from tests.e2e.test_etna_codes import PATH, body, request
 from tests.e2e.test_etna_seed import etna_headers
 
@@ -274,3 +276,19 @@ def test_every_allocation_is_in_the_clearing_report_and_the_export_once_with_its
         expected = expected or ("2026-01-26", "US0378331005")
         assert (row["settlement_date"], row["isin"]) == expected
         assert row["trade_date"] == "2026-01-23"
+
+
+def test_a_block_trade_request_after_the_close_books_late_in_its_own_shape(
+    desk: Desk, client: TestClient, demo_headers: dict[str, str]
+) -> None:
+    app = desk(SYDNEY_FRIDAY_MORNING)
+    set_time_zone(app, demo_headers, "Australia/Sydney")
+    close(app, demo_headers, "2026-01-23")
+
+    response = app.post(BLOCKTRADE, content=SEED_JSON, headers=as_json(basic()))
+
+    assert response.status_code == 200, response.text
+    assert [child["MasterReference"] for child in response.json()] == ["XCCMa3aR573uzw"] * 2
+    booked = allocations(app, demo_headers, dialect="blocktrade")
+    assert [(a["trade_date"], a["late"]) for a in booked] == [("2026-01-26", True)] * 2
+    assert {a["settlement_date"] for a in booked} == {"2026-01-29"}  # from the 27th: T+2
