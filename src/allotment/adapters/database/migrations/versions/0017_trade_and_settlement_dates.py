@@ -19,29 +19,35 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("companies") as batch:
-        batch.add_column(
-            sa.Column("time_zone", sa.String(length=64), nullable=False, server_default="UTC")
-        )
-    with op.batch_alter_table("instruments") as batch:
-        batch.add_column(sa.Column("isin", sa.String(length=12), nullable=True))
-        batch.add_column(sa.Column("cusip", sa.String(length=9), nullable=True))
-        batch.add_column(sa.Column("market", sa.String(length=10), nullable=True))
-        batch.add_column(sa.Column("settlement_days", sa.Integer(), nullable=True))
+    op.add_column(
+        "companies",
+        sa.Column("time_zone", sa.String(length=64), nullable=False, server_default="UTC"),
+    )
+    op.add_column("instruments", sa.Column("isin", sa.String(length=12), nullable=True))
+    op.add_column("instruments", sa.Column("cusip", sa.String(length=9), nullable=True))
+    op.add_column("instruments", sa.Column("market", sa.String(length=10), nullable=True))
+    op.add_column("instruments", sa.Column("settlement_days", sa.Integer(), nullable=True))
     # Allocations booked before this revision keep no settlement date (NULL) and are not late.
-    with op.batch_alter_table("allocations") as batch:
-        batch.add_column(sa.Column("settlement_date", sa.Date(), nullable=True))
-        batch.add_column(sa.Column("late", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("allocations", sa.Column("settlement_date", sa.Date(), nullable=True))
+    op.add_column(
+        "allocations",
+        sa.Column("late", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("allocations") as batch:
-        batch.drop_column("late")
-        batch.drop_column("settlement_date")
-    with op.batch_alter_table("instruments") as batch:
-        batch.drop_column("settlement_days")
-        batch.drop_column("market")
-        batch.drop_column("cusip")
-        batch.drop_column("isin")
-    with op.batch_alter_table("companies") as batch:
-        batch.drop_column("time_zone")
+    # Each column dropped in place: a batch would copy `instruments` and `companies`, which
+    # other tables' foreign keys refer to (SQLite 3.35 and later drop a column in place).
+    for table, column in DROPPED:
+        op.drop_column(table, column)
+
+
+DROPPED = (
+    ("allocations", "late"),
+    ("allocations", "settlement_date"),
+    ("instruments", "settlement_days"),
+    ("instruments", "market"),
+    ("instruments", "cusip"),
+    ("instruments", "isin"),
+    ("companies", "time_zone"),
+)
