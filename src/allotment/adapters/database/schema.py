@@ -13,5 +13,14 @@ from allotment.adapters.database import (
 )
 from allotment.adapters.database.tables import metadata
 
-__all__ = ["blocktrade", "bookbuilding", "clearing", "metadata", "saxo", "tables"]
-__all__ += ["calendar", "dates", "exports"]
+__all__ = [
+    "blocktrade",
+    "bookbuilding",
+    "calendar",
+    "clearing",
+    "dates",
+    "exports",
+    "metadata",
+    "saxo",
+    "tables",
+]
