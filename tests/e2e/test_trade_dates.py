@@ -292,3 +292,41 @@ def test_a_block_trade_request_after_the_close_books_late_in_its_own_shape(
     booked = allocations(app, demo_headers, dialect="blocktrade")
     assert [(a["trade_date"], a["late"]) for a in booked] == [("2026-01-26", True)] * 2
     assert {a["settlement_date"] for a in booked} == {"2026-01-29"}  # from the 27th: T+2
+
+
+def test_a_fill_reported_for_an_earlier_open_trade_date_books_its_allocations_there(
+    desk: Desk, demo_headers: dict[str, str]
+) -> None:
+    app = desk(SYDNEY_FRIDAY_MORNING)
+    set_time_zone(app, demo_headers, "Australia/Sydney")
+    placed = app.post(
+        "/api/v1/blocks",
+        json={
+            "account_id": "SAXO-AVG",
+            "symbol": "CFD4361",
+            "side": "Buy",
+            "quantity": "50",
+            "allocation_key_id": "227",
+        },
+        headers=demo_headers,
+    )
+    assert placed.status_code == 201, placed.text
+    fills = f"/api/v1/blocks/{placed.json()['id']}/fills"
+    close(app, demo_headers, "2026-01-21")
+
+    closed = app.post(
+        fills,
+        json={"quantity": "10", "price": "20.00", "trade_date": "2026-01-21"},
+        headers=demo_headers,
+    )
+    earlier = app.post(
+        fills,
+        json={"quantity": "40", "price": "20.00", "trade_date": "2026-01-22"},
+        headers=demo_headers,
+    )
+
+    assert closed.status_code == 409 and closed.json()["code"] == "SessionClosed"
+    assert earlier.status_code == 201, earlier.text
+    booked = allocations(app, demo_headers, block_id=placed.json()["id"])
+    assert {(a["trade_date"], a["late"]) for a in booked} == {("2026-01-22", False)}
+    assert sum(Decimal(a["quantity"]) for a in booked) == Decimal(40)

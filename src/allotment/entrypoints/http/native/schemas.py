@@ -261,6 +261,10 @@ class FillIn(Model):
     quantity: DecimalStr
     price: DecimalStr
     executed_at: datetime | None = None
+    trade_date: date | None = Field(
+        default=None,
+        description="The trade date its bookings go to (default: the business date).",
+    )
 
 
 class BlockIn(Model):
