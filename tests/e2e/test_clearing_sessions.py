@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +19,7 @@ from allotment.bootstrap import Container
 from allotment.domain.accounts import AccountRole
 from allotment.domain.errors import SessionClosed
 from allotment.entrypoints.cli import app as cli
-from allotment.services import clearing, ledger, registry
+from allotment.services import calendar, clearing, demo, ledger, registry
 from allotment.services.ports import EntryFilter
 from tests.conftest import SECRET, bearer
 from tests.e2e.test_etna_codes import request, send
@@ -27,8 +28,13 @@ from tests.e2e.test_etna_seed import admin_context, demo_ids, etna_headers
 SESSIONS = "/api/v1/clearing/sessions"
 
 
+def business_day(box: Container) -> date:
+    """The demo company's business date now (its time zone's date)."""
+    return calendar.business_date(demo.TIME_ZONE, box.clock.now())
+
+
 def today(box: Container) -> str:
-    return box.clock.now().date().isoformat()
+    return business_day(box).isoformat()
 
 
 def book_a_day(client: TestClient) -> None:
@@ -81,7 +87,7 @@ def test_the_report_lists_every_booking_of_the_trade_date_with_its_details(
 
     company_id, _ = demo_ids(demo_container)
     with demo_container.uow(write=False) as uow:
-        booked = uow.allocations.by_trade_date(company_id, demo_container.clock.now().date())
+        booked = uow.allocations.by_trade_date(company_id, business_day(demo_container))
     assert [row["allocation_id"] for row in report["allocations"]] == [a.id for a in booked]
     first = report["allocations"][0]
     assert {key: first[key] for key in DETAILS} == {
@@ -127,7 +133,7 @@ def test_the_totals_reconcile_with_the_ledger(
     fee_account = registry.house_account_id(company_id, AccountRole.FEE)
     moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     with demo_container.uow(write=False) as uow:
-        rows = uow.allocations.by_trade_date(company_id, demo_container.clock.now().date())
+        rows = uow.allocations.by_trade_date(company_id, business_day(demo_container))
         entries = uow.ledger.entries(EntryFilter(company_id=company_id, limit=1000))
     allocation_entries = {row.entry_id for row in rows}
     for stored in entries:
@@ -184,48 +190,57 @@ def test_an_open_session_shows_its_bookings_so_far(
     )
 
 
-def test_a_closed_session_refuses_new_bookings_of_its_trade_date(
+def test_bookings_after_a_close_go_to_the_next_trade_date_and_leave_the_closed_one_alone(
     client: TestClient, demo_container: Container, demo_headers: dict[str, str]
 ) -> None:
     book_a_day(client)
     close(client, today(demo_container), demo_headers)
 
-    etna = send(client, [request(Quantity=1)])
+    etna = send(client, [request(Quantity=1, Price=Decimal("135.00"))])
     deposit = client.post(
         "/api/v1/ledger/deposits",
         json={"account_id": "6688", "amount": "10.00"},
         headers=demo_headers,
     )
 
-    assert etna.status_code == 409
-    assert [(r["IsSucceed"], r["Description"]) for r in etna.json()] == [(False, "SessionClosed")]
-    assert deposit.status_code == 409
-    assert deposit.json()["code"] == "SessionClosed"
+    assert etna.status_code == 200, etna.text
+    assert deposit.status_code == 201, deposit.text
     session = client.get(f"{SESSIONS}/{today(demo_container)}", headers=demo_headers).json()
     assert session["allocation_count"] == 4
+    next_day = calendar.next_weekday(business_day(demo_container)).isoformat()
+    later = client.get(f"{SESSIONS}/{next_day}", headers=demo_headers).json()
+    assert later["allocation_count"] == 1
+    entry = client.get(
+        f"/api/v1/ledger/entries/{deposit.json()['entry_id']}", headers=demo_headers
+    ).json()
+    assert entry["trade_date"] == next_day
 
 
 def test_a_booking_of_a_closed_session_is_reversed_only_in_a_later_session(
     client: TestClient, demo_container: Container, demo_headers: dict[str, str]
 ) -> None:
     send(client, [request(Quantity=10)])
-    day = today(demo_container)
+    day_of = business_day(demo_container)
+    day = day_of.isoformat()
     close(client, day, demo_headers)
     company_id, _ = demo_ids(demo_container)
     with demo_container.uow(write=False) as uow:
         [allocation] = uow.allocations.list(company_id, None)
 
+    closed_day = replace(admin_context(demo_container, company_id), requested_trade_date=day_of)
     with demo_container.uow() as uow, pytest.raises(SessionClosed):
-        ledger.reverse_entry(uow, admin_context(demo_container, company_id), allocation.entry_id)
-    tomorrow = admin_context(demo_container, company_id, days=1)
+        ledger.reverse_entry(uow, closed_day, allocation.entry_id)
     with demo_container.uow() as uow:
-        reversal_id = ledger.reverse_entry(uow, tomorrow, allocation.entry_id, "wrong account")
+        now = admin_context(demo_container, company_id)
+        reversal_id = ledger.reverse_entry(uow, now, allocation.entry_id, "wrong account")
         uow.commit()
 
+    next_day = calendar.next_weekday(day_of)
+    tomorrow = admin_context(demo_container, company_id, days=(next_day - day_of).days)
     with demo_container.uow(write=False) as uow:
         stored = uow.ledger.entry(company_id, reversal_id)
-        later = clearing.close_session(uow, tomorrow, tomorrow.today)
-    assert stored is not None and stored.trade_date == tomorrow.today
+        later = clearing.close_session(uow, tomorrow, next_day)
+    assert stored is not None and stored.trade_date == next_day
     assert '"reverses_entry_id":' + str(allocation.entry_id) in later.json_text
     report = client.get(f"{SESSIONS}/{day}/report", headers=demo_headers).json()
     assert report["allocations"][0]["status"] == "booked"  # the stored report stays as closed
@@ -235,7 +250,7 @@ def test_only_admins_close_and_only_callers_seeing_every_client_read(
     client: TestClient, demo_container: Container
 ) -> None:
     day = today(demo_container)
-    future = (demo_container.clock.now().date() + timedelta(days=1)).isoformat()
+    future = (business_day(demo_container) + timedelta(days=1)).isoformat()
 
     assert close(client, day, bearer(client, "robert.z", "robert.z")).status_code == 403
     advisor = bearer(client, "advisor", "advisor")
@@ -270,7 +285,8 @@ def test_the_cli_closes_a_trade_date_for_every_company_and_prints_a_summary(
     assert unknown.exit_code == 3
     assert report.exit_code == 0
     assert report.output.count("\nallocation,") == 4
-    assert send(client, [request(Quantity=1)]).status_code == 409
+    late = send(client, [request(Quantity=1, Price=Decimal("135.00"))])
+    assert late.status_code == 200, late.text  # booked on the next trade date
 
 
 def test_an_etna_token_reads_the_session_too(client: TestClient, demo_container: Container) -> None:

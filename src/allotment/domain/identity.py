@@ -28,6 +28,8 @@ class Company:
     tax_rate: Decimal
     """Tax on commission (GST), e.g. 0.10."""
     currency: str
+    time_zone: str = "UTC"
+    """The IANA time zone whose date is the company's business date."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from allotment.domain.accounts import Account
@@ -33,7 +34,8 @@ from allotment.services.booking_uniform import (
     uniform_keys,
     uniform_terms,
 )
-from allotment.services.clearing import ensure_open
+from allotment.services.calendar import SettlementDates
+from allotment.services.clearing import open_session
 from allotment.services.context import Context
 from allotment.services.ports import AllocationRow, UnitOfWork
 
@@ -48,11 +50,12 @@ def book(
 ) -> list[BookingOutcome]:
     """Book every request that passes; items given as a BookingCode were refused upstream.
 
-    With `atomic`, one refusal books nothing (the refused items keep their codes). `groups`
-    (one value per item, equal values adjacent) makes each group all or nothing on its own: a
-    refused member gives its code to every member of its group (ETNA's multi-leg requests).
-    Bookings are dated today: a closed clearing session refuses them all (SessionClosed).
-    Nothing is committed here: the caller commits the unit of work.
+        With `atomic`, one refusal books nothing (the refused items keep their codes). `groups`
+        (one value per item, equal values adjacent) makes each group all or nothing on its own: a
+        refused member gives its code to every member of its group (ETNA's multi-leg requests).
+        Bookings are dated on the context's trade date (`open_session`: the company's business
+    date, or the next open one when that is closed).
+        Nothing is committed here: the caller commits the unit of work.
     """
     if groups is not None and len(groups) != len(requests):
         raise ValueError("groups needs one value per request")
@@ -62,7 +65,7 @@ def book(
     trades = {i: r.trade() for i, r in enumerate(requests) if isinstance(r, BookingRequest)}
     if not trades:
         return [BookingOutcome(code) for code in requests if isinstance(code, BookingCode)]
-    ensure_open(uow, ctx.company_id, ctx.today)
+    ctx = open_session(uow, ctx)
     batch = _Batch(uow, ctx, requests, groups, trades)
     accounts = _accounts_of(requests)
     if atomic or not _pipelined(uow, len(requests)):
@@ -95,7 +98,7 @@ def _book_uniform(
 ) -> list[BookingOutcome]:
     """A uniform batch (booking_uniform): the same decisions, a few additions per item."""
     values = trade_values(terms, requests)
-    ensure_open(uow, ctx.company_id, ctx.today)
+    ctx = open_session(uow, ctx)
     batch = _Batch(uow, ctx, requests, None)
     keys = uniform_keys(terms, requests)
     state = LedgerState(_accounts_of(requests), uow.ledger.lock_balances(keys.every))
@@ -341,16 +344,21 @@ def _allocation_rows(
     batch: _Batch, accepted: Sequence[int], entry_ids: Sequence[int]
 ) -> list[AllocationRow]:
     ctx, requests, values = batch.ctx, batch.requests, batch.values
+    settlement = SettlementDates(batch.uow, ctx.today)
     rows = []
     for index, entry_id in zip(accepted, entry_ids, strict=True):
         request = requests[index]
         assert isinstance(request, BookingRequest)
-        rows.append(_allocation_row(ctx, request, values[index], entry_id))
+        rows.append(
+            _allocation_row(
+                ctx, request, values[index], entry_id, settlement.of(request.instrument)
+            )
+        )
     return rows
 
 
 def _allocation_row(
-    ctx: Context, request: BookingRequest, value: Decimal, entry_id: int
+    ctx: Context, request: BookingRequest, value: Decimal, entry_id: int, settles: date
 ) -> AllocationRow:
     # Positional, in AllocationRow's order: half the cost of keywords, 100,000 times a fill.
     return AllocationRow(
@@ -375,4 +383,7 @@ def _allocation_row(
         ctx.principal.subject,
         request.block_id,
         request.reference,
+        "booked",
+        settles,
+        ctx.late,
     )

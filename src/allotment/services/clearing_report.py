@@ -1,6 +1,6 @@
-"""The clearing report of a trade date (SPEC §5): one row per allocation booked that day, the
-day's reversals, and totals per currency and per instrument; as a JSON document and as CSV.
-Amounts are decimal strings."""
+"""The clearing report of a trade date (SPEC §5): one row per allocation booked that day (with
+its settlement date, ISIN and whether it was booked late), the day's reversals, and totals per
+currency and per instrument; as a JSON document and as CSV. Amounts are decimal strings."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from allotment.domain.instruments import Instrument
 from allotment.domain.numbers import ZERO, plain
 from allotment.services.ports import AllocationRow, EntryFilter, UnitOfWork
 
@@ -23,9 +24,13 @@ REPORT_COLUMNS = (
     "allocation_id",
     "entry_id",
     "trade_date",
+    "settlement_date",
+    "late",
     "account_id",
     "source_account_id",
     "symbol",
+    "isin",
+    "cusip",
     "currency",
     "side",
     "action",
@@ -72,10 +77,7 @@ def build_report(
 ) -> ClearingReport:
     allocations = uow.allocations.by_trade_date(company_id, trade_date)
     instruments = {i.id: i for i in uow.instruments.list()}
-    rows = [
-        _row(a, instruments[a.instrument_id].symbol, instruments[a.instrument_id].currency)
-        for a in allocations
-    ]
+    rows = [_row(a, instruments[a.instrument_id]) for a in allocations]
     totals = _totals(allocations, rows)
     document = {
         "company_id": company_id,
@@ -101,15 +103,20 @@ def build_report(
     )
 
 
-def _row(allocation: AllocationRow, symbol: str, currency: str) -> dict[str, Any]:
+def _row(allocation: AllocationRow, instrument: Instrument) -> dict[str, Any]:
+    settles = allocation.settlement_date
     return {
         "allocation_id": allocation.id,
         "entry_id": allocation.entry_id,
         "trade_date": allocation.trade_date.isoformat(),
+        "settlement_date": settles.isoformat() if settles is not None else None,
+        "late": allocation.late,
         "account_id": allocation.account_id,
         "source_account_id": allocation.source_account_id,
-        "symbol": symbol,
-        "currency": currency,
+        "symbol": instrument.symbol,
+        "isin": instrument.isin,
+        "cusip": instrument.cusip,
+        "currency": instrument.currency,
         "side": allocation.side,
         "action": allocation.action,
         "quantity": plain(allocation.quantity),
@@ -211,6 +218,14 @@ def _entries(uow: UnitOfWork, company_id: int, trade_date: date, entry_type: str
         after_id = page[-1].id
 
 
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
 def _csv(rows: Sequence[dict[str, Any]], totals: dict[str, Any]) -> str:
     """One `allocation` record per row, then one `total` record per currency (gross trade
     value, fees, and net amount = what clients paid net of what they received)."""
@@ -218,7 +233,7 @@ def _csv(rows: Sequence[dict[str, Any]], totals: dict[str, Any]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        values = {key: "" if value is None else value for key, value in row.items()}
+        values = {key: _cell(value) for key, value in row.items()}
         writer.writerow({"record": "allocation", **values})
     for line in totals["by_currency"]:
         gross = Decimal(line["bought_value"]) + Decimal(line["sold_value"])

@@ -18,6 +18,12 @@ class Context:
     principal: Principal
     dialect: str
     now: datetime
+    requested_trade_date: date | None = None
+    """A trade date the caller named (native API): bookings go there or are refused."""
+    trade_date: date | None = None
+    """The trade date this call books on, once `clearing.open_session` chose it."""
+    late: bool = False
+    """True when the business date was closed and `trade_date` is the next open one."""
 
     @property
     def company_id(self) -> int:
@@ -25,7 +31,8 @@ class Context:
 
     @property
     def today(self) -> date:
-        return self.now.date()
+        """The trade date of this call's bookings (the UTC date until a session is open)."""
+        return self.trade_date if self.trade_date is not None else self.now.date()
 
     def require(self, scope: Scope) -> None:
         if not self.principal.has(scope):

@@ -11,7 +11,7 @@ from allotment.domain.accounts import AccountRole, AccountType, Client
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind, Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.numbers import ZERO
-from allotment.services import blocks, demo_bookbuilding, demo_saxo, ledger, registry
+from allotment.services import blocks, calendar, demo_bookbuilding, demo_saxo, ledger, registry
 from allotment.services.context import Context
 from allotment.services.ports import (
     ApiClientRecord,
@@ -46,11 +46,18 @@ CLIENTS = [
 ]
 
 INSTRUMENTS = [
-    Instrument(0, "AAPL", 211, "Stock", "USD", D(1), D("0.01")),
+    Instrument(
+        0, "AAPL", 211, "Stock", "USD", D(1), D("0.01"), "US0378331005", "037833100", "XNAS"
+    ),
+    # A contract for difference has no ISIN of its own; it is dealt on weekdays.
     Instrument(0, "CFD4361", 4361, "CfdOnStock", "USD", D(1), D("0.01")),
-    Instrument(0, "BHP", 2522, "Stock", "AUD", D(1), D("0.01")),
-    Instrument(0, "MSFT", 261, "Stock", "USD", D("0.0001"), D("0.01")),
+    Instrument(0, "BHP", 2522, "Stock", "AUD", D(1), D("0.01"), "AU000000BHP4", None, "XASX"),
+    Instrument(
+        0, "MSFT", 261, "Stock", "USD", D("0.0001"), D("0.01"), "US5949181045", "594918104", "XNAS"
+    ),
 ]
+TIME_ZONE = "America/New_York"
+"""The demo broker's business date is New York's (the ETNA seed's desk)."""
 
 ACCOUNTS = [
     DemoAccount(
@@ -113,6 +120,7 @@ def load(uow: UnitOfWork, hasher: PasswordHasher, now: datetime) -> bool:
     ctx = Context(
         Principal(company.id, "demo-loader", PrincipalKind.USER, ALL_SCOPES, None), "demo", now
     )
+    calendar.set_time_zone(uow, ctx, TIME_ZONE)
     _identity(uow, hasher, company.id, now)
     for client_id, name in CLIENTS:
         uow.accounts.add_client(Client(client_id, company.id, name, f"ck-{client_id}"), now)

@@ -27,7 +27,7 @@ from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import CENT, ZERO, is_multiple_of
 from allotment.services.booking import book
 from allotment.services.booking_requests import BookingOutcome, BookingRequest
-from allotment.services.clearing import ensure_open
+from allotment.services.clearing import open_session
 from allotment.services.context import Context, record
 from allotment.services.ports import UnitOfWork
 from allotment.services.registry import house_account_id
@@ -106,7 +106,7 @@ def allocate(
     account_ids = {r.from_account for r in requests} | {r.to_account for r in requests}
     # The session first, then every account the batch may touch, in one locking read (the
     # order booking.book locks in): the fee account too, so that nothing is locked later.
-    ensure_open(uow, ctx.company_id, ctx.today)
+    ctx = open_session(uow, ctx)
     accounts = uow.ledger.lock_accounts(ctx.company_id, sorted(account_ids | {fee_id}))
     fee_account = accounts.get(fee_id)
     if fee_account is None:

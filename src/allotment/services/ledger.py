@@ -22,7 +22,7 @@ from allotment.domain.ledger import (
     position_entry,
 )
 from allotment.domain.numbers import fits_storage, is_multiple_of
-from allotment.services.clearing import ensure_open
+from allotment.services.clearing import open_session
 from allotment.services.context import Context, record, visible_account, visible_account_ids
 from allotment.services.ports import (
     DanglingReference,
@@ -53,10 +53,10 @@ def post_entry(
 ) -> int:
     """Lock the touched balances, apply the entry under the rules, write it. Returns its id.
 
-    The entry is dated today: a closed clearing session refuses it (SessionClosed), so a
-    reversal of a closed session's booking always lands in a later session.
+    The entry is dated on the context's trade date (`open_session`): never a closed one, so a
+    reversal of a closed session's booking always lands in an open, later session.
     """
-    ensure_open(uow, ctx.company_id, ctx.today)
+    ctx = open_session(uow, ctx)
     state = LedgerState(accounts, uow.ledger.lock_balances(sorted(keys_of([entry]))))
     if force:
         state.force(entry)

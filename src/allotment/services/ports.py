@@ -100,6 +100,10 @@ class AllocationRow(NamedTuple):
     block_id: int | None = None
     reference: str | None = None
     status: str = "booked"
+    settlement_date: date | None = None
+    """None for an allocation booked before settlement dates were kept."""
+    late: bool = False
+    """Booked after its company's business date was closed, so dated the next open one."""
     id: int | None = None
 
 
@@ -378,3 +382,11 @@ class TokenCodec(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime: ...
     def today(self) -> date: ...
+
+
+class ExchangeCalendar(Protocol):
+    """Sessions (trading days) of exchanges, named by their ISO 10383 MIC."""
+
+    def settlement_date(self, market: str | None, trade_date: date, cycle_days: int) -> date:
+        """The `cycle_days`-th session after the trade date (a trade date that is no session
+        of the market counts from the market's next session); with no market, weekdays."""

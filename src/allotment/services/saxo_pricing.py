@@ -29,7 +29,7 @@ from allotment.domain.ledger import (
     security_key,
 )
 from allotment.domain.numbers import ZERO, round_money
-from allotment.services.clearing import ensure_open
+from allotment.services.clearing import open_session
 from allotment.services.context import Context
 from allotment.services.ports import BlockRecord, UnitOfWork
 from allotment.services.saxo import repository
@@ -104,7 +104,7 @@ def adjust(
         repository(uow).set_residue(order.block_id, residue)
     if not written:
         return
-    ensure_open(uow, ctx.company_id, ctx.today)
+    ctx = open_session(uow, ctx)
     uow.ledger.add_entries(
         ctx.company_id, written, ctx.today, ctx.now, ctx.principal.subject, ctx.dialect
     )

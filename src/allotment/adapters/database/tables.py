@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from allotment.adapters.database.types import ExactDecimal, UtcDateTime
@@ -43,6 +44,7 @@ companies = Table(
     Column("tax_rate", ExactDecimal(), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("time_zone", String(64), nullable=False, server_default="UTC"),
 )
 
 users = Table(
@@ -129,6 +131,10 @@ instruments = Table(
     Column("currency", String(3), nullable=False),
     Column("quantity_increment", ExactDecimal(), nullable=False),
     Column("price_increment", ExactDecimal(), nullable=False),
+    Column("isin", String(12), nullable=True),
+    Column("cusip", String(9), nullable=True),
+    Column("market", String(10), nullable=True),
+    Column("settlement_days", Integer(), nullable=True),
     UniqueConstraint("uic", "asset_type", name="uq_instruments_uic_asset_type"),
 )
 
@@ -239,6 +245,8 @@ allocations = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
+    Column("settlement_date", Date(), nullable=True),
+    Column("late", Boolean(), nullable=False, server_default=false()),
     Index("ix_allocations_company_trade_date", "company_id", "trade_date"),
     UniqueConstraint("block_id", "reference", name="uq_allocations_block_reference"),
 )

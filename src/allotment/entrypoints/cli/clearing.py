@@ -11,6 +11,7 @@ from rich.console import Console
 from allotment.bootstrap import build
 from allotment.domain.errors import AllotmentError
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
+from allotment.entrypoints.cli.report_table import report_tables
 from allotment.services import clearing
 from allotment.services.clearing_report import ClearingReport
 from allotment.services.context import Context
@@ -97,9 +98,13 @@ def _summary(day: date, reports: list[tuple[str, ClearingReport]]) -> str:
 def report(
     trade_date: str = typer.Option(..., "--date", help="The trade date (YYYY-MM-DD)."),
     company: str = typer.Option(..., help="The company's name."),
-    csv: bool = typer.Option(False, "--csv", help="CSV instead of JSON."),
+    csv: bool = typer.Option(False, "--csv", help="The report as CSV."),
+    as_json: bool = typer.Option(False, "--json", help="The report as one JSON document."),
 ) -> None:
-    """Print a session's clearing report (provisional while the session is open)."""
+    """Print a session's clearing report (provisional while the session is open): a table,
+    or with --csv / --json the report's files as they are stored."""
+    if csv and as_json:
+        raise typer.BadParameter("choose one of --csv and --json")
     day = _trade_date(trade_date)
     box = build()
     try:
@@ -108,4 +113,9 @@ def report(
             found = clearing.get_report(uow, _context(company_id, box.clock.now()), day)
     finally:
         box.engine.dispose()
-    typer.echo(found.csv_text if csv else found.json_text, nl=not csv)
+    if csv or as_json:
+        typer.echo(found.csv_text if csv else found.json_text, nl=not csv)
+        return
+    console = Console()
+    for table in report_tables(found):
+        console.print(table)

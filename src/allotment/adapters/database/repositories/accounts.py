@@ -188,6 +188,10 @@ def _instrument(row: Row[tuple[object, ...]]) -> Instrument:
         currency=row.currency,
         quantity_increment=row.quantity_increment,
         price_increment=row.price_increment,
+        isin=row.isin,
+        cusip=row.cusip,
+        market=row.market,
+        settlement_days=row.settlement_days,
     )
 
 
@@ -203,6 +207,10 @@ class SqlInstrumentRepository:
             "currency": instrument.currency,
             "quantity_increment": instrument.quantity_increment,
             "price_increment": instrument.price_increment,
+            "isin": instrument.isin,
+            "cusip": instrument.cusip,
+            "market": instrument.market,
+            "settlement_days": instrument.settlement_days,
         }
         if instrument.id:
             values["id"] = instrument.id

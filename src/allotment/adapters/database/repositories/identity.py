@@ -13,7 +13,13 @@ from allotment.services.ports import ApiClientRecord, AppKeyRecord, UserRecord
 
 
 def _company(row: Row[tuple[object, ...]]) -> Company:
-    return Company(id=row.id, name=row.name, tax_rate=row.tax_rate, currency=row.currency)
+    return Company(
+        id=row.id,
+        name=row.name,
+        tax_rate=row.tax_rate,
+        currency=row.currency,
+        time_zone=row.time_zone,
+    )
 
 
 class SqlIdentityRepository:

@@ -29,6 +29,9 @@ def _allocation(row: Row[tuple[object, ...]]) -> AllocationRow:
     return AllocationRow(**{name: getattr(row, name) for name in _ALLOCATION_FIELDS})
 
 
+allocation_from_row = _allocation
+
+
 class SqlAllocationRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from allotment.domain.accounts import Account, AccountRole, AccountType, Client
 from allotment.domain.errors import NotFound
 from allotment.domain.identity import Scope
-from allotment.domain.instruments import Instrument
+from allotment.domain.instruments import Instrument, settlement_cycle
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
 from allotment.entrypoints.http.native.schemas import (
     AccountIn,
@@ -124,6 +124,10 @@ def _instrument(instrument: Instrument) -> InstrumentOut:
         currency=instrument.currency,
         quantity_increment=instrument.quantity_increment,
         price_increment=instrument.price_increment,
+        isin=instrument.isin,
+        cusip=instrument.cusip,
+        market=instrument.market,
+        settlement_days=settlement_cycle(instrument),
     )
 
 
@@ -142,6 +146,10 @@ def create_instrument(body: InstrumentIn, ctx: NativeContext, box: ContainerDep)
                 currency=body.currency,
                 quantity_increment=body.quantity_increment,
                 price_increment=body.price_increment,
+                isin=body.isin,
+                cusip=body.cusip,
+                market=body.market,
+                settlement_days=body.settlement_days,
             ),
         )
         uow.commit()

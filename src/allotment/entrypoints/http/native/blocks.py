@@ -19,6 +19,7 @@ from allotment.entrypoints.http.native.schemas import (
     IdPath,
 )
 from allotment.services import blocks
+from allotment.services.clearing import on_trade_date
 from allotment.services.context import Context
 from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
 
@@ -127,7 +128,10 @@ def add_fill(block_id: IdPath, body: FillIn, ctx: NativeContext, box: ContainerD
     """Report an execution; blocks placed with an allocation key are allocated fill by fill."""
     with box.uow() as uow:
         fill = blocks.report_fill(
-            uow, ctx, block_id, blocks.FillInput(body.quantity, body.price, body.executed_at)
+            uow,
+            on_trade_date(ctx, body.trade_date),
+            block_id,
+            blocks.FillInput(body.quantity, body.price, body.executed_at),
         )
         uow.commit()
     return _fill(fill)

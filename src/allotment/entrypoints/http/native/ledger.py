@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from allotment.domain.errors import NotFound
 from allotment.domain.identity import Scope
+from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import AssetKind
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
 from allotment.entrypoints.http.native.schemas import (
@@ -21,7 +22,6 @@ from allotment.entrypoints.http.native.schemas import (
     EntryCreated,
     EntryOut,
     IdPath,
-    IdQuery,
     Page,
     PositionIn,
     PositionOut,
@@ -29,6 +29,7 @@ from allotment.entrypoints.http.native.schemas import (
     ReverseIn,
 )
 from allotment.services import ledger
+from allotment.services.clearing import on_trade_date
 from allotment.services.context import visible_account_ids
 from allotment.services.ports import AllocationRow, EntryFilter, StoredEntry
 
@@ -41,7 +42,12 @@ def deposit(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated
     """Cash into an account from the external account (one balanced journal entry)."""
     with box.uow() as uow:
         entry_id = ledger.move_cash(
-            uow, ctx, body.account_id, body.amount, deposit=True, currency=body.currency
+            uow,
+            on_trade_date(ctx, body.trade_date),
+            body.account_id,
+            body.amount,
+            deposit=True,
+            currency=body.currency,
         )
         uow.commit()
     return EntryCreated(entry_id=entry_id)
@@ -54,7 +60,12 @@ def withdraw(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreate
     """Cash out of an account to the external account; never below the account's floor."""
     with box.uow() as uow:
         entry_id = ledger.move_cash(
-            uow, ctx, body.account_id, body.amount, deposit=False, currency=body.currency
+            uow,
+            on_trade_date(ctx, body.trade_date),
+            body.account_id,
+            body.amount,
+            deposit=False,
+            currency=body.currency,
         )
         uow.commit()
     return EntryCreated(entry_id=entry_id)
@@ -69,8 +80,9 @@ def opening_position(body: PositionIn, ctx: NativeContext, box: ContainerDep) ->
         instrument = uow.instruments.by_symbol(body.symbol)
         if instrument is None:
             raise NotFound(f"instrument {body.symbol} does not exist", symbol=body.symbol)
+        dated = on_trade_date(ctx, body.trade_date)
         entry_id = ledger.open_position(
-            uow, ctx, body.account_id, instrument, body.quantity, body.price
+            uow, dated, body.account_id, instrument, body.quantity, body.price
         )
         uow.commit()
     return EntryCreated(entry_id=entry_id)
@@ -166,12 +178,13 @@ def reverse(
     """Reverse an entry: a new entry with every posting turned round, pointing to the original (once
     only)."""
     with box.uow() as uow:
-        reversal_id = ledger.reverse_entry(uow, ctx, entry_id, body.reason)
+        dated = on_trade_date(ctx, body.trade_date)
+        reversal_id = ledger.reverse_entry(uow, dated, entry_id, body.reason)
         uow.commit()
     return EntryCreated(entry_id=reversal_id)
 
 
-def allocation_out(row: AllocationRow) -> AllocationOut:
+def allocation_out(row: AllocationRow, instrument: Instrument | None = None) -> AllocationOut:
     assert row.id is not None
     return AllocationOut(
         id=row.id,
@@ -196,27 +209,10 @@ def allocation_out(row: AllocationRow) -> AllocationOut:
         entry_id=row.entry_id,
         created_at=row.created_at,
         created_by=row.created_by,
-    )
-
-
-@router.get("/allocations", response_model=Page[AllocationOut], tags=["Allocations"])
-def list_allocations(
-    ctx: NativeContext,
-    box: ContainerDep,
-    block_id: IdQuery = None,
-    dialect: str | None = None,
-    after_id: AfterId = 0,
-    limit: int = Limit,
-) -> Page[AllocationOut]:
-    """Booked allocations across every dialect, oldest first."""
-    ctx.require(Scope.READ)
-    with box.uow(write=False) as uow:
-        rows = uow.allocations.list(
-            ctx.company_id, visible_account_ids(uow, ctx), block_id, dialect, after_id, limit
-        )
-    items = [allocation_out(row) for row in rows]
-    return Page[AllocationOut](
-        items=items, next_after_id=items[-1].id if len(items) == limit else None
+        settlement_date=row.settlement_date,
+        late=row.late,
+        symbol=instrument.symbol if instrument else None,
+        isin=instrument.isin if instrument else None,
     )
 
 

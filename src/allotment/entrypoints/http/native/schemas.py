@@ -213,6 +213,14 @@ class InstrumentIn(Model):
     currency: str = Field(default="USD", pattern="^[A-Z]{3}$")
     quantity_increment: DecimalStr = Decimal(1)
     price_increment: DecimalStr = Decimal("0.01")
+    isin: str | None = Field(default=None, pattern="^[A-Z]{2}[A-Z0-9]{9}[0-9]$")
+    cusip: str | None = Field(default=None, pattern="^[A-Z0-9*@#]{8}[0-9]$")
+    market: str | None = Field(
+        default=None, pattern="^[A-Z0-9]{4}$", description="ISO 10383 MIC, e.g. XNAS or XASX."
+    )
+    settlement_days: int | None = Field(
+        default=None, ge=0, le=30, description="Settlement cycle, when not the market's."
+    )
 
 
 class InstrumentOut(BaseModel):
@@ -223,12 +231,20 @@ class InstrumentOut(BaseModel):
     currency: str
     quantity_increment: DecimalOut
     price_increment: DecimalOut
+    isin: str | None = None
+    cusip: str | None = None
+    market: str | None = None
+    settlement_days: int
+    """The settlement cycle in the market's business days (T+n)."""
 
 
 class CashIn(Model):
     account_id: str = Field(min_length=1, max_length=50)
     amount: DecimalStr
     currency: str | None = Field(default=None, pattern="^[A-Z]{3}$")
+    trade_date: date | None = Field(
+        default=None, description="The trade date to book on (default: the business date)."
+    )
 
 
 class PositionIn(Model):
@@ -236,6 +252,9 @@ class PositionIn(Model):
     symbol: str = Field(min_length=1, max_length=50)
     quantity: DecimalStr
     price: DecimalStr
+    trade_date: date | None = Field(
+        default=None, description="The trade date to book on (default: the business date)."
+    )
 
 
 class EntryCreated(BaseModel):
@@ -244,6 +263,9 @@ class EntryCreated(BaseModel):
 
 class ReverseIn(Model):
     reason: str = Field(default="", max_length=500)
+    trade_date: date | None = Field(
+        default=None, description="The trade date to book on (default: the business date)."
+    )
 
 
 class PostingOut(BaseModel):
@@ -301,6 +323,10 @@ class FillIn(Model):
     quantity: DecimalStr
     price: DecimalStr
     executed_at: datetime | None = None
+    trade_date: date | None = Field(
+        default=None,
+        description="The trade date its bookings go to (default: the business date).",
+    )
 
 
 class BlockIn(Model):
@@ -365,6 +391,11 @@ class AllocationOut(BaseModel):
     entry_id: int
     created_at: datetime
     created_by: str
+    settlement_date: date | None = None
+    late: bool = False
+    """Booked after its business date was closed, on the next open trade date."""
+    symbol: str | None = None
+    isin: str | None = None
 
 
 T = TypeVar("T")
