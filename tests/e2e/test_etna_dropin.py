@@ -175,10 +175,12 @@ def test_the_fields_that_say_what_moves_stay_required(client: TestClient) -> Non
         assert response.json() == {"error": f"[0].{field} is required"}
 
 
-# 6. The AllocationResultInfo list on every 409 ------------------------------------------------
-def test_a_closed_session_answers_409_with_one_result_per_request_on_every_route(
+# 6. After a close every route books on the next trade date ------------------------------------
+def test_after_a_close_every_route_books_on_the_next_trade_date_in_etnas_shape(
     client: TestClient, demo_container: Container, demo_headers: dict[str, str]
 ) -> None:
+    """Closing a day no longer refuses bookings (decision 0025): each ETNA route answers 200
+    with its AllocationResultInfo, and the allocations are marked late."""
     assert close(client, today(demo_container), demo_headers).status_code == 200
     headers = etna_headers(client)
     simple, legs = request(Quantity=1), multileg(leg())
@@ -188,15 +190,14 @@ def test_a_closed_session_answers_409_with_one_result_per_request_on_every_route
     multi = client.post(MULTILEG, content=body(legs), headers=headers)
     multi_single = client.put(MULTILEG, content=body(legs)[1:-1], headers=headers)
 
-    refused = {"IsSucceed": False, "Description": "SessionClosed"}
-    assert batch.status_code == 409
-    assert exact(batch.text) == [{"Request": exact(body(simple))[0], **refused}] * 2
-    assert single.status_code == 409
-    assert exact(single.text) == {"Request": exact(body(simple))[0], **refused}
-    assert (multi.status_code, multi_single.status_code) == (409, 409)
-    assert exact(multi.text) == [{"Request": exact(body(legs))[0], **refused}]
-    assert exact(multi_single.text) == {"Request": exact(body(legs))[0], **refused}
-    assert allocation_count(demo_container) == 0
+    booked = {"IsSucceed": True}
+    assert batch.status_code == 200, batch.text
+    assert [{k: r[k] for k in booked} for r in exact(batch.text)] == [booked] * 2
+    assert (single.status_code, multi.status_code, multi_single.status_code) == (200, 200, 200)
+    assert exact(single.text)["IsSucceed"] is True
+    assert allocation_count(demo_container) == 5
+    late = client.get("/api/v1/allocations", headers=demo_headers).json()["items"]
+    assert {row["late"] for row in late} == {True}
 
 
 def test_a_batch_refused_as_a_whole_names_the_refusal_in_each_description() -> None:
