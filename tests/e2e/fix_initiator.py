@@ -182,6 +182,10 @@ class Oms:
         # process, may still be known to the engine's registry of sessions by that name.
         assert self.engine.getSession(SESSION).send(message)
 
+    def queue(self, message: Any) -> None:
+        """Send while possibly disconnected: the engine stores it and resends it on request."""
+        self.engine.getSession(SESSION).send(message)
+
     def receive(self, count: int, timeout: float = 15.0) -> list[Received]:
         got = []
         for _ in range(count):

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from allotment.entrypoints.http import blocktrade, bookbuilding, etna, saxo
 from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
-from allotment.entrypoints.http.native import clearing, preview
+from allotment.entrypoints.http.native import clearing, fix_sessions, preview
 
 
 def routers() -> list[APIRouter]:
@@ -18,4 +18,5 @@ def routers() -> list[APIRouter]:
         clearing.router,
         native_bookbuilding.router,
         preview.router,
+        fix_sessions.router,
     ]
