@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/allotment serve --demo
+	$(BIN)/allotment demo
+	$(BIN)/allotment fix serve & trap 'kill $$! 2>/dev/null' EXIT; $(BIN)/allotment serve
 
 test: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
