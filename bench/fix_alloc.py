@@ -190,6 +190,7 @@ def main() -> None:
             secret_key=SECRET,
             var_dir=folder / "var",
             fast_password_hashing=True,
+            log_level="WARNING",
         )
         prepare(settings, args.instructions, args.accounts)
         port = free_port()

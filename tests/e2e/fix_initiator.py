@@ -206,11 +206,14 @@ def instruction(
     side: str = "2",
     symbol: str = "BHP",
     average_price: str = "6.75",
-    cl_ord_id: str = "XCCMa3aR573uzw",
+    cl_ord_id: str | None = "XCCMa3aR573uzw",
     alloc_type: int = 1,
     commission: str | None = None,
+    order_id: str | None = None,
+    exec_id: str | None = None,
 ) -> Any:
-    """A 35=J for a block named by its ClOrdID (the demo's master reference)."""
+    """A 35=J for a block named by its ClOrdID (the demo's master reference), or by the
+    OrderID or ExecID given."""
     lines = list(allocations)
     message = fix44.AllocationInstruction()
     message.setField(fix.AllocID(alloc_id))
@@ -218,10 +221,18 @@ def instruction(
     message.setField(fix.AllocType(alloc_type))
     if ref_alloc_id is not None:
         message.setField(fix.RefAllocID(ref_alloc_id))
-    message.setField(fix.AllocNoOrdersType(1))
-    order = fix44.AllocationInstruction.NoOrders()
-    order.setField(fix.ClOrdID(cl_ord_id))
-    message.addGroup(order)
+    message.setField(fix.AllocNoOrdersType(0 if cl_ord_id is None else 1))
+    if cl_ord_id is not None:
+        order = fix44.AllocationInstruction.NoOrders()
+        order.setField(fix.ClOrdID(cl_ord_id))
+        if order_id is not None:
+            order.setField(fix.OrderID(order_id))
+        message.addGroup(order)
+    if exec_id is not None:
+        execution = fix44.AllocationInstruction.NoExecs()
+        execution.setField(32, "100")
+        execution.setField(fix.ExecID(exec_id))
+        message.addGroup(execution)
     message.setField(fix.Side(side))
     message.setField(fix.Symbol(symbol))
     message.setField(53, str(sum(Decimal(quantity) for _, quantity in lines)))

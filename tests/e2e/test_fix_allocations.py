@@ -186,3 +186,20 @@ def test_a_preliminary_instruction_is_split_by_allotment_and_reported(
     assert sorted(report_groups(r)[0][80] for r in reports) == ["10", "30"]
     assert {r.get(794) for r in reports} == {"3"}
     assert _allocated(demo_container) == 40
+
+
+def test_the_block_is_named_by_our_order_id_or_by_one_of_its_executions(
+    oms: Oms, demo_container: Container
+) -> None:
+    with demo_container.uow(write=False) as uow:
+        (fill,) = uow.blocks.fills(BLOCK)
+    by_order = instruction("N-1", [("1574444-01", "5")], cl_ord_id="OMS-7", order_id=str(BLOCK))
+    oms.send(by_order)
+    assert [m.get(87) for m in oms.receive(3)] == ["3", "0", "0"]
+    oms.send(instruction("N-2", [("987558-01", "5")], cl_ord_id=None, exec_id=str(fill.id)))
+    assert [m.get(87) for m in oms.receive(3)] == ["3", "0", "0"]
+    oms.send(instruction("N-3", [("987558-01", "5")], cl_ord_id="OMS-7", order_id="999999"))
+    assert [(m.get(87), m.get(88)) for m in oms.receive(2)] == [("3", None), ("1", "5")]
+    oms.send(instruction("N-4", [("987558-01", "5")], side="1"))
+    assert [(m.get(87), m.get(88)) for m in oms.receive(2)] == [("3", None), ("1", "11")]
+    assert _allocated(demo_container) == 10

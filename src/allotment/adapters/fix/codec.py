@@ -33,6 +33,8 @@ ABSOLUTE = "3"
 TAX_FEE_TYPES = {"2", "9"}
 """MiscFeeType 2 (tax) and 9 (consumption tax) are booked as tax; every other as other fees."""
 DATE = "%Y%m%d"
+NoOrders = fix44.AllocationInstruction.NoOrders
+NoExecs = fix44.AllocationInstruction.NoExecs
 
 
 def header(message: Any, tag: int) -> str:
@@ -98,21 +100,33 @@ def read_instruction(message: Any) -> Instruction:
         security_id=_text(message, 48),
         security_id_source=_text(message, 22),
         settlement_date=_date(message, 64, "SettlDate"),
-        order_ids=_group_values(message, fix44.AllocationInstruction.NoOrders(), 73, 37),
-        cl_ord_ids=_group_values(message, fix44.AllocationInstruction.NoOrders(), 73, 11),
-        exec_ids=_group_values(message, fix44.AllocationInstruction.NoExecs(), 124, 17),
+        **_orders(message),
+        exec_ids=tuple(
+            value for value in _group_values(message, NoExecs(), 124, 17) if value is not None
+        ),
     )
 
 
-def _group_values(message: Any, group: Any, count_tag: int, tag: int) -> tuple[str, ...]:
+def _orders(message: Any) -> dict[str, tuple[str, ...]]:
+    """Each NoOrders entry names the block by its OrderID (37) when it has one, else by its
+    ClOrdID (11; every entry has one, it is the group's first field)."""
+    order_ids = _group_values(message, NoOrders(), 73, 37)
+    cl_ord_ids = _group_values(message, NoOrders(), 73, 11)
+    return {
+        "order_ids": tuple(o for o in order_ids if o is not None),
+        "cl_ord_ids": tuple(
+            c for o, c in zip(order_ids, cl_ord_ids, strict=True) if o is None and c is not None
+        ),
+    }
+
+
+def _group_values(message: Any, group: Any, count_tag: int, tag: int) -> list[str | None]:
     count = int(message.getField(count_tag)) if message.isSetField(count_tag) else 0
     values = []
     for index in range(1, count + 1):
         message.getGroup(index, group)
-        value = _text(group, tag)
-        if value is not None:
-            values.append(value)
-    return tuple(values)
+        values.append(_text(group, tag))
+    return values
 
 
 def _lines(message: Any) -> tuple[AllocLine, ...]:
