@@ -149,6 +149,9 @@ def acceptor_settings(
 ) -> Any:
     """Engine settings for these (their SenderCompID, our CompID) sessions on one port; the
     store and log of every session under `directory`."""
+    dictionary = dictionary_path()
+    if not dictionary.is_file():
+        raise ValueError(f"the FIX 4.4 data dictionary is not installed at {dictionary}")
     directory.mkdir(parents=True, exist_ok=True)
     settings = fix.SessionSettings()
     defaults = fix.Dictionary()
@@ -160,7 +163,7 @@ def acceptor_settings(
         ("StartTime", "00:00:00"),
         ("EndTime", "00:00:00"),
         ("UseDataDictionary", "Y"),
-        ("DataDictionary", str(dictionary_path())),
+        ("DataDictionary", str(dictionary)),
         ("ValidateUserDefinedFields", "Y"),
         ("PersistMessages", "Y"),
     ):
