@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/allotment serve --demo
+	$(BIN)/allotment demo
+	$(BIN)/allotment fix serve & trap 'kill $$! 2>/dev/null' EXIT; $(BIN)/allotment serve
 
 test: $(STAMP) chromium
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
@@ -45,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/etna_batch.py
 	$(BIN)/python bench/block_fill.py
 	$(BIN)/python bench/bookbuilding_search.py
+	$(BIN)/python bench/fix_alloc.py
 
 # Every benchmark at a small size, on SQLite and (when a PostgreSQL URL is set) PostgreSQL: CI
 # runs it so that a benchmark cannot rot unnoticed. The figures mean little at this size.
@@ -53,6 +55,7 @@ bench-smoke: $(STAMP)
 	$(BIN)/python bench/etna_batch.py --items 200
 	$(BIN)/python bench/block_fill.py --participants 1000
 	$(BIN)/python bench/bookbuilding_search.py --allocations 10000 --runs 3
+	$(BIN)/python bench/fix_alloc.py --instructions 50
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

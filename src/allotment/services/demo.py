@@ -11,7 +11,15 @@ from allotment.domain.accounts import AccountRole, AccountType, Client
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind, Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.numbers import ZERO
-from allotment.services import blocks, calendar, demo_bookbuilding, demo_saxo, ledger, registry
+from allotment.services import (
+    blocks,
+    calendar,
+    demo_bookbuilding,
+    demo_saxo,
+    fix_sessions,
+    ledger,
+    registry,
+)
 from allotment.services.context import Context
 from allotment.services.ports import (
     ApiClientRecord,
@@ -132,6 +140,7 @@ def load(uow: UnitOfWork, hasher: PasswordHasher, now: datetime) -> bool:
     _master_195(uow, ctx)
     demo_saxo.load(uow, ctx)
     demo_bookbuilding.load(uow, ctx)
+    fix_sessions.add_session(uow, ctx, "DEMO-OMS", "ALLOTMENT", "demo")
     return True
 
 

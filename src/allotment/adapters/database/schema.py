@@ -8,6 +8,7 @@ from allotment.adapters.database import (
     clearing,
     dates,
     exports,
+    fix,
     saxo,
     tables,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "clearing",
     "dates",
     "exports",
+    "fix",
     "metadata",
     "saxo",
     "tables",

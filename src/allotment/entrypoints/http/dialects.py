@@ -6,7 +6,14 @@ from fastapi import APIRouter
 
 from allotment.entrypoints.http import blocktrade, bookbuilding, etna, saxo
 from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
-from allotment.entrypoints.http.native import calendar, clearing, exports, preview, statements
+from allotment.entrypoints.http.native import (
+    calendar,
+    clearing,
+    exports,
+    fix_sessions,
+    preview,
+    statements,
+)
 
 
 def routers() -> list[APIRouter]:
@@ -22,4 +29,5 @@ def routers() -> list[APIRouter]:
         exports.router,
         calendar.router,
         statements.router,
+        fix_sessions.router,
     ]

@@ -1,0 +1,60 @@
+"""The door the FIX acceptor calls: Logons checked and instructions handled by the services,
+each in its own unit of work, as the session's user."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from allotment.adapters.fix.engine import Acceptor
+from allotment.bootstrap import Container
+from allotment.domain.errors import Unauthorized
+from allotment.domain.identity import Principal
+from allotment.services import fix_allocations, fix_sessions
+from allotment.services.context import Context
+from allotment.services.fix_values import Answer, Instruction, Origin
+
+DIALECT = "fix"
+
+
+class ServicesDoor:
+    def __init__(self, box: Container) -> None:
+        self.box = box
+        self._principals: dict[str, Principal] = {}
+        self._lock = threading.Lock()
+
+    def logon(self, theirs: str, ours: str, username: str | None, password: str | None) -> None:
+        with self.box.uow(write=False) as uow:
+            principal = fix_sessions.logon(uow, self.box.hasher, theirs, ours, username, password)
+        with self._lock:
+            self._principals[f"{theirs}->{ours}"] = principal
+
+    def instruct(self, instruction: Instruction, origin: Origin) -> Answer:
+        with self._lock:
+            principal = self._principals.get(origin.session)
+        if principal is None:  # the engine lets no message in before the Logon
+            raise Unauthorized("the session is not logged on")
+        ctx = Context(principal=principal, dialect=DIALECT, now=self.box.clock.now())
+        answer, _ = fix_allocations.handle(self.box.uow, ctx, instruction, origin)
+        return answer
+
+
+def sessions_of(box: Container) -> list[tuple[str, str]]:
+    """Every active session: (their SenderCompID, ours)."""
+    with box.uow(write=False) as uow:
+        return [
+            (session.sender_comp_id, session.target_comp_id)
+            for session in fix_sessions.every_session(uow)
+            if session.active
+        ]
+
+
+def acceptor(box: Container, *, host: str, port: int, directory: Path | None = None) -> Acceptor:
+    """An acceptor of every configured session, its messages kept under the var dir."""
+    return Acceptor(
+        ServicesDoor(box),
+        sessions_of(box),
+        host=host,
+        port=port,
+        directory=directory or box.settings.var_dir / "fix",
+    )
