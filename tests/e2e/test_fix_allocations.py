@@ -203,3 +203,17 @@ def test_the_block_is_named_by_our_order_id_or_by_one_of_its_executions(
     oms.send(instruction("N-4", [("987558-01", "5")], side="1"))
     assert [(m.get(87), m.get(88)) for m in oms.receive(2)] == [("3", None), ("1", "11")]
     assert _allocated(demo_container) == 10
+
+
+def test_the_instrument_may_be_named_by_its_isin(oms: Oms, demo_container: Container) -> None:
+    by_isin = instruction("I-1", [("1574444-01", "5")], symbol="[N/A]")
+    by_isin.setField(48, "AU000000BHP4")
+    by_isin.setField(22, "4")
+    oms.send(by_isin)
+    assert [m.get(87) for m in oms.receive(3)] == ["3", "0", "0"]
+    wrong = instruction("I-2", [("987558-01", "5")], symbol="[N/A]")
+    wrong.setField(48, "US0378331005")
+    wrong.setField(22, "4")
+    oms.send(wrong)
+    assert [(m.get(87), m.get(88)) for m in oms.receive(2)] == [("3", None), ("1", "11")]
+    assert _allocated(demo_container) == 5

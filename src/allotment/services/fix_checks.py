@@ -62,18 +62,29 @@ def find_block(
     return block
 
 
+ISIN = "4"
+EXCHANGE_SYMBOL = "8"
+"""The SecurityIDSource values (22) an instruction may name its instrument by."""
+
+
 def check_terms(instruction: Instruction, block: BlockRecord, instrument: Instrument) -> None:
     """Side, instrument, average price and quantity against the block."""
     if instruction.side != block.side:
         raise Refused(RejectCode.MISMATCHED_DATA, f"the block is a {block.side}")
-    if instruction.security_id is not None and instruction.security_id_source != "8":
+    source, security_id = instruction.security_id_source, instruction.security_id
+    if security_id is not None and source not in (ISIN, EXCHANGE_SYMBOL):
         raise Refused(
             RejectCode.MISMATCHED_DATA,
-            f"SecurityIDSource {instruction.security_id_source} is not supported: "
-            "name the instrument by Symbol or SecurityIDSource 8",
+            f"SecurityIDSource {source} is not supported: name the instrument by Symbol, or "
+            "SecurityID with SecurityIDSource 4 (ISIN) or 8 (exchange symbol)",
         )
-    named = instruction.symbol or instruction.security_id
-    if named != instrument.symbol:
+    if security_id is not None and source == ISIN:
+        if security_id != instrument.isin:
+            raise Refused(
+                RejectCode.MISMATCHED_DATA,
+                f"the block's instrument is {instrument.symbol} (ISIN {instrument.isin or 'none'})",
+            )
+    elif (instruction.symbol or security_id) != instrument.symbol:
         raise Refused(RejectCode.MISMATCHED_DATA, f"the block's instrument is {instrument.symbol}")
     average = blocks.average_price(block)
     if average is None or instruction.average_price != average:
