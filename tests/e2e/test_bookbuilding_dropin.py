@@ -338,6 +338,9 @@ def test_patch_errors_name_the_operation_and_member_in_plain_words(
 def test_a_missing_source_id_is_quoted_as_json_not_as_python(
     client: TestClient, cas: dict[str, str]
 ) -> None:
-    response = client.delete(V4, params={"sourceId": "it's\u0001"}, headers=cas)
+    response = client.delete(V4, params={"sourceId": 'it\'s "q"\t'}, headers=cas)
     assert response.status_code == 404
-    assert response.json()["detail"] == 'no allocation has sourceId "it\'s\\u0001"'
+    assert response.json()["detail"] == 'no allocation has sourceId "it\'s \\"q\\"\\t"'
+    refused = client.delete(V4, params={"sourceId": "it's\u0001"}, headers=cas)
+    assert refused.status_code == 400
+    assert "U+0001" in refused.json()["detail"], refused.text

@@ -52,6 +52,8 @@ class Call:
     query: dict[str, str] = field(default_factory=dict)
     auth: str = "native"
     content_type: str = "application/json"
+    embedded: tuple[str, str, str, Any] | None = None
+    """A Saxo batch's one request: method, target, X-Request-Id and JSON body (or None)."""
 
 
 def key(**fields: Any) -> dict[str, Any]:
@@ -92,6 +94,15 @@ ETNA_MULTILEG = {
     "Comment": "Hostile 2",
     "Legs": [{"Symbol": "AAPL", "Quantity": Raw("1"), "Price": Raw("130.00"), "Action": "Buy"}],
 }
+SAXO_ORDER = {
+    "AccountKey": "LZTc7DdejXODf-WSl2aCyQ==",
+    "Uic": Raw("4361"),
+    "AssetType": "CfdOnStock",
+    "BuySell": "Buy",
+    "Amount": Raw("10"),
+    "OrderType": "Market",
+    "AllocationKeyId": "227",
+}
 V4 = "/book-building/allocations/v4/allocations"
 V4_BODY = {
     "dealId": DEAL_ID,
@@ -116,6 +127,8 @@ WRITES: dict[str, list[Call]] = {
     "POST /connect/token": [Call(form=CAS_FORM, auth="none")],
     "POST /api/v1/auth/token": [Call({"username": "demo", "password": "demo"}, auth="none")],
     "POST /api/v1/users": [Call({"username": "u1", "password": "password-1", "scopes": []})],
+    "POST /api/v1/users/{user_id}/two-factor": [Call(path={"user_id": "@user"})],
+    "DELETE /api/v1/users/{user_id}/two-factor": [Call(path={"user_id": "@user"})],
     "POST /api/v1/api-clients": [Call({"name": "c1", "scopes": ["allocations-read"]})],
     "POST /api/v1/app-keys": [Call({"name": "k1"})],
     "POST /api/v1/clients": [Call({"name": "Client 1", "id": Raw("4001")})],
@@ -146,19 +159,13 @@ WRITES: dict[str, list[Call]] = {
     "PUT /v1/allocations/simple": [Call(ETNA_ITEM, auth="etna")],
     "POST /v1/allocations/multileg": [Call([ETNA_MULTILEG], auth="etna")],
     "PUT /v1/allocations/multileg": [Call(ETNA_MULTILEG, auth="etna")],
-    "POST /trade/v2/orders": [
-        Call(
-            {
-                "AccountKey": "LZTc7DdejXODf-WSl2aCyQ==",
-                "Uic": Raw("4361"),
-                "AssetType": "CfdOnStock",
-                "BuySell": "Buy",
-                "Amount": Raw("10"),
-                "OrderType": "Market",
-                "AllocationKeyId": "227",
-            }
-        )
+    "POST /trade/v2/orders": [Call(SAXO_ORDER)],
+    "POST /trade/v2/orders/precheck": [Call(SAXO_ORDER | {"OrderPrice": Raw("12.5")})],
+    "DELETE /trade/v2/orders/{OrderIds}": [
+        Call(path={"OrderIds": "@order"}, query={"AccountKey": "LZTc7DdejXODf-WSl2aCyQ=="})
     ],
+    "POST /port/batch": [Call(embedded=("GET", "/openapi/port/v1/users/me", "1", None))],
+    "POST /trade/batch": [Call(embedded=("POST", "/trade/v2/orders/precheck", "2", SAXO_ORDER))],
     "POST /trade/v1/allocationkeys": [Call(key())],
     "DELETE /trade/v1/allocationkeys/{AllocationKeyId}": [Call(path={"AllocationKeyId": "227"})],
     "PUT /api/v1/fee-schedules": [Call({"commission_per_share": "0.01", "other_fees": "1.5"})],
@@ -176,6 +183,7 @@ WRITES: dict[str, list[Call]] = {
     ],
     f"POST {V4}": [Call(V4_BODY, auth="cas")],
     f"PUT {V4}": [Call(V4_BODY | {"id": "@v4", "sourceId": "hostile-2"}, auth="cas")],
+    f"PUT {V4}/{{id}}": [Call(V4_BODY | {"sourceId": "hostile-3"}, path={"id": "@v4"}, auth="cas")],
     f"PATCH {V4}/{{id}}": [
         Call(
             [{"op": "replace", "path": "/allocationValue/data/amount", "value": Raw("1500.5")}],
@@ -228,6 +236,9 @@ READS: dict[str, dict[str, str]] = {
     },
     "/trade/v1/allocationkeys/{AllocationKeyId}": {"AllocationKeyId": "227"},
     "/api/v1/clients/{client_id}/fee-schedule": {"client_id": "2001"},
+    "/port/v1/users/{UserKey}": {"UserKey": "demo"},
+    "/port/v1/clients/{ClientKey}": {"ClientKey": "ck-2001"},
+    "/port/v1/orders/{ClientKey}/{OrderId}": {"ClientKey": "ck-2001", "OrderId": "@order"},
     f"{V4}/{{id}}": {"id": "@v4"},
     "/api/v1/clearing/sessions/{trade_date}": {"trade_date": "2026-01-02"},
     "/api/v1/clearing/sessions/{trade_date}/report": {"trade_date": "2026-01-02"},
@@ -244,7 +255,8 @@ READS: dict[str, dict[str, str]] = {
 SHAPES: list[tuple[str, Callable[[Response], bool]]] = [
     ("/api/orders/blockTrade/", lambda r: _is_blocktrade(r)),
     ("/book-building/", lambda r: {"type", "title", "status", "detail"} <= set(r.json())),
-    ("/trade/", lambda r: {"ErrorCode", "Message"} <= set(r.json())),
+    ("/trade/", lambda r: _is_saxo(r.json())),
+    ("/port/", lambda r: _is_saxo(r.json())),
     ("/v1.0/", lambda r: _is_etna(r.json())),
     ("/v1/", lambda r: _is_etna(r.json())),
     ("/token", lambda r: set(r.json()) == {"error"}),
@@ -252,6 +264,13 @@ SHAPES: list[tuple[str, Callable[[Response], bool]]] = [
     ("/api/", lambda r: {"type", "title", "status", "detail", "code"} <= set(r.json())),
 ]
 """The error body each dialect answers (the first prefix that matches)."""
+
+
+def _is_saxo(body: Any) -> bool:
+    """Saxo's error body, or its trading error (the same members under ErrorInfo)."""
+    return {"ErrorCode", "Message"} <= set(body) or {"ErrorCode", "Message"} <= set(
+        body.get("ErrorInfo") or {}
+    )
 
 
 def _is_etna(body: Any) -> bool:
@@ -329,9 +348,38 @@ def send(client: TestClient, method: str, route: str, call: Call, headers: dict[
         content = call.xml.encode("utf-8", "surrogatepass")
     elif call.form is not None:
         content = urlencode(call.form, encoding="utf-8", errors="surrogatepass").encode()
+    elif call.embedded is not None:
+        content = batch(*call.embedded)
     kind = "application/x-www-form-urlencoded" if call.form is not None else call.content_type
+    if call.embedded is not None:
+        kind = "multipart/mixed; boundary=hostile"
     sent = {**headers, "Content-Type": kind} if content is not None else headers
     return client.request(method, path, content=content, headers=sent)
+
+
+def batch(method: str, target: str, request_id: str, body: Any) -> bytes:
+    """A Saxo batch of one embedded request, its JSON body (if any) encoded as `encode` does."""
+    head = f"{method} {target} HTTP/1.1\r\nX-Request-Id: {request_id}\r\n"
+    if body is not None:
+        head += "Content-Type: application/json\r\n"
+    part = "--hostile\r\nContent-Type: application/http; msgtype=request\r\n\r\n" + head
+    text = part.encode("utf-8", "surrogatepass") + b"\r\n"
+    if body is not None:
+        text += encode(body)
+    return text + b"\r\n--hostile--\r\n"
+
+
+def embedded_statuses(response: Response) -> list[int]:
+    """The status of each embedded answer of a batch's multipart answer."""
+    if not response.headers.get("content-type", "").startswith("multipart/mixed"):
+        return []
+    answers = re.findall(r"^HTTP/1\.1 (\d{3})(.*?)(?=^--|\Z)", response.text, re.M | re.S)
+    return [400 if _is_precheck_error(text) else int(code) for code, text in answers]
+
+
+def _is_precheck_error(text: str) -> bool:
+    """Saxo's precheck answers a refused order 200 with PreCheckResult Error (0018)."""
+    return re.search(r'"PreCheckResult":\s*"Error"', text) is not None
 
 
 def variants(call: Call) -> Iterator[tuple[str, Call, bool]]:
@@ -355,6 +403,28 @@ def variants(call: Call) -> Iterator[tuple[str, Call, bool]]:
     if call.xml is not None:
         for where, xml, refused in _xml_variants(call.xml):
             yield f"xml {where}", replace(call, xml=xml), refused
+    if call.embedded is not None:
+        yield from _embedded_variants(call, *call.embedded)
+
+
+def _embedded_variants(
+    call: Call, method: str, target: str, request_id: str, body: Any
+) -> Iterator[tuple[str, Call, bool]]:
+    """A batch's embedded request with hostile text in its path and its X-Request-Id header,
+    and each hostile variant of its JSON body."""
+    for label, text in _texts(target):
+        yield (
+            f"embedded path {label}",
+            replace(call, embedded=(method, text, request_id, body)),
+            (_must(label)),
+        )
+    for label, text in _texts(request_id):
+        changed = (method, target, text, body)
+        yield f"embedded X-Request-Id {label}", replace(call, embedded=changed), _must(label)
+    if body is not None:
+        for where, document, refused in _document_variants(body):
+            changed = (method, target, request_id, document)
+            yield f"embedded body {where}", replace(call, embedded=changed), refused
 
 
 def _must(label: str) -> bool:
@@ -467,11 +537,18 @@ def resolve(client: TestClient, headers: dict[str, dict[str, str]]) -> dict[str,
             "POST /api/v1/accounts",
             Call({"id": "H-2", "client_id": Raw("1001"), "type": "Cash"}),
         ),
+        (
+            "@user",
+            "POST /api/v1/users",
+            Call({"username": "h2", "password": "password-2", "scopes": []}),
+        ),
+        ("@order", "POST /trade/v2/orders", Call(SAXO_ORDER)),
     ]:
         method, path = route.split(" ", 1)
         response = send(client, method, path, call, headers[call.auth])
         assert response.status_code in (200, 201), response.text
-        made[name] = str(response.json()["id"]) if name != "@etna" else ""
+        answer = response.json()
+        made[name] = "" if name == "@etna" else str(answer.get("id", answer.get("OrderId")))
     allocations = client.get("/api/v1/allocations", headers=headers["native"]).json()["items"]
     return made | {"@allocation": str(allocations[0]["id"])}
 
@@ -518,10 +595,14 @@ def test_hostile_strings_and_numbers_on_every_write_route_are_refused_in_the_dia
 
 
 def _judge(path: str, response: Response, refused: bool) -> str | None:
-    if response.status_code >= 500:
-        return f"{response.status_code} {response.text[:200]}"
-    if refused and response.status_code < 400:
-        return f"accepted with {response.status_code}: {response.text[:200]}"
+    inner = embedded_statuses(response)  # a batch answers 200 with each request's answer
+    status = max([response.status_code, *inner])
+    if status >= 500:
+        return f"{status} {response.text[:200]}"
+    if response.status_code == 200 and _is_precheck_error(response.text):
+        status = 400
+    if refused and (status < 400 or any(code < 400 for code in inner)):
+        return f"accepted with {status}: {response.text[:200]}"
     if response.status_code >= 400:
         try:
             if not shape_of(path)(response):

@@ -95,8 +95,9 @@ def fits_wire(value: Decimal) -> bool:
     MAX_SCALE decimals (`fits_storage`); a weight may keep a JavaScript double's digits."""
     if not value.is_finite() or not value:
         return value.is_finite()
-    digits = len(value.normalize(EXACT).as_tuple().digits)
-    return -MAX_SCALE <= value.adjusted() < MAX_WHOLE_DIGITS and digits <= MAX_SIGNIFICANT
+    if not -MAX_SCALE <= value.adjusted() < MAX_WHOLE_DIGITS:
+        return False  # before normalising: 1e999999999 would overflow the context
+    return len(value.normalize(EXACT).as_tuple().digits) <= MAX_SIGNIFICANT
 
 
 def to_uuid(text: str) -> str:

@@ -206,6 +206,11 @@ async def _answer(request: Request, group: str, part: str | Embedded) -> Answere
             f"a /{group}/batch holds requests of the {group} service group only, not "
             f"{part.method} {path}",
         )
+    unreadable = next((k for k, v in part.headers if not (k + v).isascii()), None)
+    if unreadable is not None:  # HTTP header names and values are ASCII (RFC 9110)
+        return _refused(
+            400, "InvalidRequest", f"the header {unreadable} holds text that is not ASCII"
+        )
     return await _dispatch(request, part, path, target.query)
 
 

@@ -59,14 +59,16 @@ def etna_token_error(
 ) -> Response:
     if status == 401:
         return _etna_failed(auth.LoginFailed("BaseAuthentication", "Invalid credentials"))
+    if status == 429:  # a throttled login is a refused login: the same Failed state
+        return _etna_failed(auth.LoginFailed("BaseAuthentication", detail), status)
     return JSONResponse({"error": detail}, status_code=status)
 
 
-def _etna_failed(error: auth.LoginFailed) -> JSONResponse:
+def _etna_failed(error: auth.LoginFailed, status: int = 401) -> JSONResponse:
     """ETNA's `Failed` state, 401 (its gitbook: wrong or missing credentials answer
     `{"State": "Failed", "Step": "BaseAuthentication", "Reason": "Invalid credentials"}`)."""
     body = {"State": "Failed", "Step": error.step, "Reason": error.reason}
-    return JSONResponse(body, status_code=401, headers=NO_STORE)
+    return JSONResponse(body, status_code=status, headers=NO_STORE)
 
 
 OAUTH_ERRORS = {400: "invalid_request", 401: "invalid_client"}
@@ -92,6 +94,7 @@ def _oauth_error(error: str, status: int, description: str) -> JSONResponse:
 
 
 errors.register_renderer("/token", etna_token_error)
+errors.register_renderer("/v1.0/token", etna_token_error)  # the same endpoint, versioned
 errors.register_renderer("/connect/token", oauth_error)
 
 
