@@ -216,6 +216,13 @@ WRITES: dict[str, list[Call]] = {
         Call(path={"tranche_id": TRANCHE_ID})
     ],
     "POST /api/v1/allocations/preview": [Call(PREVIEW)],
+    "PUT /api/v1/company/calendar": [Call({"time_zone": "America/New_York"})],
+    "POST /api/v1/fix-sessions": [
+        Call({"sender_comp_id": "HOSTILE-OMS", "target_comp_id": "ALLOTMENT", "username": "demo"})
+    ],
+    "DELETE /api/v1/fix-sessions/{sender_comp_id}/{target_comp_id}": [
+        Call(path={"sender_comp_id": "DEMO-OMS", "target_comp_id": "ALLOTMENT"})
+    ],
 }
 """One valid request per write route ("METHOD path"); a text "@name" (a path value or a
 string of the body) is the id of an object made for the test (see `resolve`)."""
@@ -249,6 +256,8 @@ READS: dict[str, dict[str, str]] = {
     "/api/v1/investor-accounts/{investor_id}": {"investor_id": demo_id("investor-alpha")},
     "/api/v1/tranches/{tranche_id}/indications": {"tranche_id": TRANCHE_ID},
     "/api/v1/indications/{indication_id}": {"indication_id": demo_id("indication-alpha")},
+    "/api/v1/accounts/{account_id}/statement.csv": {"account_id": "6688", "?date": "2026-01-02"},
+    "/api/v1/accounts/{account_id}/statement.pdf": {"account_id": "6688", "?date": "2026-01-02"},
 }
 """The path values (and required query) of every read route with parameters."""
 

@@ -57,6 +57,21 @@ TAGS: list[dict[str, str]] = [
     },
     {"name": "Audit", "description": "Who did what, through which dialect, and when."},
     {
+        "name": "Calendar",
+        "description": "The company's time zone, which gives each booking its trade date; "
+        "settlement dates follow each instrument's market calendar and cycle.",
+    },
+    {
+        "name": "Statements",
+        "description": "Per-account daily statements (positions, cash, the day's allocations "
+        "with their fees) as CSV and PDF.",
+    },
+    {
+        "name": "FIX sessions",
+        "description": "The FIX sessions of the company: each acts as one of its users at the "
+        "FIX acceptor (admin scope).",
+    },
+    {
         "name": "Blocks",
         "description": "Blocks executed on an average account and their fills (the "
         "block-trade dialect's masters).",
