@@ -8,19 +8,19 @@ from allotment.adapters.one_time_codes import TotpCodes
 from allotment.domain.errors import NotFound
 from allotment.domain.identity import Scope
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
-from allotment.entrypoints.http.native.schemas import (
+from allotment.entrypoints.http.native.identity_schemas import (
     ApiClientCreated,
     ApiClientIn,
     ApiClientOut,
     AppKeyIn,
     AppKeyOut,
-    IdPath,
     LoginIn,
     TokenOut,
     TwoFactorOut,
     UserIn,
     UserOut,
 )
+from allotment.entrypoints.http.native.schemas import IdPath
 from allotment.services import auth, registry, two_factor
 from allotment.services.ports import ApiClientRecord, AppKeyRecord, UserRecord
 
