@@ -153,3 +153,70 @@ def test_a_dry_run_of_every_write_answers_as_the_real_request_and_keeps_nothing(
     assert not failures, "\n".join(failures)
     print(f"succeeded {succeeded} of {len(routes)}")
     assert succeeded >= len(routes) // 2
+
+
+def test_a_dry_run_is_audited_once_as_a_dry_run_saying_what_it_would_have_recorded(
+    client: TestClient, demo_headers: dict[str, str]
+) -> None:
+    deposit = {"account_id": "6688", "amount": "10.50"}
+    balances = client.get("/api/v1/accounts/6688/balances", headers=demo_headers).json()
+    before = client.get("/api/v1/audit-events?limit=1000", headers=demo_headers).json()["items"]
+    answer = client.post("/api/v1/ledger/deposits?dryRun=true", json=deposit, headers=demo_headers)
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["Dry-Run"] == "true"
+    assert client.get("/api/v1/accounts/6688/balances", headers=demo_headers).json() == balances
+    after = client.get("/api/v1/audit-events?limit=1000", headers=demo_headers).json()["items"]
+    added = after[len(before) :]
+    assert len(added) == 1, added
+    assert added[0]["action"] == "dry_run"
+    assert added[0]["object_id"] == "POST /api/v1/ledger/deposits"
+    assert added[0]["actor"] == "demo" and added[0]["dialect"] == "native"
+    assert added[0]["after"]["status"] == 201
+    assert added[0]["after"]["would_record"], added[0]
+
+
+def test_dry_run_false_is_the_real_request(
+    client: TestClient, demo_headers: dict[str, str]
+) -> None:
+    before = client.get("/api/v1/accounts/6688/balances", headers=demo_headers).json()
+    deposit = {"account_id": "6688", "amount": "10.50"}
+    answer = client.post("/api/v1/ledger/deposits?dryRun=false", json=deposit, headers=demo_headers)
+    assert answer.status_code == 201, answer.text
+    assert "Dry-Run" not in answer.headers
+    assert client.get("/api/v1/accounts/6688/balances", headers=demo_headers).json() != before
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "", "true&dryRun=true"])
+def test_an_unknown_dry_run_value_is_refused_in_each_dialects_error_shape(
+    app: FastAPI, value: str
+) -> None:
+    with TestClient(app) as client:
+        headers = credentials(client)
+        ids = resolve(client, headers)
+        for route in ordered(write_routes(app) & set(WRITES)):
+            method, path = route.split(" ", 1)
+            call = resolved(WRITES[route][0], ids)
+            answer = send(client, method, path, with_dry_run(call, value), headers[call.auth])
+            assert answer.status_code in (400, 422), (route, answer.text)
+            assert shape_of(path)(answer), (route, answer.text)
+            assert "dryRun" in answer.text, (route, answer.text)
+
+
+def test_a_login_refuses_a_dry_run_in_its_own_error_shape(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        headers = credentials(client)
+        for path in sorted(LOGINS & {route.split(" ", 1)[1] for route in write_routes(app)}):
+            call = WRITES[f"POST {path}"][0]
+            answer = send(client, "POST", path, with_dry_run(call), headers[call.auth])
+            assert answer.status_code in (400, 422), (path, answer.text)
+            assert shape_of(path)(answer), (path, answer.text)
+            assert "access_token" not in answer.text and "Token" not in answer.json()
+
+
+def test_every_write_operation_but_a_login_documents_dry_run(app: FastAPI) -> None:
+    for path, item in app.openapi()["paths"].items():
+        for method, operation in item.items():
+            if method not in ("post", "put", "patch", "delete"):
+                continue
+            names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+            assert ("dryRun" in names) == (path not in LOGINS), (method, path)
