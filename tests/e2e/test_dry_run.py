@@ -33,6 +33,7 @@ from tests.e2e.test_hostile_inputs import (
     shape_of,
     write_routes,
 )
+from tests.e2e.test_saxo_dropin import batch, key_body
 
 LOGINS = {"/token", "/v1.0/token", "/v1/token", "/connect/token", "/api/v1/auth/token"}
 """A login refuses a dry run: a token issued cannot be taken back."""
@@ -220,3 +221,25 @@ def test_every_write_operation_but_a_login_documents_dry_run(app: FastAPI) -> No
                 continue
             names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
             assert ("dryRun" in names) == (path not in LOGINS), (method, path)
+
+
+def test_a_dry_run_of_a_saxo_batch_runs_its_embedded_writes_dry_too(
+    client: TestClient, demo_headers: dict[str, str]
+) -> None:
+    key = json.dumps(key_body(ExternalReference="dry batch"))
+    parts = [
+        f"POST /openapi/trade/v1/allocationkeys HTTP/1.1\r\nContent-Type: application/json"
+        f"\r\n\r\n{key}",
+        f"POST /trade/v1/allocationkeys?dryRun=true HTTP/1.1\r\nContent-Type: application/json"
+        f"\r\n\r\n{key}",
+    ]
+    mixed = {**demo_headers, "Content-Type": "multipart/mixed; boundary=batch-1"}
+    keys = client.get("/trade/v1/allocationkeys", headers=demo_headers).json()["Data"]
+    answer = client.post("/openapi/trade/batch?dryRun=true", content=batch(parts), headers=mixed)
+    assert answer.status_code == 200 and answer.headers["Dry-Run"] == "true", answer.text
+    assert answer.text.count("HTTP/1.1 201 Created") == 2, answer.text
+    assert client.get("/trade/v1/allocationkeys", headers=demo_headers).json()["Data"] == keys
+    real = client.post("/openapi/trade/batch", content=batch(parts[:1]), headers=mixed)
+    assert "HTTP/1.1 201 Created" in real.text and "Dry-Run" not in real.headers
+    after = client.get("/trade/v1/allocationkeys", headers=demo_headers).json()["Data"]
+    assert [k.get("ExternalReference") for k in after].count("dry batch") == 1

@@ -81,6 +81,9 @@ class DryRunMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if dryrun.current() is not None:  # an embedded request of a batch run dry already
+            await self.app(scope, receive, marked)
+            return
         with dryrun.running() as dry:
             try:
                 await self.app(scope, receive, marked)
