@@ -11,6 +11,7 @@ shape, and so is a dry run of a login (a token issued is not a booking that can 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -26,6 +27,8 @@ from allotment.domain.identity import Principal
 from allotment.entrypoints.http.errors import renderer_for, status_for
 from allotment.entrypoints.http.throttle import TOKEN_PATHS
 from allotment.services.ports import AuditEvent
+
+log = logging.getLogger("allotment.dry_run")
 
 PARAMETER = "dryRun"
 HEADER = "Dry-Run"
@@ -97,9 +100,12 @@ class DryRunMiddleware:
         event = _event(scope, dry.noted, self.box.clock.now(), status)
         if event is None:
             return
-        with self.box.uow() as uow:
-            uow.audit.add(event)
-            uow.commit()
+        try:
+            with self.box.uow() as uow:
+                uow.audit.add(event)
+                uow.commit()
+        except Exception as error:  # the answer is sent already: say so, do not fail it
+            log.warning("could not record the audit event of a dry run: %s", error)
 
 
 def _flag(values: list[str]) -> bool | None:
