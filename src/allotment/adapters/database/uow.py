@@ -79,7 +79,7 @@ class SqlUnitOfWorkFactory:
     def __call__(self, *, write: bool = True) -> Iterator[SqlUnitOfWork]:
         dry = dryrun.current()
         if dry is not None:
-            with self._dry(dry, write=write) as uow:
+            with self._dry(dry) as uow:
                 yield uow
             return
         options = {} if write else {"sqlite_begin": "DEFERRED"}
@@ -125,25 +125,23 @@ class SqlUnitOfWorkFactory:
                 transaction.rollback()
 
     @contextmanager
-    def _dry(self, dry: dryrun.DryRun, *, write: bool) -> Iterator[SqlUnitOfWork]:
+    def _dry(self, dry: dryrun.DryRun) -> Iterator[SqlUnitOfWork]:
         """A unit of work of a dry run: a savepoint on the dry run's one transaction, released
         when the service commits (and rolled back with the rest when the request ends)."""
         with dry.lock:
             connection = dry.connection(self.engine)
             savepoint = connection.begin_nested()
             noted = len(dry.noted)
-            if write:
-                behind.begin(connection)
+            # No writing behind: units of work may nest on this one connection, and a dry run
+            # is not where the time of a large write matters.
             uow = SqlUnitOfWork(connection)
 
             def abandon() -> None:
-                behind.end(connection, wait_only=True)
                 savepoint.rollback()
                 del dry.noted[noted:]
 
             try:
                 yield uow
-                behind.end(connection)
             except IntegrityError as error:
                 abandon()
                 log.info("integrity error turned into a conflict: %s", error.orig)
