@@ -24,6 +24,7 @@ from allotment.bootstrap import Container
 from allotment.entrypoints.http.app import create_app
 from allotment.services import ledger
 from tests.e2e.test_hostile_inputs import (
+    ETNA_ITEM,
     WRITES,
     Call,
     credentials,
@@ -37,6 +38,7 @@ from tests.e2e.test_saxo_dropin import batch, key_body
 
 LOGINS = {"/token", "/v1.0/token", "/v1/token", "/connect/token", "/api/v1/auth/token"}
 """A login refuses a dry run: a token issued cannot be taken back."""
+DRY = {"dryRun": "true"}
 ASSIGNED = re.compile(
     r"(?i)(^|_)(id|ids|at|time|date|datetime|timestamp|created|updated|secret|token|key)$"
     r"|[a-z](Id|ID|Ids|IDs|At|Time|DateTime|Date|Created|Key|Secret)$|^(id|key|secret|location|provisioning_uri)$"
@@ -243,3 +245,21 @@ def test_a_dry_run_of_a_saxo_batch_runs_its_embedded_writes_dry_too(
     assert "HTTP/1.1 201 Created" in real.text and "Dry-Run" not in real.headers
     after = client.get("/trade/v1/allocationkeys", headers=demo_headers).json()["Data"]
     assert [k.get("ExternalReference") for k in after].count("dry batch") == 1
+
+
+def test_a_dry_run_of_a_large_etna_batch_answers_each_item_as_the_real_batch(
+    app: FastAPI, demo_container: Container
+) -> None:
+    items = [ETNA_ITEM | {"Comment": f"Dry {n}"} for n in range(250)]  # COPY on PostgreSQL
+    with TestClient(app) as client:
+        headers = credentials(client)["etna"]
+        before = snapshot(demo_container.engine)
+        dry = send(client, "POST", "/v1.0/allocations/simple", Call(items, query=DRY), headers)
+        assert dry.headers["Dry-Run"] == "true"
+        assert snapshot(demo_container.engine)["journal_entries"] == before["journal_entries"]
+        real = send(client, "POST", "/v1.0/allocations/simple", Call(items), headers)
+    assert dry.status_code == real.status_code
+    assert normalised(dry) == normalised(real)
+    assert sum(item["IsSucceed"] for item in real.json()) > 0, real.text
+    with demo_container.uow(write=False) as uow:
+        assert ledger.check_ledger(uow) == []
