@@ -178,7 +178,7 @@ def test_a_dry_run_is_audited_once_as_a_dry_run_saying_what_it_would_have_record
     assert added[0]["after"]["would_record"], added[0]
 
 
-def test_dry_run_false_is_the_real_request(
+def test_dry_run_false_is_the_real_request_and_dry_run_given_twice_is_refused(
     client: TestClient, demo_headers: dict[str, str]
 ) -> None:
     before = client.get("/api/v1/accounts/6688/balances", headers=demo_headers).json()
@@ -186,10 +186,14 @@ def test_dry_run_false_is_the_real_request(
     answer = client.post("/api/v1/ledger/deposits?dryRun=false", json=deposit, headers=demo_headers)
     assert answer.status_code == 201, answer.text
     assert "Dry-Run" not in answer.headers
+    twice = client.post(
+        "/api/v1/ledger/deposits?dryRun=true&dryRun=true", json=deposit, headers=demo_headers
+    )
+    assert twice.status_code == 422 and twice.json()["code"] == "InvalidInstruction", twice.text
     assert client.get("/api/v1/accounts/6688/balances", headers=demo_headers).json() != before
 
 
-@pytest.mark.parametrize("value", ["yes", "1", "", "true&dryRun=true"])
+@pytest.mark.parametrize("value", ["yes", "1", "", "on"])
 def test_an_unknown_dry_run_value_is_refused_in_each_dialects_error_shape(
     app: FastAPI, value: str
 ) -> None:
