@@ -38,7 +38,10 @@ def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 60})
+    # Not tied to the thread that opened it: a dry run's one connection serves every thread
+    # of its request, one at a time (adapters/database/dryrun.py).
+    connect_args = {"timeout": 60, "check_same_thread": False}
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from allotment.adapters.database import behind, claims
+from allotment.adapters.database import behind, claims, dryrun
 from allotment.adapters.database.repositories.accounts import (
     SqlAccountRepository,
     SqlInstrumentRepository,
@@ -77,6 +77,11 @@ class SqlUnitOfWorkFactory:
 
     @contextmanager
     def __call__(self, *, write: bool = True) -> Iterator[SqlUnitOfWork]:
+        dry = dryrun.current()
+        if dry is not None:
+            with self._dry(dry) as uow:
+                yield uow
+            return
         options = {} if write else {"sqlite_begin": "DEFERRED"}
         with self.engine.connect().execution_options(**options) as connection:
             transaction = connection.begin()
@@ -118,6 +123,36 @@ class SqlUnitOfWorkFactory:
                     raise
             else:
                 transaction.rollback()
+
+    @contextmanager
+    def _dry(self, dry: dryrun.DryRun) -> Iterator[SqlUnitOfWork]:
+        """A unit of work of a dry run: a savepoint on the dry run's one transaction, released
+        when the service commits (and rolled back with the rest when the request ends)."""
+        with dry.lock:
+            connection = dry.connection(self.engine)
+            savepoint = connection.begin_nested()
+            noted = len(dry.noted)
+            # No writing behind: units of work may nest on this one connection, and a dry run
+            # is not where the time of a large write matters.
+            uow = SqlUnitOfWork(connection)
+
+            def abandon() -> None:
+                savepoint.rollback()
+                del dry.noted[noted:]
+
+            try:
+                yield uow
+            except IntegrityError as error:
+                abandon()
+                log.info("integrity error turned into a conflict: %s", error.orig)
+                raise Conflict("the change clashes with data stored meanwhile") from error
+            except BaseException:
+                abandon()
+                raise
+            if uow._committed:
+                savepoint.commit()
+            else:
+                abandon()
 
 
 def _is_retryable(error: DBAPIError) -> bool:

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from allotment.bootstrap import Container, build, schema_is_current
 from allotment.entrypoints.http import errors, openapi, tokens
 from allotment.entrypoints.http.blocktrade_paths import CaseInsensitiveRoutes
+from allotment.entrypoints.http.dry_run import DryRunMiddleware
 from allotment.entrypoints.http.etna import VERSIONS as ETNA_VERSIONS
 from allotment.entrypoints.http.idempotency import IdempotencyMiddleware
 from allotment.entrypoints.http.inputs import TextGuard, document_refusals
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         return JSONResponse({"status": "ok"})
 
     app.add_middleware(IdempotencyMiddleware, container=box)
+    app.add_middleware(DryRunMiddleware, container=box)
     app.add_middleware(TextGuard)
     throttle = LoginThrottle(
         box.settings.login_failures_per_minute, box.settings.login_failures_per_address_per_minute

@@ -11,7 +11,7 @@ an answer) is taken over by a retry of the same request, unless that request's b
 committed: the key says so (409), and nothing is booked twice (`adapters/database/claims.py`).
 A 5xx answer releases a key that booked nothing. An answer marked `Cache-Control: no-store` (a
 token, a new API client's secret) is never kept: a replay answers 409 instead of showing the
-secret a second time.
+secret a second time. A dry run (`?dryRun=true`) claims no key: it keeps nothing to replay.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from allotment.adapters.database import claims
+from allotment.adapters.database import claims, dryrun
 from allotment.adapters.database.claims import Claim
 from allotment.bootstrap import Container
 from allotment.domain.errors import (
@@ -72,7 +72,7 @@ class IdempotencyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
         raw_key = headers.get(b"idempotency-key")
-        if raw_key is None or scope["method"] not in WRITE_METHODS:
+        if raw_key is None or scope["method"] not in WRITE_METHODS or dryrun.current():
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1").strip()

@@ -22,6 +22,8 @@ from fastapi.openapi.docs import (
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 
+from allotment.entrypoints.http.throttle import TOKEN_PATHS
+
 ASSETS_URL = "/docs/assets"
 OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
 ASSETS = str(files("fastapi_offline") / "static")
@@ -205,6 +207,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
         ]
         if not operation["parameters"]:
             del operation["parameters"]
+    _document_dry_runs(document)
     used = {name for op in operations for item in op.get("security", []) for name in item}
     components = document.setdefault("components", {})
     declared = {**components.get("securitySchemes", {}), **SECURITY_SCHEMES}
@@ -212,6 +215,29 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
         name: scheme for name, scheme in declared.items() if name in used
     }
     return document
+
+
+DRY_RUN_PARAMETER = {
+    "name": "dryRun",
+    "in": "query",
+    "required": False,
+    "description": "`true` runs the request without keeping anything: the same answer as the "
+    "real request, with a `Dry-Run: true` header; nothing is booked and no Idempotency-Key is "
+    "claimed. Any value but `true` or `false` is refused.",
+    "schema": {"type": "boolean", "default": False},
+}
+
+
+def _document_dry_runs(document: dict[str, Any]) -> None:
+    """`dryRun` on every write operation but a login (decision 0032)."""
+    for path, item in document.get("paths", {}).items():
+        if path in TOKEN_PATHS:  # a login refuses a dry run: a token cannot be taken back
+            continue
+        for method, operation in item.items():
+            if method in ("post", "put", "patch", "delete"):
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name") == "dryRun" for p in parameters):
+                    parameters.append(dict(DRY_RUN_PARAMETER))
 
 
 def swagger_page(openapi_url: str, title: str, root: str = "") -> HTMLResponse:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from allotment.adapters.database import dryrun
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import insert_values, reserve_ids
 from allotment.adapters.database.sequences import follow_chosen_id
@@ -139,6 +140,7 @@ class SqlAuditRepository:
                 dialect=event.dialect,
             )
         )
+        dryrun.note(event)
 
     def list(
         self, company_id: int, object_type: str | None, after_id: int, limit: int
