@@ -79,9 +79,29 @@ def dry_run_events(engine: Engine) -> list[dict[str, Any]]:
 def normalised(response: Response) -> Any:
     """The body with the values of assigned fields (ids, times, secrets) blanked."""
     kind = response.headers.get("content-type", "")
+    if kind.startswith("multipart/"):
+        return [_part(part) for part in _parts(response.text, kind)]
     if "json" not in kind:
         return re.sub(r">(\d+|\d{4}-\d\d-\d\dT[\d:.]+Z?)<", ">#<", response.text)
     return _blank(response.json())
+
+
+def _parts(text: str, kind: str) -> list[str]:
+    """A multipart answer's parts (a Saxo batch: each an embedded HTTP answer), without the
+    boundary the server chose."""
+    boundary = re.search(r'boundary="?([^";]+)', kind)
+    assert boundary, kind
+    return [p for p in text.split(f"--{boundary.group(1)}") if p.strip() not in ("", "--")]
+
+
+def _part(part: str) -> Any:
+    """An embedded answer: its head as text, its JSON body with assigned fields blanked."""
+    head, _, body = part.strip().partition("\r\n\r\n" if "\r\n\r\n" in part else "\n\n")
+    head, _, inner = body.partition("\r\n\r\n" if "\r\n\r\n" in body else "\n\n")
+    try:
+        return head, _blank(json.loads(inner))
+    except ValueError:
+        return head, inner
 
 
 def _blank(node: Any, name: str = "") -> Any:
