@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     max_batch_items: int = 100_000
     max_page_size: int = 1000
     fast_password_hashing: bool = False
+    desk_session_idle_minutes: int = 30
+    """The operations desk's session ends after this long without a request..."""
+    desk_session_absolute_hours: int = 12
+    """...and this long after the login, whatever its use."""
     """Cheap Argon2 parameters, for test suites only."""
 
     def resolved_database_url(self) -> str:

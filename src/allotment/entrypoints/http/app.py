@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     for router in (tokens.router, identity.router, accounts.router, ledger.router, blocks.router):
         app.include_router(router)
     _include_dialects(app)
+    _include_desk(app)
 
     @app.get("/health", tags=["Health"])
     def health() -> JSONResponse:
@@ -56,3 +57,10 @@ def _include_dialects(app: FastAPI) -> None:
 
     for router in dialects.routers():
         app.include_router(router)
+
+
+def _include_desk(app: FastAPI) -> None:
+    """The operations desk's pages under /desk (not part of the API's document)."""
+    from allotment.entrypoints import web
+
+    web.install(app)
