@@ -43,7 +43,7 @@ class Lifetime:
     absolute: timedelta
 
     def expired(self, session: DeskSession, now: datetime) -> bool:
-        return now - session.last_seen_at > self.idle or now - session.created_at > self.absolute
+        return now - session.last_seen_at >= self.idle or now - session.created_at >= self.absolute
 
 
 class SessionRepository(Protocol):

@@ -9,7 +9,11 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-from allotment.domain.numbers import plain
+
+def figure(value: Decimal) -> str:
+    """A quantity as people read it: no exponent, no trailing zeros."""
+    return format(value.normalize(), "f") if value else "0"
+
 
 ROW = 34
 LABEL = 150
@@ -43,11 +47,11 @@ def target_vs_given(bars: Sequence[Bar], title: str) -> Markup:
         parts += [
             f'<text x="0" y="{y + 15}" class="chart-label">{escape(bar.label)}</text>',
             f'<rect x="{LABEL}" y="{y}" width="{target_width:.1f}" height="{BAR}" '
-            f'class="chart-target"><title>target {plain(bar.target)}</title></rect>',
+            f'class="chart-target"><title>target {figure(bar.target)}</title></rect>',
             f'<rect x="{LABEL}" y="{y + BAR + 2}" width="{given_width:.1f}" height="{BAR}" '
-            f'class="chart-given"><title>given {plain(bar.given)}</title></rect>',
+            f'class="chart-given"><title>given {figure(bar.given)}</title></rect>',
             f'<text x="{LABEL + max(target_width, given_width) + 6:.1f}" y="{y + 15}" '
-            f'class="chart-figure">{plain(bar.given)} / {plain(bar.target)}</text>',
+            f'class="chart-figure">{figure(bar.given)} / {figure(bar.target)}</text>',
         ]
     legend = height - 8
     parts += [

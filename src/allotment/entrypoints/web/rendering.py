@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from allotment.domain.errors import Unauthorized
-from allotment.domain.numbers import plain
+from allotment.entrypoints.web.charts import figure
 from allotment.services.desk import SessionExpired
 
 HERE = Path(__file__).parent
@@ -33,7 +33,7 @@ SECURITY_HEADERS = {
 
 def number(value: Decimal | None) -> str:
     """Decimals as the ledger keeps them, without exponent or trailing zeros."""
-    return "" if value is None else plain(value)
+    return "" if value is None else figure(value)
 
 
 templates.env.filters["number"] = number

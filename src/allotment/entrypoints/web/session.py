@@ -46,13 +46,15 @@ def lifetime(box: Container) -> desk.Lifetime:
 def caller(request: Request, box: ContainerDep) -> Caller:
     """The session's principal, re-read; raises Unauthorized (to the login page) without one."""
     now = box.clock.now()
+    refused: Unauthorized | None = None
     with box.uow() as uow:
         try:
             principal, session = desk.current(uow, request.cookies.get(COOKIE), now, lifetime(box))
-        except Unauthorized:
-            uow.commit()  # an expired session is forgotten
-            raise
+        except Unauthorized as error:
+            refused = error  # raised once an expired session is forgotten
         uow.commit()
+    if refused is not None:
+        raise refused
     return Caller(Context(principal=principal, dialect="desk", now=now), session, box)
 
 
