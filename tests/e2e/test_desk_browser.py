@@ -157,7 +157,7 @@ def test_the_demo_user_books_reverses_and_closes_the_day_in_the_browser(
     page.get_by_role("link", name="1574444-01").first.click()
     expect(page.get_by_role("heading", level=2)).to_contain_text("Account 1574444-01")
     assert page.locator("#positions").inner_text().count("BHP") == 1
-    assert "0" == page.locator("#positions tbody tr td").nth(1).inner_text()
+    assert page.locator("#positions tbody tr td").nth(1).inner_text() == "0"
     cash = page.locator("#cash tbody tr td").nth(1).inner_text()
     assert cash not in ("10000", "10000.00")  # the sale's net proceeds arrived
     page.screenshot(path=shots / "account.png")
