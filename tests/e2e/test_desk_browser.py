@@ -169,6 +169,11 @@ def test_the_demo_user_books_reverses_and_closes_the_day_in_the_browser(
     expect(page.get_by_role("status")).to_contain_text("reversed")
     expect(page.locator("#allocations tbody tr").nth(0)).to_contain_text("reversed")
 
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing overflows
+    for path in ("/desk/", "/desk/blocks/195", "/desk/eod"):
+        page.goto(f"{served}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_role("link", name="End of day").click()
     with page.expect_download() as csv_download:
         page.get_by_role("link", name="Download the report (CSV)").click()
