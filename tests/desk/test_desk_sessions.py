@@ -3,53 +3,13 @@ logout; and the desk stays out of the API's OpenAPI document."""
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 
 from allotment.adapters.clock import FixedClock
 from allotment.bootstrap import Container
-from allotment.entrypoints.http.app import create_app
-
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def desk(demo_container: Container, clock: FixedClock) -> Iterator[TestClient]:
-    box = dataclasses.replace(demo_container, clock=clock)
-    app = create_app(container=box)
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
-        yield client
-
-
-def log_in(desk: TestClient, username: str = "demo", password: str = "demo") -> str:
-    """Log in and answer the session's CSRF token, read from a page's form."""
-    answer = desk.post("/desk/login", data={"username": username, "password": password})
-    assert answer.status_code == 303, answer.text
-    page = desk.get("/desk/")
-    assert page.status_code == 200
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found is not None
-    return found.group(1)
-
-
-def allocated_of_195(desk: TestClient) -> str:
-    page = desk.get("/desk/blocks/195")
-    found = re.search(r"<dt>Allocated</dt><dd>([^<]*)</dd>", page.text)
-    assert found is not None
-    return found.group(1)
-
-
-BOOKING = {"method": "Unit", "weight:1574444-01": "25", "weight:987558-01": "75"}
+from tests.desk.support import BOOKING, START, allocated_of_195, log_in
 
 
 def test_the_session_cookie_is_secure_httponly_strict_and_holds_no_user_data(

@@ -217,9 +217,18 @@ def _csrf(page: sync_api.Page) -> str:
 def test_the_advisor_never_sees_client_987558_and_every_action_on_it_is_refused(
     served: str, browser: sync_api.Browser
 ) -> None:
+    others = _allocations_of_987558(browser, served)
+    assert others
     page, requests = open_desk(browser, served, "advisor")
     pages = {}
-    for path in ("/desk/", "/desk/blocks/195", "/desk/accounts", "/desk/eod", "/desk/audit"):
+    for path in (
+        "/desk/",
+        "/desk/blocks/195",
+        "/desk/allocations",
+        "/desk/accounts",
+        "/desk/eod",
+        "/desk/audit",
+    ):
         answer = page.goto(f"{served}{path}")
         assert answer is not None
         pages[path] = answer.status
@@ -227,11 +236,18 @@ def test_the_advisor_never_sees_client_987558_and_every_action_on_it_is_refused(
     assert pages == {
         "/desk/": 200,
         "/desk/blocks/195": 200,
+        "/desk/allocations": 200,
         "/desk/accounts": 200,
         "/desk/eod": 403,
         "/desk/audit": 403,
     }
-    for path in ("/desk/accounts/987558-01", "/desk/?account=987558-01"):
+    export = page.request.get(f"{served}/desk/allocations/export.csv")
+    assert export.ok and export.text().startswith("id,dialect,") and "987558" not in export.text()
+    for path in (
+        "/desk/accounts/987558-01",
+        "/desk/?account=987558-01",
+        "/desk/allocations?account=987558-01",
+    ):
         answer = page.goto(f"{served}{path}")
         assert answer is not None and answer.status == 403
     page.goto(f"{served}/desk/blocks/195")
@@ -249,8 +265,6 @@ def test_the_advisor_never_sees_client_987558_and_every_action_on_it_is_refused(
         "book": 403,
         "close": 403,
     }
-    others = _allocations_of_987558(browser, served)
-    assert others
     for allocation_id in others:
         answer = page.request.post(
             f"{served}/desk/allocations/{allocation_id}/reverse",
