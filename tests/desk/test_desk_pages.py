@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
@@ -41,3 +43,22 @@ def test_a_preview_the_engine_refuses_is_explained_beside_the_form(desk: TestCli
     assert answer.status_code == 422
     assert 'class="error" role="alert"' in answer.text
     assert 'value="30"' in answer.text  # the form keeps what was typed
+
+
+def test_the_exceptions_queue_lists_a_blocks_remainder_until_it_is_allocated(
+    desk: TestClient,
+) -> None:
+    token = log_in(desk)
+    day = {"day": datetime.now(UTC).date().isoformat()}  # the demo's blocks are of today
+    partial = {"csrf_token": token, "method": "Unit", "weight:1574444-01": "25"}
+    rest = {"csrf_token": token, "method": "Unit", "weight:987558-01": "75"}
+
+    before = desk.get("/desk/exceptions", params=day).text
+    assert desk.post("/desk/blocks/195/book", data=partial).is_redirect
+    between = desk.get("/desk/exceptions", params=day).text
+    assert desk.post("/desk/blocks/195/book", data=rest).is_redirect
+    after = desk.get("/desk/exceptions", params=day).text
+
+    assert "Allocate block 195" in before and "Allocate block 195" in between
+    assert re.search(r"<td class=\"num\">25</td><td class=\"num\">75</td>", between)
+    assert "Allocate block 195" not in after

@@ -38,6 +38,8 @@ class BlotterQuery:
     status: str | None = None
     before_id: int | None = None
     limit: int = 50
+    unallocated_only: bool = False
+    """Only blocks whose fills are not all allocated (the exceptions queue)."""
 
 
 class BlotterRepository(Protocol):
@@ -73,6 +75,7 @@ def blotter(
     status: str | None = None,
     before_id: int | None = None,
     limit: int = 50,
+    unallocated_only: bool = False,
 ) -> BlotterPage:
     """The blocks created on `day` (UTC), newest first, `limit` at a time."""
     ctx.require(Scope.READ)
@@ -98,6 +101,7 @@ def blotter(
             status,
             before_id,
             limit + 1,
+            unallocated_only,
         )
     )
     symbols = {i.id: i.symbol for i in uow.instruments.list()}

@@ -4,8 +4,22 @@ query. They share the foundation's metadata; reached as `uow.extension("desk")`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Connection, ForeignKey, String, Table, delete, exists, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Float,
+    ForeignKey,
+    String,
+    Table,
+    cast,
+    delete,
+    exists,
+    select,
+    update,
+)
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.repositories.records import block_from_row
@@ -68,6 +82,12 @@ class SqlDeskRepository:
             statement = statement.where(b.c.instrument_id == query.instrument_id)
         if query.status is not None:
             statement = statement.where(b.c.status == query.status)
+        if query.unallocated_only:
+            filled: ColumnElement[Any] = b.c.filled_quantity
+            allocated: ColumnElement[Any] = b.c.allocated_quantity
+            if self._db.dialect.name == "sqlite":  # kept as text there: compared as numbers
+                filled, allocated = cast(filled, Float), cast(allocated, Float)
+            statement = statement.where(filled > allocated)
         if query.before_id is not None:
             statement = statement.where(b.c.id < query.before_id)
         if query.account_id is not None:

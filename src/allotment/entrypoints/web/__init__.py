@@ -9,14 +9,21 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from allotment.entrypoints.http import errors
-from allotment.entrypoints.web import allocations, blocks, eod, ledger, session
+from allotment.entrypoints.web import allocations, blocks, eod, exceptions, ledger, session
 from allotment.entrypoints.web.rendering import HERE, PREFIX, render_error
 
 
 def install(app: FastAPI) -> None:
     """Mount the desk's pages and static files; `/` leads to the desk."""
     errors.register_renderer(PREFIX, render_error)
-    for router in (session.router, blocks.router, allocations.router, eod.router, ledger.router):
+    for router in (
+        session.router,
+        blocks.router,
+        allocations.router,
+        exceptions.router,
+        eod.router,
+        ledger.router,
+    ):
         app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="desk-static")
 

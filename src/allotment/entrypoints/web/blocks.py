@@ -4,6 +4,7 @@ the session's `Context`."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -184,7 +185,7 @@ async def book(request: Request, block_id: int, found: Writer) -> Response:
     form = await request.form()
     values = _block_values(found, block_id)
     values["form"] = _echo(form)
-    reference = "D" + found.ctx.now.strftime("%m%d%H%M%S")
+    reference = "D" + secrets.token_hex(3)  # unique per booking; "-n" numbers its lines
     try:
         inputs = _preview_inputs(form)
         with found.box.uow() as uow:
