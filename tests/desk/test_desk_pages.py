@@ -62,3 +62,17 @@ def test_the_exceptions_queue_lists_a_blocks_remainder_until_it_is_allocated(
     assert "Allocate block 195" in before and "Allocate block 195" in between
     assert re.search(r"<td class=\"num\">25</td><td class=\"num\">75</td>", between)
     assert "Allocate block 195" not in after
+
+
+def test_a_control_character_in_a_form_is_refused_on_the_desks_error_page(
+    desk: TestClient,
+) -> None:
+    token = log_in(desk)
+    answer = desk.post(
+        "/desk/allocations/1/reverse",
+        content=f"csrf_token={token}&reason=bad%00reason",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert 'class="error" role="alert"' in answer.text
