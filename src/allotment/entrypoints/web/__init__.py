@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from allotment.entrypoints.http import errors
-from allotment.entrypoints.web import allocations, blocks, eod, exceptions, ledger, session
+from allotment.entrypoints.web import allocations, blocks, eod, exceptions, keys, ledger, session
 from allotment.entrypoints.web.rendering import HERE, PREFIX, render_error
 
 
@@ -21,6 +21,7 @@ def install(app: FastAPI) -> None:
         blocks.router,
         allocations.router,
         exceptions.router,
+        keys.router,
         eod.router,
         ledger.router,
     ):

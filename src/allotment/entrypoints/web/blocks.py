@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from allotment.domain.allocation.model import Method
 from allotment.domain.errors import AllotmentError, InvalidInstruction, NotFound
 from allotment.domain.identity import Scope
+from allotment.entrypoints.http.errors import status_for
 from allotment.entrypoints.web.charts import Bar, target_vs_given
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader, Writer
@@ -171,9 +172,7 @@ async def preview(request: Request, block_id: int, found: Writer) -> Response:
             previewed = desk_blocks.preview_block(uow, found.ctx, block_id, **inputs)
     except AllotmentError as refused:
         values["error"] = str(refused)
-        return page(
-            request, "block.html", values, 422 if isinstance(refused, InvalidInstruction) else 403
-        )
+        return page(request, "block.html", values, status_for(refused))
     values.update(_preview_values(previewed))
     return page(request, "block.html", values)
 
@@ -195,9 +194,7 @@ async def book(request: Request, block_id: int, found: Writer) -> Response:
                 uow.commit()
     except AllotmentError as refused:
         values["error"] = str(refused)
-        return page(
-            request, "block.html", values, 422 if isinstance(refused, InvalidInstruction) else 403
-        )
+        return page(request, "block.html", values, status_for(refused))
     if not outcome.accepted:
         values.update(_preview_values(previewed))
         values["refusals"] = outcome.errors
