@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/block_fill.py
 	$(BIN)/python bench/bookbuilding_search.py
 	$(BIN)/python bench/fix_alloc.py
+	$(BIN)/python bench/desk_blotter.py
 
 # Every benchmark at a small size, on SQLite and (when a PostgreSQL URL is set) PostgreSQL: CI
 # runs it so that a benchmark cannot rot unnoticed. The figures mean little at this size.
@@ -56,6 +57,7 @@ bench-smoke: $(STAMP)
 	$(BIN)/python bench/block_fill.py --participants 1000
 	$(BIN)/python bench/bookbuilding_search.py --allocations 10000 --runs 3
 	$(BIN)/python bench/fix_alloc.py --instructions 50
+	$(BIN)/python bench/desk_blotter.py --allocations 10000 --blocks 200 --runs 2
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=100_000, gt=0)
     max_page_size: int = Field(default=1000, gt=0)
     fast_password_hashing: bool = False
+    desk_session_idle_minutes: int = 30
+    """The operations desk's session ends after this long without a request..."""
+    desk_session_absolute_hours: int = 12
+    """...and this long after the login, whatever its use."""
     """Cheap Argon2 parameters, for test suites only."""
     idempotency_lease_seconds: int = Field(default=60, ge=5)
     """How long a claimed Idempotency-Key stays claimed without its request renewing it."""

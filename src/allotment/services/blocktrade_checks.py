@@ -252,7 +252,7 @@ def line_checker(
         ctx=ctx,
         master=master,
         instrument=instrument,
-        master_price=_master_price(master, instrument),
+        master_price=master_price(master, instrument),
         tax_rate=company.tax_rate,
         known_clients=frozenset(known),
         accounts=accounts,
@@ -270,7 +270,7 @@ def _trading_account(account: Account, instrument: Instrument) -> bool:
     )
 
 
-def _master_price(master: BlockRecord | None, instrument: Instrument | None) -> Decimal | None:
+def master_price(master: BlockRecord | None, instrument: Instrument | None) -> Decimal | None:
     """The master's average price at the instrument's price increment (half-even): the one
     price every child of the master is booked at."""
     if master is None or instrument is None or master.filled_quantity == 0:

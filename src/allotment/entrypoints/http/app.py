@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.include_router(router)
     _include_dialects(app)
     openapi.install(app)
+    _include_desk(app)
 
     @app.get("/health", tags=["Health"])
     def health() -> JSONResponse:
@@ -85,3 +86,10 @@ def _include_dialects(app: FastAPI) -> None:
 
     for router in dialects.routers():
         app.include_router(router)
+
+
+def _include_desk(app: FastAPI) -> None:
+    """The operations desk's pages under /desk (not part of the API's document)."""
+    from allotment.entrypoints import web
+
+    web.install(app)

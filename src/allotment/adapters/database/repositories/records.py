@@ -176,6 +176,10 @@ def _block(row: Row[tuple[object, ...]]) -> BlockRecord:
     return BlockRecord(**values)
 
 
+block_from_row = _block
+"""A blocks row as a record, for capabilities that query blocks their own way."""
+
+
 class SqlBlockRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection

@@ -1,0 +1,37 @@
+"""The operations desk (decision 0027): server-rendered pages under /desk for the back office,
+served by the same process as the API, calling the same services with the same checks. No
+build step, no script needed, every asset shipped with the package."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from allotment.entrypoints.http import errors
+from allotment.entrypoints.web import allocations, blocks, eod, exceptions, keys, ledger, session
+from allotment.entrypoints.web.rendering import HERE, PREFIX, render_error
+
+
+def install(app: FastAPI) -> None:
+    """Mount the desk's pages and static files; `/` leads to the desk."""
+    errors.register_renderer(PREFIX, render_error)
+    for router in (
+        session.router,
+        blocks.router,
+        allocations.router,
+        exceptions.router,
+        keys.router,
+        eod.router,
+        ledger.router,
+    ):
+        app.include_router(router)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="desk-static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+    @app.get(PREFIX, include_in_schema=False)
+    def desk_root() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/", status_code=307)
