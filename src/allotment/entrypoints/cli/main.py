@@ -12,7 +12,7 @@ from rich.table import Table
 
 from allotment.bootstrap import Container, build, migrate, schema_is_current
 from allotment.domain.errors import AllotmentError
-from allotment.entrypoints.cli import allocate, bookbuilding, clearing, idempotency
+from allotment.entrypoints.cli import allocate, bookbuilding, clearing, fairness, idempotency
 from allotment.services import demo as demo_data
 from allotment.services import ledger
 from allotment.services.ports import DanglingReference, Mismatch
@@ -30,6 +30,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(idempotency.app, name="idempotency")
 app.add_typer(clearing.app, name="clearing")
 app.add_typer(bookbuilding.app, name="bookbuilding")
+app.add_typer(fairness.app, name="fairness")
 app.command("allocate")(allocate.allocate)
 console = Console()
 errors = Console(stderr=True)

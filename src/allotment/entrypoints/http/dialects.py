@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from allotment.entrypoints.http import blocktrade, bookbuilding, etna, saxo
 from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
-from allotment.entrypoints.http.native import clearing, preview
+from allotment.entrypoints.http.native import clearing, fairness, preview
 
 
 def routers() -> list[APIRouter]:
@@ -19,4 +19,5 @@ def routers() -> list[APIRouter]:
         clearing.router,
         native_bookbuilding.router,
         preview.router,
+        fairness.router,
     ]
