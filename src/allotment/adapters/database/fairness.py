@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
 
-from sqlalchemy import Column, Connection, Date, Index, Row, String, Table, insert, select
+from sqlalchemy import Column, Connection, Date, Index, Row, String, Table, select
 
+from allotment.adapters.database.bulk import insert_values
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import ExactDecimal, UtcDateTime
 from allotment.adapters.database.uow import register_extension
@@ -43,6 +44,23 @@ fairness_records = Table(
 )
 
 
+COLUMNS = (
+    "allocation_id",
+    "company_id",
+    "account_id",
+    "instrument_id",
+    "allocation_key",
+    "remainder_policy",
+    "block_id",
+    "target_quantity",
+    "given_quantity",
+    "increment",
+    "price",
+    "trade_date",
+    "booked_at",
+)
+
+
 def _row(row: Row[tuple[object, ...]]) -> FairnessRow:
     return FairnessRow(
         company_id=row.company_id,
@@ -66,26 +84,26 @@ class SqlFairnessRepository:
         self._db = connection
 
     def add_many(self, rows: Sequence[FairnessRow]) -> None:
+        """In bulk: COPY on PostgreSQL for large batches (written behind, as allocations)."""
         values = [
-            {
-                "allocation_id": row.allocation_id,
-                "company_id": row.company_id,
-                "account_id": row.account_id,
-                "instrument_id": row.instrument_id,
-                "allocation_key": row.key,
-                "remainder_policy": row.policy,
-                "block_id": row.block_id,
-                "target_quantity": fraction_text(row.target_quantity),
-                "given_quantity": row.given_quantity,
-                "increment": row.increment,
-                "price": row.price,
-                "trade_date": row.trade_date,
-                "booked_at": row.booked_at,
-            }
+            (
+                row.allocation_id,
+                row.company_id,
+                row.account_id,
+                row.instrument_id,
+                row.key,
+                row.policy,
+                row.block_id,
+                fraction_text(row.target_quantity),
+                row.given_quantity,
+                row.increment,
+                row.price,
+                row.trade_date,
+                row.booked_at,
+            )
             for row in rows
         ]
-        if values:
-            self._db.execute(insert(fairness_records), values)
+        insert_values(self._db, fairness_records, COLUMNS, values)
 
     def rows(
         self,
