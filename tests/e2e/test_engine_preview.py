@@ -50,6 +50,8 @@ def engine_answer(body: dict[str, Any], participants: tuple[Participant, ...]) -
                 "target": row.target_decimal(6),
                 "quantity": row.quantity,
                 "deviation_increments": fraction_text(row.deviation_increments),
+                # Nothing carried in: the cumulative deviation is this split's.
+                "cumulative_deviation_increments": fraction_text(row.deviation_increments),
                 "reason": row.reason.value,
             }
             for row in result.explanation.participants

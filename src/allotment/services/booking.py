@@ -37,6 +37,7 @@ from allotment.services.booking_uniform import (
 from allotment.services.calendar import SettlementDates
 from allotment.services.clearing import open_session
 from allotment.services.context import Context
+from allotment.services.fairness import record_booked
 from allotment.services.ports import AllocationRow, UnitOfWork
 
 
@@ -337,6 +338,7 @@ def _write_rows(
         entry_ids,
     )
     batch.uow.allocations.add_many(_allocation_rows(batch, accepted, entry_ids), allocation_ids)
+    record_booked(batch.uow, batch.ctx, batch.requests, zip(accepted, allocation_ids, strict=True))
     return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
 
 

@@ -4,12 +4,22 @@ checks that need no balance."""
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import NamedTuple
 
 from allotment.domain.accounts import Account
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode, FeeLeg, Trade
 from allotment.domain.numbers import ZERO, is_multiple_of
+
+
+class FairnessNote(NamedTuple):
+    """What the engine decided for one allocation: its exact target (quantity units), the key
+    it was split by ("" for none) and the remainder policy applied (SPEC §12)."""
+
+    target_quantity: Fraction
+    key: str
+    policy: str
 
 
 class BookingRequest(NamedTuple):
@@ -33,6 +43,8 @@ class BookingRequest(NamedTuple):
     reference: str | None = None
     block_id: int | None = None
     fees_paid_by_client: bool = True
+    fairness: FairnessNote | None = None
+    """The engine's exact target for this allocation, recorded in the fairness ledger."""
 
     @property
     def fees_total(self) -> Decimal:

@@ -22,12 +22,19 @@ reported for the error account. Without fills, parts are priced at `price` when 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from allotment.domain.accounts import Account, AccountType
-from allotment.domain.allocation.engine import Method, Participant, SplitRequest, split
+from allotment.domain.allocation.engine import (
+    Method,
+    Participant,
+    RemainderPolicy,
+    SplitRequest,
+    split,
+)
 from allotment.domain.allocation.errors import EngineError
 from allotment.domain.allocation.exact import plus, total_of
 from allotment.domain.allocation.explain import Explanation
@@ -103,6 +110,9 @@ class PreviewRequest:
     fees: FeeSchedule | None = None
     price_places: int = PRICE_PLACES
     price_rounding: str = ROUND_HALF_UP
+    remainder_policy: RemainderPolicy = RemainderPolicy.LARGEST_REMAINDER
+    carried_deviations: Mapping[str, Fraction] | None = None
+    """Per participant, its cumulative deviation so far in increments (the Fair policy)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +143,8 @@ class Preview:
     fee_totals: TradeAmounts | None
     explanation: Explanation
     """Of the split of the total: each participant's exact target, quantity and deviation."""
+    cumulative_deviations: Mapping[str, Fraction]
+    """Per participant, the carried deviation plus this split's, in increments."""
 
 
 def needs_database(request: PreviewRequest) -> bool:
@@ -213,6 +225,7 @@ def _preview(ctx: Context, request: PreviewRequest, uow: UnitOfWork | None) -> P
         block_price=block_price,
         fee_totals=None if amounts is None else _fee_totals(amounts),
         explanation=result.explanation,
+        cumulative_deviations=result.cumulative_deviations(),
     )
 
 
@@ -246,13 +259,16 @@ def _split_by_key(
         key.unit_type, key.participants, request.total, increment or Decimal(1)
     )
     rules = (request.round_lot, request.minimum_quantity, request.price)
-    if any(rule is not None for rule in rules):
+    fair = request.remainder_policy is RemainderPolicy.FAIR or request.carried_deviations
+    if fair or any(rule is not None for rule in rules):
         result = split(
             replace(
                 result.request,
                 round_lot=request.round_lot,
                 minimum_quantity=request.minimum_quantity,
                 price=request.price,
+                remainder_policy=request.remainder_policy,
+                carried_deviations=request.carried_deviations,
             )
         )
     return result, key.fill_policy
@@ -285,6 +301,8 @@ def _split_participants(
             round_lot=request.round_lot,
             minimum_quantity=request.minimum_quantity,
             price=request.price,
+            remainder_policy=request.remainder_policy,
+            carried_deviations=request.carried_deviations,
         )
     )
 

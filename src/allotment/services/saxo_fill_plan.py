@@ -26,6 +26,7 @@ from allotment.domain.allocation.fees import FeeSchedule, Side, TradeAmounts, co
 from allotment.domain.errors import RuleViolation
 from allotment.domain.ledger import BookingCode
 from allotment.domain.numbers import ZERO, round_money
+from allotment.services.booking_requests import FairnessNote
 from allotment.services.saxo_fees import charges_nothing
 from allotment.services.saxo_records import Holder, MarginHandling
 
@@ -54,6 +55,8 @@ class Part:
     other_fees: Decimal = ZERO
     reason: str = ""
     """Why (some of) the part went to the error account: Reduced or a booking code."""
+    fairness: FairnessNote | None = None
+    """The part's exact pro rata target of the fill, for the fairness ledger."""
 
     @property
     def diverted(self) -> Decimal:

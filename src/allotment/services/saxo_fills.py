@@ -24,17 +24,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
+from fractions import Fraction
 
 from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.allocation.fillcore import priority_fill, pro_rata_fill
 from allotment.domain.allocation.fills import FillPolicy
+from allotment.domain.allocation.model import RemainderPolicy
 from allotment.domain.errors import RuleViolation
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode, cash_key, security_key
 from allotment.domain.numbers import ZERO, round_money
-from allotment.services import blocks
+from allotment.services import blocks, fairness
 from allotment.services.booking import book
-from allotment.services.booking_requests import BookingRequest
+from allotment.services.booking_requests import BookingRequest, FairnessNote
 from allotment.services.context import Context, record
 from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
 from allotment.services.registry import house_account
@@ -98,7 +100,9 @@ def _allocate(
         schedules_for(uow, ctx.company_id, {c for c in clients if c is not None}),
         order.margin_handling,
     )
+    notes = _note_targets(parts, participants, fill, order)
     to_error = _book_parts(uow, ctx, block, fill, desk, parts, overfill, error_holder, accounts)
+    _record_nothing_given(uow, ctx, (desk.instrument, fill.price, block.id), parts, notes)
     holding = [*participants, error_holder] if error_holder.held_quantity else participants
     adjust(uow, ctx, block, order, desk, pricing, holding, accounts)
     # The holders before the block: on PostgreSQL their rows join the writes still queued,
@@ -122,6 +126,42 @@ def _allocate(
             "reduced": sum(1 for part in parts if part.diverted),
         },
     )
+
+
+def _note_targets(
+    parts: Sequence[Part], participants: Sequence[Holder], fill: FillRecord, order: BlockOrder
+) -> dict[str, FairnessNote]:
+    """Each participant's exact target of this fill, for the fairness ledger: the fill pro rata
+    to the holders' targets (the key's split of the block). Set on each part, booked with it.
+    A Priority key asks for no pro rata split: it records nothing."""
+    total = sum((Fraction(h.target_quantity) for h in participants), Fraction(0))
+    if not total or order.fill_policy is not FillPolicy.PRO_RATA:
+        return {}
+    policy = RemainderPolicy.LARGEST_REMAINDER
+    notes = {
+        h.account_id: FairnessNote(
+            Fraction(fill.quantity) * Fraction(h.target_quantity) / total, str(order.key_id), policy
+        )
+        for h in participants
+        if h.target_quantity
+    }
+    for part in parts:
+        part.fairness = notes.get(part.holder.account_id)
+    return notes
+
+
+def _record_nothing_given(
+    uow: UnitOfWork,
+    ctx: Context,
+    allocation: tuple[Instrument, Decimal, int | None],
+    parts: Sequence[Part],
+    notes: Mapping[str, FairnessNote],
+) -> None:
+    """The participants with a target whose part of the fill was nothing (too small to split,
+    reduced to nothing, or refused by the ledger) are recorded as given nothing."""
+    booked = {part.holder.account_id for part in parts if part.quantity}
+    missing = [(account_id, note) for account_id, note in notes.items() if account_id not in booked]
+    fairness.record_nothing_given(uow, ctx, allocation, missing)
 
 
 def _fill_state(
@@ -294,6 +334,7 @@ def _request(
         fee_account=desk.fee,
         comment=comment,
         block_id=block.id,
+        fairness=part.fairness,
     )
 
 

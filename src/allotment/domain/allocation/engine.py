@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from operator import attrgetter
 
 from allotment.domain.allocation.constraints import Bounds, Pool, form_pool
@@ -37,12 +38,19 @@ from allotment.domain.allocation.explain import (
     Reason,
     SplitPlan,
 )
+from allotment.domain.allocation.fair import fair_shares
 from allotment.domain.allocation.methods import (
     acceptors_may_exceed_caps,
     method_caps,
     method_weights,
 )
-from allotment.domain.allocation.model import AllocationPart, Method, Participant, SplitRequest
+from allotment.domain.allocation.model import (
+    AllocationPart,
+    Method,
+    Participant,
+    RemainderPolicy,
+    SplitRequest,
+)
 from allotment.domain.allocation.result import SplitResult
 from allotment.domain.allocation.splitting import (
     largest_remainder,
@@ -59,6 +67,7 @@ __all__ = [
     "Participant",
     "ParticipantExplanation",
     "Reason",
+    "RemainderPolicy",
     "SplitRequest",
     "SplitResult",
     "precedence",
@@ -222,7 +231,12 @@ def _split_lots(
         pool = form_pool(problem.total_lots, as_ints(problem.weights), problem.bounds, rank)
     acceptors = _acceptors(participants, plain, rank)
     members = None if problem.bounds is None else pool.members
-    lots, assigned = _share_pool(pool, problem.weights, members, bool(acceptors), rank, vectorize)
+    if request.remainder_policy is RemainderPolicy.FAIR and not acceptors:
+        lots, assigned = _share_fairly(request, problem, pool, rank)
+    else:
+        lots, assigned = _share_pool(
+            pool, problem.weights, members, bool(acceptors), rank, vectorize
+        )
     if acceptors:
         eligible = [index for index in acceptors if index not in pool.dropped]
         assigned += _give_leftover(lots, problem, eligible, problem.total_lots - assigned)
@@ -234,8 +248,38 @@ def _split_lots(
         pool.fixed,
         frozenset(pool.dropped),
         bool(acceptors),
+        request.remainder_policy,
     )
     return lots, assigned, plan
+
+
+def _share_fairly(
+    request: SplitRequest, problem: _LotProblem, pool: Pool, rank: Callable[[int], Precedence]
+) -> tuple[list[int], int]:
+    """Lots per participant under the ``Fair`` policy: the pool's members are rounded against
+    their carried deviations (see ``fair``); capped participants keep their cap."""
+    count = len(request.participants)
+    members = list(range(count)) if problem.bounds is None else pool.members
+    weights = as_ints(problem.weights)
+    carried = request.carried_deviations or {}
+    per_lot = problem.lot_increments
+    lots = [0] * count
+    if pool.weight and members:
+        targets = [Fraction(pool.total * weights[i], pool.weight) for i in members]
+        carried_lots = [
+            Fraction(carried.get(request.participants[i].key, 0)) / per_lot for i in members
+        ]
+        bounds = problem.bounds
+        minimums = [0 if bounds is None else bounds.minimums[i] for i in members]
+        caps = [None if bounds is None else bounds.caps[i] for i in members]
+        shares = fair_shares(
+            pool.total, targets, carried_lots, (minimums, caps), lambda j: rank(members[j])
+        )
+        for index, share in zip(members, shares, strict=True):
+            lots[index] = share
+    for index, cap in pool.fixed.items():
+        lots[index] = cap
+    return lots, sum(lots)
 
 
 def _acceptors(

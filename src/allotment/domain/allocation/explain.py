@@ -9,7 +9,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from allotment.domain.allocation.exact import fraction_text, round_fraction
-from allotment.domain.allocation.model import Method, SplitRequest
+from allotment.domain.allocation.model import Method, RemainderPolicy, SplitRequest
 from allotment.domain.allocation.vectorized import IntVector
 
 
@@ -30,6 +30,7 @@ class SplitPlan:
     fixed_lots: Mapping[int, int]
     dropped: frozenset[int]
     acceptor_mode: bool
+    remainder_policy: RemainderPolicy = RemainderPolicy.LARGEST_REMAINDER
 
     def reason(self, index: int) -> Reason:
         if index in self.dropped:
@@ -77,6 +78,8 @@ class Explanation:
     remainder: Decimal
     leftover_to_acceptors: bool  # True: only remainder acceptors took leftover increments
     participants: tuple[ParticipantExplanation, ...]
+    # Fair applies only when no participant is a remainder acceptor (acceptors take precedence).
+    remainder_policy: RemainderPolicy = RemainderPolicy.LARGEST_REMAINDER
 
     def lines(self, places: int = 6) -> list[str]:
         """One readable line per participant, for logs, the CLI and the desk."""
@@ -114,6 +117,7 @@ def explain(
         remainder,
         plan.acceptor_mode,
         rows,
+        plan.remainder_policy,
     )
 
 

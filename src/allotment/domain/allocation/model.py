@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
 
 class Method(StrEnum):
@@ -17,6 +19,13 @@ class Method(StrEnum):
     NET_LIQUIDATION = "NetLiquidation"  # weights are the accounts' net liquidation values
     AVAILABLE_EQUITY = "AvailableEquity"  # weights are the accounts' available equity
     CASH = "Cash"  # weights are cash amounts, spent at the request's price
+
+
+class RemainderPolicy(StrEnum):
+    """Who gets the increments a pro rata split cannot place (SPEC §2, §12)."""
+
+    LARGEST_REMAINDER = "LargestRemainder"  # Hamilton, each allocation on its own
+    FAIR = "Fair"  # the most negative cumulative deviation first (see ``fair``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +60,9 @@ class SplitRequest:
     ones) and, when ``round_lot`` is given, multiples of the round lot. Below
     ``minimum_quantity`` (or a participant's own minimum) a participant gets nothing and its
     share is re-split. ``price`` is what a ``Cash`` participant's amount buys at.
+
+    ``carried_deviations`` (participant key -> cumulative deviation so far, exact, in
+    increments; absent: 0) is what the ``Fair`` remainder policy rounds against.
     """
 
     total: Decimal
@@ -60,12 +72,15 @@ class SplitRequest:
     round_lot: Decimal | None = None
     minimum_quantity: Decimal | None = None
     price: Decimal | None = None
+    remainder_policy: RemainderPolicy = RemainderPolicy.LARGEST_REMAINDER
+    carried_deviations: Mapping[str, Fraction] | None = None
 
     def __post_init__(self) -> None:
         # A list passed by a caller would make a frozen request mutable after the fact, and
         # a method given as its text ("Percentage") should behave as the enum member.
         object.__setattr__(self, "participants", tuple(self.participants))
         object.__setattr__(self, "method", Method(self.method))
+        object.__setattr__(self, "remainder_policy", RemainderPolicy(self.remainder_policy))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from functools import cached_property
 
 from allotment.domain.allocation.errors import UnknownParticipant
@@ -55,6 +56,15 @@ class SplitResult:
             self.quantities,
             (self.allocated, self.remainder),
         )
+
+    def cumulative_deviations(self) -> dict[str, Fraction]:
+        """Per participant key, the carried deviation plus this split's (given - exact target),
+        exactly, in increments: what the next ``Fair`` split of the same key carries."""
+        carried = self.request.carried_deviations or {}
+        return {
+            row.key: Fraction(carried.get(row.key, 0)) + row.deviation_increments
+            for row in self.explanation.participants
+        }
 
     @cached_property
     def _positions(self) -> dict[str, int]:

@@ -12,7 +12,15 @@ from rich.table import Table
 
 from allotment.bootstrap import Container, build, migrate, schema_is_current
 from allotment.domain.errors import AllotmentError
-from allotment.entrypoints.cli import allocate, bookbuilding, clearing, export, fix, idempotency
+from allotment.entrypoints.cli import (
+    allocate,
+    bookbuilding,
+    clearing,
+    export,
+    fairness,
+    fix,
+    idempotency,
+)
 from allotment.services import demo as demo_data
 from allotment.services import ledger
 from allotment.services.ports import DanglingReference, Mismatch
@@ -32,6 +40,7 @@ app.add_typer(clearing.app, name="clearing")
 app.add_typer(bookbuilding.app, name="bookbuilding")
 app.add_typer(export.app, name="export")
 app.add_typer(fix.app, name="fix")
+app.add_typer(fairness.app, name="fairness")
 app.command("allocate")(allocate.allocate)
 console = Console()
 errors = Console(stderr=True)

@@ -10,6 +10,7 @@ from allotment.entrypoints.http.native import (
     calendar,
     clearing,
     exports,
+    fairness,
     fix_sessions,
     preview,
     statements,
@@ -30,4 +31,5 @@ def routers() -> list[APIRouter]:
         calendar.router,
         statements.router,
         fix_sessions.router,
+        fairness.router,
     ]

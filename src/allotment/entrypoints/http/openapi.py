@@ -88,6 +88,11 @@ TAGS: list[dict[str, str]] = [
         "description": "Clearing sessions: a trade date's bookings, its close and its report.",
     },
     {
+        "name": "Fairness",
+        "description": "The fairness ledger: each allocation's exact target against what was "
+        "given, and the cumulative deviation per account, instrument and allocation key.",
+    },
+    {
         "name": "Book-building",
         "description": "Native book-building: deals, tranches, investor accounts, indications "
         "and the distribution of a tranche.",

@@ -18,12 +18,13 @@ from decimal import (
     ROUND_UP,
     Decimal,
 )
-from typing import Any, Literal
+from fractions import Fraction
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from allotment.domain.allocation.engine import Method
+from allotment.domain.allocation.engine import Method, RemainderPolicy
 from allotment.domain.allocation.exact import fraction_text
 from allotment.domain.allocation.explain import ParticipantExplanation, Reason
 from allotment.domain.allocation.fees import FeeSchedule, Side, TradeAmounts
@@ -37,6 +38,10 @@ router = APIRouter(prefix="/api/v1/allocations", tags=["Allocations"])
 
 MAX_PARTICIPANTS = 100_000
 MAX_FILLS = 100
+FractionText = Annotated[
+    str, Field(pattern=r"^-?[0-9]{1,30}(/[1-9][0-9]{0,29}|\.[0-9]{1,30})?$", max_length=70)
+]
+"""An exact number: an integer, a decimal or a fraction with a non-zero denominator."""
 MAX_PRIORITY = 2**31 - 1
 Rounding = Literal[
     "ROUND_HALF_UP",
@@ -127,6 +132,17 @@ class PreviewIn(Model):
     fees: PreviewFeesIn | None = None
     price_places: int = Field(default=PRICE_PLACES, ge=0, le=9)
     price_rounding: Rounding = "ROUND_HALF_UP"
+    remainder_policy: RemainderPolicy = Field(
+        default=RemainderPolicy.LARGEST_REMAINDER,
+        description="LargestRemainder decides this split alone; Fair gives the remainder to "
+        "the most negative cumulative deviation (with `carried_deviations`).",
+    )
+    carried_deviations: dict[str, FractionText] | None = Field(
+        default=None,
+        max_length=MAX_PARTICIPANTS,
+        description="Per participant key, its cumulative deviation so far in increments, exact: "
+        '"-1/3", "0.5", "2".',
+    )
 
 
 class PartOut(BaseModel):
@@ -162,6 +178,9 @@ class ExplanationRowOut(BaseModel):
     target: DecimalOut = Field(description="The target at `target_places`, `target_rounding`.")
     quantity: DecimalOut
     deviation_increments: str = Field(description='(quantity - target) / increment, e.g. "-1/3".')
+    cumulative_deviation_increments: str = Field(
+        description="The carried deviation plus this split's, in increments, exact."
+    )
     reason: Reason
 
 
@@ -169,6 +188,7 @@ class ExplanationOut(BaseModel):
     target_places: int
     target_rounding: str
     leftover_to_acceptors: bool
+    remainder_policy: RemainderPolicy
     participants: list[ExplanationRowOut]
 
 
@@ -228,6 +248,10 @@ def to_request(body: PreviewIn) -> previews.PreviewRequest:
         fees=fees,
         price_places=body.price_places,
         price_rounding=_ROUNDINGS[body.price_rounding],
+        remainder_policy=body.remainder_policy,
+        carried_deviations=None
+        if body.carried_deviations is None
+        else {key: Fraction(text) for key, text in body.carried_deviations.items()},
     )
 
 
@@ -257,7 +281,11 @@ def render(found: previews.Preview) -> PreviewOut:
             target_places=previews.TARGET_PLACES,
             target_rounding=previews.TARGET_ROUNDING,
             leftover_to_acceptors=found.explanation.leftover_to_acceptors,
-            participants=[_row(row) for row in found.explanation.participants],
+            remainder_policy=found.explanation.remainder_policy,
+            participants=[
+                _row(row, found.cumulative_deviations[row.key])
+                for row in found.explanation.participants
+            ],
         ),
     )
 
@@ -279,13 +307,14 @@ def _amounts(amounts: TradeAmounts) -> dict[str, Any]:
     }
 
 
-def _row(row: ParticipantExplanation) -> ExplanationRowOut:
+def _row(row: ParticipantExplanation, cumulative: Fraction) -> ExplanationRowOut:
     return ExplanationRowOut(
         key=row.key,
         target_exact=row.target_text(),
         target=row.target_decimal(previews.TARGET_PLACES, previews.TARGET_ROUNDING),
         quantity=row.quantity,
         deviation_increments=fraction_text(row.deviation_increments),
+        cumulative_deviation_increments=fraction_text(cumulative),
         reason=row.reason,
     )
 

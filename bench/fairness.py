@@ -1,0 +1,124 @@
+"""Benchmark: the fairness ledger holding a million allocations' deviations, and the report of
+one account over a year of them, on PostgreSQL. Prints the seconds per step.
+
+    python bench/fairness.py [--rows 1000000] [--accounts 1000]
+
+The rows (one instrument, one allocation key, trade dates spread over a year, exact targets
+such as 7/10 or 301/3) are written through the fairness repository in batches of 100,000, as a
+booking writes them (COPY behind). Timed: the writing, then the report of one account over the
+year (the rows read through `ix_fairness_company_account_date` and summed exactly), cold and
+warm. The target is under 100 ms.
+
+PostgreSQL runs when ALLOTMENT_BENCH_POSTGRES_URL (or ALLOTMENT_TEST_POSTGRES_URL) names a
+server where the bench may create and drop a database of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+from copy_floor import postgres_database
+
+import allotment.adapters.database.schema  # noqa: F401  (registers the repositories)
+from allotment.bootstrap import Container, build, migrate
+from allotment.services.fairness import EXTENSION, FairnessRow, summarise
+from allotment.settings import Settings
+
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
+BATCH = 100_000
+YEAR_START = date(2026, 1, 1)
+PRICE = Decimal("10.00")
+
+
+def rows(count: int, accounts: int, seed: int = 7) -> list[FairnessRow]:
+    """`count` rows: the accounts in turn, trade dates through the year, a target whose
+    fraction is what a split of a random total by ten weights would give."""
+    pick = random.Random(seed)
+    booked_at = datetime(2026, 1, 1, tzinfo=UTC)
+    made = []
+    for index in range(count):
+        target = Fraction(pick.randint(0, 10_000), pick.choice((1, 3, 7, 10, 13)))
+        given = Decimal(int(target) + (1 if pick.random() < target - int(target) else 0))
+        made.append(
+            FairnessRow(
+                1,
+                index + 1,
+                f"ACC-{index % accounts:05d}",
+                1,
+                "K1",
+                "Fair",
+                None,
+                target,
+                given,
+                Decimal(1),
+                PRICE,
+                YEAR_START + timedelta(days=index * 365 // count),
+                booked_at,
+            )
+        )
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=1_000)
+    args = parser.parse_args()
+    admin_url = os.environ.get("ALLOTMENT_BENCH_POSTGRES_URL") or os.environ.get(
+        "ALLOTMENT_TEST_POSTGRES_URL"
+    )
+    if not admin_url:
+        sys.exit("set ALLOTMENT_BENCH_POSTGRES_URL to a PostgreSQL server")
+    made = rows(args.rows, args.accounts)
+    with (
+        postgres_database(admin_url) as url,
+        tempfile.TemporaryDirectory(prefix="fairness-bench-") as folder,
+    ):
+        settings = Settings(database_url=url, secret_key=SECRET, var_dir=Path(folder))
+        box = build(settings)
+        migrate(box)
+        try:
+            run(box, made, args.accounts)
+        finally:
+            box.engine.dispose()
+
+
+def run(box: Container, made: list[FairnessRow], accounts: int) -> None:
+    started = time.perf_counter()
+    for first in range(0, len(made), BATCH):
+        with box.uow() as uow:
+            uow.extension(EXTENSION).add_many(made[first : first + BATCH])
+            uow.commit()
+    written = time.perf_counter() - started
+    print(f"wrote {len(made):,} fairness rows in {written:.2f} s", flush=True)
+    with box.engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE fairness_records")
+    year = (YEAR_START, date(2026, 12, 31))
+    for attempt in ("cold", "warm", "warm"):
+        started = time.perf_counter()
+        with box.uow(write=False) as uow:
+            found = uow.extension(EXTENSION).rows(
+                1, frozenset({f"ACC-{42 % accounts:05d}"}), 1, "K1", year
+            )
+        [line] = summarise(found)
+        elapsed = time.perf_counter() - started
+        deviation = float(line.deviation_increments)
+        print(
+            f"report of one account over a year ({attempt}): {elapsed * 1000:.1f} ms, "
+            f"{line.allocation_count:,} allocations, deviation {deviation:.3f} increments, "
+            f"{line.deviation_money_rounded()} in money"
+        )
+    print(f"({accounts:,} accounts; target under 100 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Table and repository of the fairness ledger: one row per allocation decided by the engine,
+its exact target (a fraction, kept as its text: ``"301/3"``) and the quantity given. Reached as
+`uow.extension("fairness")`.
+
+Rows are written in one statement per booking and read per account (the report of one account
+over a period walks ``ix_fairness_company_account_date``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from fractions import Fraction
+
+from sqlalchemy import Column, Connection, Date, Index, Row, String, Table, select
+
+from allotment.adapters.database.bulk import insert_values
+from allotment.adapters.database.tables import BigId, metadata
+from allotment.adapters.database.types import ExactDecimal, UtcDateTime
+from allotment.adapters.database.uow import register_extension
+from allotment.domain.allocation.exact import fraction_text
+from allotment.services.fairness import EXTENSION, FairnessRow
+
+# References checked set-based, no per-row foreign keys (bulk booking, as allocations).
+fairness_records = Table(
+    "fairness_records",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    # None: the participant's part of the allocation was nothing (its target was not).
+    Column("allocation_id", BigId, nullable=True),
+    Column("company_id", BigId, nullable=False),
+    Column("account_id", String(50), nullable=False),
+    Column("instrument_id", BigId, nullable=False),
+    Column("allocation_key", String(50), nullable=False),
+    Column("remainder_policy", String(20), nullable=False),
+    Column("block_id", BigId, nullable=True),
+    Column("target_quantity", String(200), nullable=False),
+    Column("given_quantity", ExactDecimal(), nullable=False),
+    Column("increment", ExactDecimal(), nullable=False),
+    Column("price", ExactDecimal(), nullable=False),
+    Column("trade_date", Date(), nullable=False),
+    Column("booked_at", UtcDateTime(), nullable=False),
+    Index("ix_fairness_company_account_date", "company_id", "account_id", "trade_date"),
+)
+
+
+COLUMNS = (
+    "allocation_id",
+    "company_id",
+    "account_id",
+    "instrument_id",
+    "allocation_key",
+    "remainder_policy",
+    "block_id",
+    "target_quantity",
+    "given_quantity",
+    "increment",
+    "price",
+    "trade_date",
+    "booked_at",
+)
+
+
+def _row(row: Row[tuple[object, ...]]) -> FairnessRow:
+    return FairnessRow(
+        company_id=row.company_id,
+        allocation_id=row.allocation_id,
+        account_id=row.account_id,
+        instrument_id=row.instrument_id,
+        key=row.allocation_key,
+        policy=row.remainder_policy,
+        block_id=row.block_id,
+        target_quantity=Fraction(row.target_quantity),
+        given_quantity=row.given_quantity,
+        increment=row.increment,
+        price=row.price,
+        trade_date=row.trade_date,
+        booked_at=row.booked_at,
+    )
+
+
+class SqlFairnessRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add_many(self, rows: Sequence[FairnessRow]) -> None:
+        """In bulk: COPY on PostgreSQL for large batches (written behind, as allocations)."""
+        values = [
+            (
+                row.allocation_id,
+                row.company_id,
+                row.account_id,
+                row.instrument_id,
+                row.key,
+                row.policy,
+                row.block_id,
+                fraction_text(row.target_quantity),
+                row.given_quantity,
+                row.increment,
+                row.price,
+                row.trade_date,
+                row.booked_at,
+            )
+            for row in rows
+        ]
+        insert_values(self._db, fairness_records, COLUMNS, values)
+
+    def rows(
+        self,
+        company_id: int,
+        account_ids: frozenset[str] | None,
+        instrument_id: int | None,
+        key: str | None,
+        period: tuple[date | None, date | None],
+    ) -> list[FairnessRow]:
+        table = fairness_records.c
+        query = select(fairness_records).where(table.company_id == company_id)
+        if account_ids is not None:
+            query = query.where(table.account_id.in_(sorted(account_ids)))
+        if instrument_id is not None:
+            query = query.where(table.instrument_id == instrument_id)
+        if key is not None:
+            query = query.where(table.allocation_key == key)
+        start, end = period
+        if start is not None:
+            query = query.where(table.trade_date >= start)
+        if end is not None:
+            query = query.where(table.trade_date <= end)
+        query = query.order_by(table.allocation_id)
+        return [_row(row) for row in self._db.execute(query)]
+
+
+register_extension(EXTENSION, SqlFairnessRepository)
