@@ -104,6 +104,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=box.settings.log_level.lower(),
+        access_log=False,
         factory=False,
     )
 
