@@ -14,7 +14,7 @@ from rich.table import Table
 from allotment.adapters.database.inventory import ledger_counts
 from allotment.bootstrap import Container, build, migrate, schema_is_current
 from allotment.domain.errors import AllotmentError
-from allotment.entrypoints.cli import allocate, bookbuilding, clearing, db, idempotency
+from allotment.entrypoints.cli import allocate, bookbuilding, clearing, db, deployment, idempotency
 from allotment.services import demo as demo_data
 from allotment.services import ledger
 from allotment.services.ports import DanglingReference, Mismatch
@@ -90,7 +90,12 @@ def serve(
     """Serve every API on one port (OpenAPI at /docs)."""
     import uvicorn
 
+    refused = deployment.refusal(Settings(), workers)
+    if refused is not None:
+        typer.echo(refused, err=True)
+        raise typer.Exit(2)
     box = container()
+    deployment.share_metrics(box.settings, workers)
     if demo:
         migrate(box)
         load_demo(box)
