@@ -9,6 +9,7 @@ processes)."""
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterable
 
 from prometheus_client import (
@@ -71,8 +72,6 @@ POOL_INVALIDATED = Counter(
     "Connections dropped as broken (a database restart, a network cut).",
 )
 
-_BOOKED = "allotment.journal_entries"
-
 
 def instrument(engine: Engine) -> None:
     """Pool gauges from the pool's events; journal entries counted when their transaction
@@ -86,19 +85,24 @@ def instrument(engine: Engine) -> None:
     event.listen(engine.pool, "invalidate", lambda *_: POOL_INVALIDATED.inc())
 
 
+_PENDING: weakref.WeakKeyDictionary[Connection, dict[str, int]] = weakref.WeakKeyDictionary()
+"""Entries written on a connection and not yet committed, by dialect (kept off the connection:
+a connection the database dropped must not be touched again to forget them)."""
+
+
 def entries_written(connection: Connection, count: int, dialect: str) -> None:
     """The ledger wrote `count` entries on this connection; they count once it commits."""
-    pending: dict[str, int] = connection.info.setdefault(_BOOKED, {})
+    pending = _PENDING.setdefault(connection, {})
     pending[dialect] = pending.get(dialect, 0) + count
 
 
 def _committed(connection: Connection) -> None:
-    for dialect, count in connection.info.pop(_BOOKED, {}).items():
+    for dialect, count in _PENDING.pop(connection, {}).items():
         BOOKINGS.labels(dialect=dialect).inc(count)
 
 
 def _rolled_back(connection: Connection) -> None:
-    connection.info.pop(_BOOKED, None)
+    _PENDING.pop(connection, None)
 
 
 def refused(codes: Iterable[str]) -> None:
