@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import logging
 import re
 from collections.abc import Iterator
 
@@ -25,9 +26,11 @@ METRICS_TOKEN = "metrics-token-0123456789-abcdefghijkl"
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     buffer = io.StringIO()
+    level = logging.getLogger().level
     json_logs.configure("INFO", stream=buffer)
     yield buffer
-    json_logs.configure("WARNING")
+    json_logs.release()
+    logging.getLogger().setLevel(level)
 
 
 def _lines(buffer: io.StringIO) -> list[dict[str, object]]:

@@ -73,19 +73,22 @@ class _Stderr:
 
 
 def configure(level: str, stream: TextIO | None = None) -> None:
-    """One JSON handler on the root logger (replacing any other), at `level`; structlog's own
-    loggers hand their events to it."""
+    """One JSON handler on the root logger, at `level`; structlog's own loggers hand their events
+    to it. Like `logging.basicConfig`, it leaves a root logger that something else (a test
+    runner's capture) already handles alone, unless a stream is given."""
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-    handler: logging.StreamHandler[Any] = logging.StreamHandler(stream or _Stderr())
-    handler.setFormatter(json_formatter())
     root = logging.getLogger()
     for existing in [h for h in root.handlers if getattr(h, "_allotment_json", False)]:
         root.removeHandler(existing)
+    if stream is None and root.handlers:
+        return
+    handler: logging.StreamHandler[Any] = logging.StreamHandler(stream or _Stderr())
+    handler.setFormatter(json_formatter())
     handler._allotment_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
@@ -93,6 +96,13 @@ def configure(level: str, stream: TextIO | None = None) -> None:
         # Uvicorn's records reach the root's JSON handler rather than its own plain-text ones.
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+
+
+def release() -> None:
+    """Take the JSON handler off the root logger (a test that installed one on its stream)."""
+    root = logging.getLogger()
+    for existing in [h for h in root.handlers if getattr(h, "_allotment_json", False)]:
+        root.removeHandler(existing)
 
 
 def get_logger(name: str) -> Any:
