@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/allotment demo
 	$(BIN)/allotment fix serve & trap 'kill $$! 2>/dev/null' EXIT; $(BIN)/allotment serve
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium nginx
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 # The docs pages' browser test drives Debian's Chromium: install it where apt-get can (root).
@@ -27,6 +27,13 @@ test: $(STAMP) chromium
 chromium:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	fi
+
+# The system test (tests/system) puts Debian's nginx in front of several app processes.
+.PHONY: nginx
+nginx:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx; \
 	fi
 
 lint: $(STAMP)

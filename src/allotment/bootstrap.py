@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from allotment.adapters import logging as json_logs
+from allotment.adapters import metrics
 from allotment.adapters.clock import SystemClock
 from allotment.adapters.database import schema  # noqa: F401  (registers every capability)
 from allotment.adapters.database.engine import make_engine
@@ -29,15 +30,16 @@ class Container:
 
 def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    json_logs.configure(settings.log_level)
     engine = make_engine(settings.resolved_database_url())
+    metrics.instrument(engine)
     secret = settings.secret() or load_or_create_secret(settings.var_dir / "secret_key")
     return Container(
         settings=settings,
         engine=engine,
         uow=SqlUnitOfWorkFactory(engine),
         hasher=Argon2PasswordHasher(fast=settings.fast_password_hashing),
-        tokens=JwtTokenCodec(secret),
+        tokens=JwtTokenCodec(secret, settings.previous_secrets()),
         clock=SystemClock(),
     )
 

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     login_failures_per_address_per_minute: int = Field(default=50, gt=0)
     """Failed logins from one address within a minute, whatever the user."""
 
+    secret_keys_previous: SecretStr | None = None
+    """Former signing secrets, comma-separated: tokens they signed are accepted until they
+    expire; new tokens are signed with secret_key only (rotation, decision 0030)."""
+    metrics_token: SecretStr | None = None
+    """When set, /metrics answers only a request bearing it (Authorization: Bearer ...)."""
+    metrics_networks: str = "127.0.0.0/8,::1/128"
+    """Without a metrics token, /metrics answers only clients on these networks (CIDR, comma)."""
+
     @field_validator("secret_key", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: Any) -> Any:
@@ -49,6 +57,32 @@ class Settings(BaseSettings):
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"the secret must be at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator("metrics_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import ipaddress
+
+        for network in value.split(","):
+            if network.strip():
+                try:
+                    ipaddress.ip_network(network.strip())
+                except ValueError as error:
+                    raise ValueError(f"not a network: {network.strip()!r}") from error
+        return value
+
+    @field_validator("secret_keys_previous", mode="before")
+    @classmethod
+    def _empty_previous_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("secret_keys_previous")
+    @classmethod
+    def _long_previous(cls, value: SecretStr | None) -> SecretStr | None:
+        keys = value.get_secret_value().split(",") if value is not None else []
+        if any(len(key.strip()) < MIN_SECRET_LENGTH for key in keys if key.strip()):
+            raise ValueError(f"each secret must be at least {MIN_SECRET_LENGTH} characters")
         return value
 
     @field_validator("log_level", mode="before")
@@ -79,6 +113,13 @@ class Settings(BaseSettings):
 
     def secret(self) -> str | None:
         return self.secret_key.get_secret_value() if self.secret_key else None
+
+    def previous_secrets(self) -> list[str]:
+        if self.secret_keys_previous is None:
+            return []
+        return [
+            k.strip() for k in self.secret_keys_previous.get_secret_value().split(",") if k.strip()
+        ]
 
 
 def describe(error: ValidationError) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,14 @@ class Argon2PasswordHasher:
 
 
 class JwtTokenCodec:
-    def __init__(self, secret_key: str) -> None:
-        if len(secret_key) < 32:
+    """Signs with `secret_key`; verifies with it and then with each of `previous` (a rotated
+    secret's tokens stay good until they expire)."""
+
+    def __init__(self, secret_key: str, previous: Sequence[str] = ()) -> None:
+        if any(len(key) < 32 for key in (secret_key, *previous)):
             raise ValueError("the token signing secret must be at least 32 characters")
         self._key = secret_key
+        self._keys = (secret_key, *previous)
 
     def encode(self, claims: TokenClaims) -> str:
         payload = {
@@ -60,15 +65,27 @@ class JwtTokenCodec:
         )
         return jwt.encode(payload, self._key, algorithm="HS256")
 
+    def _verified(self, token: str) -> dict[str, Any]:
+        for key in self._keys[:-1]:
+            try:
+                return self._payload(token, key)
+            except jwt.InvalidSignatureError:
+                continue
+        return self._payload(token, self._keys[-1])
+
+    @staticmethod
+    def _payload(token: str, key: str) -> dict[str, Any]:
+        return jwt.decode(
+            token,
+            key,
+            algorithms=["HS256"],
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "iss"]},
+        )
+
     def decode(self, token: str) -> TokenClaims:
         try:
-            payload = jwt.decode(
-                token,
-                self._key,
-                algorithms=["HS256"],
-                issuer=ISSUER,
-                options={"require": ["exp", "sub", "iss"]},
-            )
+            payload = self._verified(token)
         except jwt.ExpiredSignatureError as error:
             raise Unauthorized("the token has expired") from error
         except jwt.PyJWTError as error:

@@ -24,6 +24,7 @@ work is all in this process): `later` runs the write at once there.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
@@ -31,7 +32,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 
-_KEY = "allotment.write_behind"
+_QUEUES: weakref.WeakKeyDictionary[Connection, WriteBehind] = weakref.WeakKeyDictionary()
+"""Each unit of work's queue, by its connection (kept off `connection.info`, which a connection
+the database dropped cannot reach until it is rolled back: ending its unit of work then answered
+500 instead of 503)."""
 
 
 class WriteBehind:
@@ -92,13 +96,13 @@ class WriteBehind:
 def begin(connection: Connection) -> None:
     """Let this unit of work write behind (PostgreSQL only; SQLite writes at once)."""
     if connection.dialect.name == "postgresql":
-        connection.info[_KEY] = WriteBehind()
+        _QUEUES[connection] = WriteBehind()
 
 
 def later(connection: Connection, work: Callable[[], None]) -> None:
     """Run `work`, which only writes, after the writes asked for before it: on the writing
     thread when this unit of work writes behind, at once otherwise."""
-    behind: WriteBehind | None = connection.info.get(_KEY)
+    behind: WriteBehind | None = _QUEUES.get(connection)
     if behind is None or behind.on_writer:
         work()
     else:
@@ -107,7 +111,7 @@ def later(connection: Connection, work: Callable[[], None]) -> None:
 
 def settle(connection: Connection) -> None:
     """Before a statement of this thread: every queued write done (the first failure raised)."""
-    behind: WriteBehind | None = connection.info.get(_KEY)
+    behind: WriteBehind | None = _QUEUES.get(connection)
     if behind is not None and behind.busy and not behind.on_writer:
         behind.settle()
 
@@ -116,7 +120,7 @@ def end(connection: Connection, *, wait_only: bool = False) -> None:
     """The unit of work ends: its writes done (raising the first failure unless `wait_only`,
     when it is rolled back anyway) and the writing thread stopped. The connection goes back
     to the pool without a queue."""
-    behind: WriteBehind | None = connection.info.pop(_KEY, None)
+    behind: WriteBehind | None = _QUEUES.pop(connection, None)
     if behind is None:
         return
     if wait_only:

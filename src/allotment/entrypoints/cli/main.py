@@ -8,14 +8,18 @@ import sys
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
+from allotment.adapters.database.inventory import ledger_counts
 from allotment.bootstrap import Container, build, migrate, schema_is_current
 from allotment.domain.errors import AllotmentError
 from allotment.entrypoints.cli import (
     allocate,
     bookbuilding,
     clearing,
+    db,
+    deployment,
     export,
     fairness,
     fix,
@@ -31,9 +35,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+app.add_typer(db.app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(idempotency.app, name="idempotency")
 app.add_typer(clearing.app, name="clearing")
@@ -100,7 +103,12 @@ def serve(
     """Serve every API on one port (OpenAPI at /docs)."""
     import uvicorn
 
+    refused = deployment.refusal(Settings(), workers)
+    if refused is not None:
+        typer.echo(refused, err=True)
+        raise typer.Exit(2)
     box = container()
+    deployment.share_metrics(box.settings, workers)
     if demo:
         migrate(box)
         load_demo(box)
@@ -115,6 +123,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=box.settings.log_level.lower(),
+        access_log=False,
         factory=False,
     )
 
@@ -128,22 +137,24 @@ def demo() -> None:
     console.print("demo data loaded" if loaded else "demo data already present")
 
 
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Apply every migration."""
-    box = container()
-    migrate(box)
-    console.print("database is up to date")
-
-
 @ledger_app.command("check")
 def ledger_check() -> None:
     """Recompute every balance from the journal and look for references to missing rows; exit 1
     on any mismatch or dangling reference."""
     box = container()
-    with box.uow(write=False) as uow:
-        mismatches = ledger.check_ledger(uow)
-        dangling = ledger.check_references(uow)
+    with Progress(console=errors, transient=True) as bar:
+        task = bar.add_task("checking the ledger", total=3)
+        read = ledger_counts(box.engine)
+        bar.advance(task)
+        with box.uow(write=False) as uow:
+            mismatches = ledger.check_ledger(uow)
+            bar.advance(task)
+            dangling = ledger.check_references(uow)
+            bar.advance(task)
+    console.print(
+        f"read {read['entries']} journal entries, {read['postings']} postings, "
+        f"{read['balances']} balances"
+    )
     if not mismatches and not dangling:
         console.print(
             "ledger check passed: balances equal their postings; every reference resolves"

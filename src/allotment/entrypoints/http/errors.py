@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
+from allotment.adapters import metrics
 from allotment.domain import errors as e
 
 log = logging.getLogger("allotment.http")
@@ -304,6 +305,7 @@ def _document(app: FastAPI) -> None:
 
 
 def _answer(request: Request, error: e.AllotmentError) -> Response:
+    metrics.REFUSALS.labels(code=_code(error, status_for(error))).inc()
     response = renderer_for(request.url.path)(request, status_for(error), error, error.message, [])
     retry_after = getattr(error, "retry_after", None)
     return with_retry_after(response, retry_after) if isinstance(retry_after, int) else response

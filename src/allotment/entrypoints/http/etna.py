@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
+from allotment.adapters import metrics
 from allotment.domain.errors import (
     Conflict,
     Forbidden,
@@ -164,9 +165,11 @@ def _book(
         # Refused as a whole (nothing was booked): ETNA's 409 is the list of results all the
         # same, each request with the refusal's code.
         code = refusal_code(error)
+        metrics.refused([code] * len(echoes))
         return 409, [{"Request": item, "IsSucceed": False, "Description": code} for item in echoes]
     answers = [_answer(item, result) for item, result in zip(echoes, results, strict=True)]
     status = 200 if all(result.booked for result in results) else 409
+    metrics.refused(a["Description"] for a in answers if "Description" in a)
     return status, answers
 
 

@@ -15,6 +15,8 @@ from typing import Any
 import ijson  # type: ignore[import-untyped]
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from allotment.adapters import metrics
+
 
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -107,6 +109,8 @@ class BatchItemLimit:
             if not refused:
                 raise
             # The application saw the client go away (the batch was answered 413): done.
+        finally:
+            metrics.BATCH_ITEMS.observe(counter.items)
 
 
 class ItemCounter:

@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, func, or_, select, text
 
+from allotment.adapters import metrics
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.behind import later
 from allotment.adapters.database.bulk import (
@@ -371,6 +372,7 @@ class SqlLedgerRepository:
             ids = self.reserve_entry_ids(len(entries))
         elif len(ids) != len(entries):
             raise ValueError(f"{len(entries)} entries, {len(ids)} ids")
+        metrics.entries_written(self._db, len(entries), dialect)
         insert_values(
             self._db,
             t.journal_entries,
