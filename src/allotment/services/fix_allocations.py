@@ -287,6 +287,7 @@ def _report(uow: UnitOfWork, ctx: Context, allocation_id: int) -> Report:
         row.tax,
         row.other_fees,
         row.net_amount,
+        settlement_date=row.settlement_date,
     )
 
 

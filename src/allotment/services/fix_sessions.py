@@ -39,6 +39,11 @@ class FixSession:
     created_by: str
     active: bool = True
     id: int | None = None
+    subscribe_allocations: bool = False
+    """Sent a 35=AS for every allocation of its company, whichever door booked it."""
+    last_fill_id: int = 0
+    last_allocation_id: int = 0
+    """The last fill (35=8) and allocation (35=AS) the acceptor sent the session."""
 
     @property
     def name(self) -> str:
