@@ -98,7 +98,7 @@ class SqlFixRepository:
         values["last_allocation_id"] = self._db.scalar(select(func.max(t.allocations.c.id))) or 0
         new_id = self._db.execute(insert(fix_sessions).values(values)).inserted_primary_key
         assert new_id is not None
-        return FixSession(**values, id=int(new_id[0]))
+        return FixSession(**{**values, "id": int(new_id[0])})
 
     def session(self, sender_comp_id: str, target_comp_id: str) -> FixSession | None:
         s = fix_sessions
