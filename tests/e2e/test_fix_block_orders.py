@@ -193,12 +193,12 @@ def test_allocations_that_miss_the_order_quantity_are_a_block_level_reject_and_a
 ) -> None:
     lines = [("SX-2001", Decimal(10)), ("SX-2002", Decimal(20))]
     oms.send(block_order("BO-BAD", _owner_id(demo_container), lines, quantity=Decimal(40)))
-    answers = oms.receive(3)
+    answers = oms.receive(3, timeout=60)
     assert _statuses(answers) == [("P", "3"), ("P", "1"), ("8", "8")]
     assert answers[1].get(88) == "8" and "not the OrderQty 40" in (answers[1].get(58) or "")
     assert (answers[2].get(39), answers[2].get(37)) == ("8", "NONE")
     oms.send(block_order("BO-BAD", _owner_id(demo_container), lines, quantity=Decimal(30)))
-    again = oms.receive(3)
+    again = oms.receive(3, timeout=60)
     assert _statuses(again) == [("P", "3"), ("P", "1"), ("8", "8")]  # as the first time
     assert oms.nothing_more()
 
@@ -209,10 +209,10 @@ def test_cancellation_if_reduction_y_places_a_reject_key_and_a_resent_order_plac
     lines = [("SX-2001", Decimal(10)), ("SX-2002", Decimal(20))]
     order = block_order("BO-Y", _owner_id(demo_container), lines, cancellation_if_reduction="Y")
     oms.send(order)
-    first = oms.receive(3)
+    first = oms.receive(3, timeout=60)
     assert _statuses(first) == [("P", "3"), ("P", "0"), ("8", "0")]
     oms.send(block_order("BO-Y", _owner_id(demo_container), lines))
-    second = oms.receive(3)
+    second = oms.receive(3, timeout=60)
     assert second[2].get(37) == first[2].get(37)
     with demo_container.uow(write=False) as uow:
         block = uow.blocks.get(1, int(first[2].get(37) or 0))
@@ -242,20 +242,20 @@ def test_a_restarted_acceptor_sends_only_the_fills_and_allocations_it_had_not_se
     first = acceptor(demo_container, host="127.0.0.1", port=port, directory=tmp_path / "fix")
     first.start()
     with Oms(port, tmp_path / "oms") as oms:
-        oms.wait_logged_on()
+        oms.wait_logged_on(timeout=60)
         lines = [("SX-2001", Decimal(10)), ("SX-2002", Decimal(30))]
         oms.send(block_order("BO-R", _owner_id(demo_container), lines))
-        order_id = oms.receive(3)[2].get(37) or ""
+        order_id = oms.receive(3, timeout=60)[2].get(37) or ""
         _fill(http, order_id, "20", "10.00")
-        trade, *reports = oms.receive(3)
+        trade, *reports = oms.receive(3, timeout=60)
         assert (trade.get(150), trade.get(39), len(reports)) == ("F", "1", 2)
         first.stop()
         second = acceptor(demo_container, host="127.0.0.1", port=port, directory=tmp_path / "fix")
         second.start()
         try:
-            oms.wait_logged_on(2, timeout=30)
+            oms.wait_logged_on(2, timeout=60)
             _fill(http, order_id, "20", "10.20")
-            trade, *reports = oms.receive(3)
+            trade, *reports = oms.receive(3, timeout=60)
             assert (trade.get(150), trade.get(39), trade.get(14)) == ("F", "2", "40")
             assert Decimal(trade.get(6) or 0) == Decimal("10.1")
             assert {r.type for r in reports} == {"AS"} and oms.nothing_more(1.0)
@@ -276,7 +276,7 @@ def test_a_subscribed_session_is_reported_the_allocations_of_other_doors(
     engine.start()
     try:
         with Oms(port, tmp_path / "oms") as oms:
-            oms.wait_logged_on()
+            oms.wait_logged_on(timeout=60)
             body = {"AccountKey": OWNER_KEY, "Uic": 4361, "AssetType": "CfdOnStock"} | {
                 "BuySell": "Buy",
                 "Amount": 1000,
@@ -288,7 +288,7 @@ def test_a_subscribed_session_is_reported_the_allocations_of_other_doors(
             assert placed.status_code == 200, placed.text
             order_id = placed.json()["OrderId"]
             _fill(http, order_id, "1000", "10.00")
-            reports = oms.receive(2)
+            reports = oms.receive(2, timeout=60)
             assert {r.type for r in reports} == {"AS"}
             assert {r.get(70) for r in reports} == {order_id}
             assert sorted(report_groups(r)[0][79] for r in reports) == ["SX-2001", "SX-2002"]

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from allotment.adapters.database import tables as t
+from allotment.adapters.database.repositories.records import allocation_from_row
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import UtcDateTime
 from allotment.adapters.database.uow import register_extension
@@ -147,6 +148,14 @@ class SqlFixRepository:
         )
         return {int(row.id): int(row.block_id) for row in self._db.execute(query)}
 
+    def allocations_by_id(self, company_id: int, ids: Sequence[int]) -> dict[int, AllocationRow]:
+        """The company's allocations of these ids, read in one query."""
+        if not ids:
+            return {}
+        a = t.allocations
+        query = select(a).where(a.c.company_id == company_id, a.c.id.in_(list(ids)))
+        return {int(row.id): allocation_from_row(row) for row in self._db.execute(query)}
+
     def add_order(self, stored: StoredOrder) -> int:
         values = {name: getattr(stored, name) for name in _ORDER_VALUES}
         new_id = self._db.execute(insert(fix_orders).values(values)).inserted_primary_key
@@ -193,12 +202,7 @@ class SqlFixRepository:
         if session is not None:
             query = query.join(o, o.c.block_id == a.c.block_id).where(o.c.session == session)
         query = query.order_by(a.c.id).limit(limit)
-        found = []
-        for row in self._db.execute(query):
-            values = dict(row._mapping)
-            allocation_id = int(values.pop("id"))
-            found.append((allocation_id, AllocationRow(**values)))
-        return found
+        return [(int(row.id), allocation_from_row(row)) for row in self._db.execute(query)]
 
     def advance(self, session_id: int, last_fill_id: int, last_allocation_id: int) -> None:
         s = fix_sessions
