@@ -5,7 +5,8 @@ instructions and allocations per second, and p50/p99 from a 35=J sent to its las
     python bench/fix_alloc.py [--instructions 2000] [--accounts 10] [--window 10]
 
 At most `--window` instructions are outstanding at once (an OMS streaming a day's blocks).
-SQLite only: the figure is the FIX door's (engine, codec, one transaction per instruction).
+On SQLite, and on PostgreSQL when ALLOTMENT_BENCH_POSTGRES_URL (or ALLOTMENT_TEST_POSTGRES_URL)
+names a server where the bench may create and drop a database of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 import quickfix as fix
 import quickfix44 as fix44
+from copy_floor import postgres_database
 
 from allotment.adapters.fix.engine import dictionary_path
 from allotment.bootstrap import build, migrate
@@ -178,52 +180,60 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fix-bench-") as name:
         folder = Path(name)
-        env = {
-            "ALLOTMENT_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
-            "ALLOTMENT_SECRET_KEY": SECRET,
-            "ALLOTMENT_VAR_DIR": str(folder / "var"),
-            "ALLOTMENT_LOG_LEVEL": "WARNING",
-            "ALLOTMENT_FAST_PASSWORD_HASHING": "true",
-        }
-        settings = Settings(
-            database_url=env["ALLOTMENT_DATABASE_URL"],
-            secret_key=SECRET,
-            var_dir=folder / "var",
-            fast_password_hashing=True,
-            log_level="WARNING",
+        report(args, "sqlite", *measure(args, f"sqlite:///{folder / 'bench.db'}", folder / "lite"))
+        admin_url = os.environ.get("ALLOTMENT_BENCH_POSTGRES_URL") or os.environ.get(
+            "ALLOTMENT_TEST_POSTGRES_URL"
         )
-        prepare(settings, args.instructions, args.accounts)
-        port = free_port()
-        command = [
-            str(Path(sys.executable).parent / "allotment"),
-            "fix",
-            "serve",
-            "--port",
-            str(port),
-        ]
-        server = subprocess.Popen(command, env={**os.environ, **env})
-        try:
-            app = Oms()
-            engine = initiator(app, port, folder)
-            engine.start()
-            deadline = time.monotonic() + 60
-            while not app.logged_on and time.monotonic() < deadline:
-                time.sleep(0.05)
-            started = time.perf_counter()
-            latencies = run(app, engine, args.instructions, args.accounts, args.window)
-            seconds = time.perf_counter() - started
-            engine.stop()
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
-    report(args, seconds, latencies)
+        if admin_url:
+            with postgres_database(admin_url) as url:
+                report(args, "postgresql", *measure(args, url, folder / "pg"))
+        else:
+            print("postgresql: skipped (set ALLOTMENT_BENCH_POSTGRES_URL)")
 
 
-def report(args: argparse.Namespace, seconds: float, latencies: list[float]) -> None:
+def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[float, list[float]]:
+    """The seconds of the whole run and each instruction's latency, on the database `url`."""
+    folder.mkdir(parents=True)
+    env = {
+        "ALLOTMENT_DATABASE_URL": url,
+        "ALLOTMENT_SECRET_KEY": SECRET,
+        "ALLOTMENT_VAR_DIR": str(folder / "var"),
+        "ALLOTMENT_LOG_LEVEL": "WARNING",
+        "ALLOTMENT_FAST_PASSWORD_HASHING": "true",
+    }
+    settings = Settings(
+        database_url=url,
+        secret_key=SECRET,
+        var_dir=folder / "var",
+        fast_password_hashing=True,
+        log_level="WARNING",
+    )
+    prepare(settings, args.instructions, args.accounts)
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "allotment"), "fix", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, env={**os.environ, **env})
+    try:
+        app = Oms()
+        engine = initiator(app, port, folder)
+        engine.start()
+        deadline = time.monotonic() + 60
+        while not app.logged_on and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.perf_counter()
+        latencies = run(app, engine, args.instructions, args.accounts, args.window)
+        seconds = time.perf_counter() - started
+        engine.stop()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    return seconds, latencies
+
+
+def report(args: argparse.Namespace, backend: str, seconds: float, latencies: list[float]) -> None:
     cuts = statistics.quantiles(latencies, n=100)
     print(
-        f"FIX: {args.instructions} instructions of {args.accounts} accounts through one session "
-        f"(window {args.window}) in {seconds:.2f} s"
+        f"FIX on {backend}: {args.instructions} instructions of {args.accounts} accounts through "
+        f"one session (window {args.window}) in {seconds:.2f} s"
     )
     print(f"  {args.instructions / seconds:,.0f} instructions/s")
     print(f"  {args.instructions * args.accounts / seconds:,.0f} allocations/s")

@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from allotment.bootstrap import Container
 from allotment.entrypoints.cli import app
+from allotment.services import fix_sessions
 from tests.conftest import bearer
 
 SESSIONS = "/api/v1/fix-sessions"
@@ -24,6 +25,7 @@ def test_the_demo_session_is_listed_and_an_admin_adds_and_removes_another(
     created = client.post(SESSIONS, json=body, headers=demo_headers)
     assert created.status_code == 201, created.text
     assert created.json()["begin_string"] == "FIX.4.4"
+    assert created.json()["subscribe_allocations"] is False
     assert client.post(SESSIONS, json=body, headers=demo_headers).status_code == 409
     removed = client.delete(f"{SESSIONS}/BUYSIDE/ALLOTMENT", headers=demo_headers)
     assert removed.status_code == 204
@@ -59,3 +61,12 @@ def test_the_cli_adds_and_lists_sessions(cli_env: Container) -> None:
          "Demo Broker"],
     )  # fmt: skip
     assert again.exit_code == 2 and "exists already" in again.output
+    subscribed = runner.invoke(
+        app,
+        ["fix", "sessions", "add", "OMS-ALL", "ALLOTMENT", "--user", "demo", "--company",
+         "Demo Broker", "--subscribe-allocations"],
+    )  # fmt: skip
+    assert subscribed.exit_code == 0, subscribed.output
+    with cli_env.uow(write=False) as uow:
+        session = fix_sessions.every_session(uow)[-1]
+    assert (session.name, session.subscribe_allocations) == ("OMS-ALL->ALLOTMENT", True)

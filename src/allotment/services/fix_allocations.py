@@ -40,7 +40,7 @@ from allotment.services.fix_values import (
     block_reject,
 )
 from allotment.services.ledger import reverse_entry
-from allotment.services.ports import BlockRecord, UnitOfWork, UnitOfWorkFactory
+from allotment.services.ports import AllocationRow, BlockRecord, UnitOfWork, UnitOfWorkFactory
 from allotment.services.registry import house_account
 
 LIVE, REFUSED, CANCELLED, REPLACED, DONE = "live", "refused", "cancelled", "replaced", "done"
@@ -70,6 +70,9 @@ class FixInstructionRepository(Protocol):
     def instruction(self, company_id: int, alloc_id: str) -> StoredInstruction | None: ...
     def set_state(self, instruction_id: int, state: str) -> None: ...
     def blocks_of_fills(self, company_id: int, fill_ids: Sequence[int]) -> dict[int, int]: ...
+    def allocations_by_id(
+        self, company_id: int, ids: Sequence[int]
+    ) -> dict[int, AllocationRow]: ...
 
 
 def _repository(uow: UnitOfWork) -> FixInstructionRepository:
@@ -200,7 +203,9 @@ def _allocate(uow: UnitOfWork, ctx: Context, instruction: Instruction, origin: O
     )
     if refusals:
         return _account_reject(instruction, refusals)
-    reports = tuple(_report(uow, ctx, _known(outcome.allocation_id)) for outcome in outcomes)
+    ids = [_known(outcome.allocation_id) for outcome in outcomes]
+    booked = _repository(uow).allocations_by_id(ctx.company_id, ids)
+    reports = tuple(_report(allocation_id, booked[allocation_id]) for allocation_id in ids)
     block.allocated_quantity += instruction.quantity
     uow.blocks.update(block)
     answer = _accepted(instruction, block, instrument, reports)
@@ -274,10 +279,8 @@ def _account_reject(instruction: Instruction, refusals: tuple[AccountRefusal, ..
     )
 
 
-def _report(uow: UnitOfWork, ctx: Context, allocation_id: int) -> Report:
+def _report(allocation_id: int, row: AllocationRow) -> Report:
     """What the ledger booked, read back: AllocNetMoney is the ledger's net amount."""
-    row = uow.allocations.get(ctx.company_id, allocation_id)
-    assert row is not None
     return Report(
         allocation_id,
         row.account_id,
@@ -287,6 +290,7 @@ def _report(uow: UnitOfWork, ctx: Context, allocation_id: int) -> Report:
         row.tax,
         row.other_fees,
         row.net_amount,
+        settlement_date=row.settlement_date,
     )
 
 

@@ -39,6 +39,11 @@ class FixSession:
     created_by: str
     active: bool = True
     id: int | None = None
+    subscribe_allocations: bool = False
+    """Sent a 35=AS for every allocation of its company, whichever door booked it."""
+    last_fill_id: int = 0
+    last_allocation_id: int = 0
+    """The last fill (35=8) and allocation (35=AS) the acceptor sent the session."""
 
     @property
     def name(self) -> str:
@@ -58,9 +63,17 @@ def _repository(uow: UnitOfWork) -> FixSessionRepository:
 
 
 def add_session(
-    uow: UnitOfWork, ctx: Context, sender_comp_id: str, target_comp_id: str, username: str
+    uow: UnitOfWork,
+    ctx: Context,
+    sender_comp_id: str,
+    target_comp_id: str,
+    username: str,
+    *,
+    subscribe_allocations: bool = False,
 ) -> FixSession:
-    """A new session of the caller's company acting as `username` (a user of that company)."""
+    """A new session of the caller's company acting as `username` (a user of that company);
+    `subscribe_allocations`: sent a 35=AS for every allocation of the company from now on,
+    whichever door booked it."""
     ctx.require(Scope.ADMIN)
     for what, value in (("SenderCompID", sender_comp_id), ("TargetCompID", target_comp_id)):
         if not COMP_ID.fullmatch(value):
@@ -81,9 +94,11 @@ def add_session(
             username=username,
             created_at=ctx.now,
             created_by=ctx.principal.subject,
+            subscribe_allocations=subscribe_allocations,
         )
     )
-    record(uow, ctx, "fix.session.created", "fix_session", session.name, after={"user": username})
+    after = {"user": username, "subscribe_allocations": subscribe_allocations}
+    record(uow, ctx, "fix.session.created", "fix_session", session.name, after=after)
     return session
 
 

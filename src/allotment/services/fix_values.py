@@ -112,6 +112,8 @@ class Report:
     tax: Decimal
     other_fees: Decimal
     net_money: Decimal
+    settlement_date: date | None = None
+    """The allocation's own (decision 0024), told in the report's SettlDate (64)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,12 +192,22 @@ _AMOUNTS = ("quantity", "price", "commission", "tax", "other_fees", "net_money")
 
 def _report_json(report: Report) -> dict[str, Any]:
     amounts = {name: plain(getattr(report, name)) for name in _AMOUNTS}
-    return {"allocation_id": report.allocation_id, "account": report.account, **amounts}
+    return {
+        "allocation_id": report.allocation_id,
+        "account": report.account,
+        **amounts,
+        "settlement_date": _iso(report.settlement_date),
+    }
 
 
 def _report(data: dict[str, Any]) -> Report:
     amounts = {name: Decimal(data[name]) for name in _AMOUNTS}
-    return Report(allocation_id=data["allocation_id"], account=data["account"], **amounts)
+    return Report(
+        allocation_id=data["allocation_id"],
+        account=data["account"],
+        **amounts,
+        settlement_date=_date(data.get("settlement_date")),
+    )
 
 
 def _iso(value: date | None) -> str | None:

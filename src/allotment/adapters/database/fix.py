@@ -17,17 +17,23 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    false,
+    func,
     insert,
     select,
     update,
 )
 
 from allotment.adapters.database import tables as t
+from allotment.adapters.database.repositories.records import allocation_from_row
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import UtcDateTime
 from allotment.adapters.database.uow import register_extension
 from allotment.services.fix_allocations import StoredInstruction
+from allotment.services.fix_orders import StoredOrder
+from allotment.services.fix_outbox import OrderOf
 from allotment.services.fix_sessions import EXTENSION, FixSession
+from allotment.services.ports import AllocationRow, FillRecord
 
 fix_sessions = Table(
     "fix_sessions",
@@ -40,6 +46,9 @@ fix_sessions = Table(
     Column("active", Boolean(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
+    Column("subscribe_allocations", Boolean(), nullable=False, server_default=false()),
+    Column("last_fill_id", BigId, nullable=False, server_default="0"),
+    Column("last_allocation_id", BigId, nullable=False, server_default="0"),
     UniqueConstraint("sender_comp_id", "target_comp_id"),
 )
 
@@ -62,15 +71,35 @@ fix_instructions = Table(
 )
 
 
+fix_orders = Table(
+    "fix_orders",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("cl_ord_id", String(100), nullable=False),
+    Column("alloc_id", String(100), nullable=True),
+    Column("session", String(200), nullable=False, index=True),
+    Column("msg_seq_num", Integer(), nullable=False),
+    Column("answer", Text(), nullable=False),
+    Column("block_id", ForeignKey("blocks.id"), nullable=True, index=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    UniqueConstraint("company_id", "cl_ord_id"),
+)
+
+
 class SqlFixRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     def add_session(self, session: FixSession) -> FixSession:
+        """A new session is told of fills and allocations from now on, not of the past."""
         values = {name: getattr(session, name) for name in _SESSION_VALUES}
+        values["last_fill_id"] = self._db.scalar(select(func.max(t.fills.c.id))) or 0
+        values["last_allocation_id"] = self._db.scalar(select(func.max(t.allocations.c.id))) or 0
         new_id = self._db.execute(insert(fix_sessions).values(values)).inserted_primary_key
         assert new_id is not None
-        return FixSession(**values, id=int(new_id[0]))
+        return FixSession(**{**values, "id": int(new_id[0])})
 
     def session(self, sender_comp_id: str, target_comp_id: str) -> FixSession | None:
         s = fix_sessions
@@ -119,7 +148,72 @@ class SqlFixRepository:
         )
         return {int(row.id): int(row.block_id) for row in self._db.execute(query)}
 
+    def allocations_by_id(self, company_id: int, ids: Sequence[int]) -> dict[int, AllocationRow]:
+        """The company's allocations of these ids, read in one query."""
+        if not ids:
+            return {}
+        a = t.allocations
+        query = select(a).where(a.c.company_id == company_id, a.c.id.in_(list(ids)))
+        return {int(row.id): allocation_from_row(row) for row in self._db.execute(query)}
 
+    def add_order(self, stored: StoredOrder) -> int:
+        values = {name: getattr(stored, name) for name in _ORDER_VALUES}
+        new_id = self._db.execute(insert(fix_orders).values(values)).inserted_primary_key
+        assert new_id is not None
+        return int(new_id[0])
+
+    def order(self, company_id: int, cl_ord_id: str) -> StoredOrder | None:
+        o = fix_orders
+        row = self._db.execute(
+            select(o).where(o.c.company_id == company_id, o.c.cl_ord_id == cl_ord_id)
+        ).first()
+        return None if row is None else StoredOrder(**row._mapping)
+
+    def orders_of_session(self, session: str, block_ids: set[int] | None) -> list[OrderOf]:
+        o = fix_orders
+        query = select(o.c.block_id, o.c.cl_ord_id, o.c.alloc_id).where(
+            o.c.session == session, o.c.block_id.is_not(None)
+        )
+        if block_ids is not None:
+            query = query.where(o.c.block_id.in_(sorted(block_ids)))
+        return [
+            OrderOf(int(row.block_id), row.cl_ord_id, row.alloc_id or "")
+            for row in self._db.execute(query)
+        ]
+
+    def fills_after(self, session: str, after_id: int, limit: int) -> list[FillRecord]:
+        f, o = t.fills, fix_orders
+        query = (
+            select(f)
+            .join(o, o.c.block_id == f.c.block_id)
+            .where(o.c.session == session, f.c.id > after_id)
+            .order_by(f.c.id)
+            .limit(limit)
+        )
+        return [FillRecord(**row._mapping) for row in self._db.execute(query)]
+
+    def allocations_after(
+        self, company_id: int, session: str | None, after_id: int, limit: int
+    ) -> list[tuple[int, AllocationRow]]:
+        """The company's allocations past `after_id`: of the session's block orders, or every
+        one when `session` is None."""
+        a, o = t.allocations, fix_orders
+        query = select(a).where(a.c.company_id == company_id, a.c.id > after_id)
+        if session is not None:
+            query = query.join(o, o.c.block_id == a.c.block_id).where(o.c.session == session)
+        query = query.order_by(a.c.id).limit(limit)
+        return [(int(row.id), allocation_from_row(row)) for row in self._db.execute(query)]
+
+    def advance(self, session_id: int, last_fill_id: int, last_allocation_id: int) -> None:
+        s = fix_sessions
+        self._db.execute(
+            update(s)
+            .where(s.c.id == session_id)
+            .values(last_fill_id=last_fill_id, last_allocation_id=last_allocation_id)
+        )
+
+
+_ORDER_VALUES = [column.name for column in fix_orders.columns if column.name != "id"]
 _SESSION_VALUES = [column.name for column in fix_sessions.columns if column.name != "id"]
 _INSTRUCTION_VALUES = [column.name for column in fix_instructions.columns if column.name != "id"]
 

@@ -41,11 +41,16 @@ def header(message: Any, tag: int) -> str:
     return str(message.getHeader().getField(tag))
 
 
-def _text(message: Any, tag: int) -> str | None:
+def text(message: Any, tag: int) -> str | None:
+    """The field's text, or None when the message (or group) has no such field."""
     return str(message.getField(tag)) if message.isSetField(tag) else None
 
 
-def _decimal(message: Any, tag: int, name: str) -> Decimal | None:
+_text = text
+
+
+def decimal(message: Any, tag: int, name: str) -> Decimal | None:
+    """The field as a finite number, or None when absent; Refused when it is not one."""
     text = _text(message, tag)
     if text is None:
         return None
@@ -56,6 +61,9 @@ def _decimal(message: Any, tag: int, name: str) -> Decimal | None:
     if not value.is_finite():
         raise Refused(RejectCode.MISMATCHED_DATA, f"{name} is not a number")
     return value
+
+
+_decimal = decimal
 
 
 def _date(message: Any, tag: int, name: str) -> date | None:
@@ -210,8 +218,9 @@ def report(answer: Answer, item: Report) -> Any:
     message.setField(6, plain(answer.average_price))
     assert answer.trade_date is not None
     message.setField(75, answer.trade_date.strftime(DATE))
-    if answer.settlement_date is not None:
-        message.setField(64, answer.settlement_date.strftime(DATE))
+    settlement_date = item.settlement_date or answer.settlement_date
+    if settlement_date is not None:
+        message.setField(64, settlement_date.strftime(DATE))
     entry = fix44.AllocationReport.NoAllocs()
     entry.setField(79, item.account)
     entry.setField(366, plain(item.price))

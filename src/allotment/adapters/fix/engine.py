@@ -11,20 +11,24 @@ booked allocation.
 from __future__ import annotations
 
 import logging
-import sysconfig
 import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import quickfix as fix
 
-from allotment.adapters.fix import codec
+from allotment.adapters.fix import codec, order_codec
+from allotment.adapters.fix.dictionary import engine_dictionary, with_saxo_tags
 from allotment.domain.errors import Unauthorized
+from allotment.domain.numbers import ZERO
 from allotment.services.fix_checks import Refused
+from allotment.services.fix_orders import NewOrder, OrderAnswer
+from allotment.services.fix_outbox import AllocationNews, Outbox
 from allotment.services.fix_values import (
     AllocStatus,
     Answer,
@@ -38,11 +42,14 @@ log = logging.getLogger("allotment.fix")
 BEGIN_STRING = "FIX.4.4"
 POLL_PAUSE_SECONDS = 0.001
 """Between two polls of the engine with nothing to do (a poll returns at once)."""
+OUTBOX_PAUSE_SECONDS = 0.2
+"""Between two looks at what the logged-on sessions have not been told yet (fills reported
+and allocations booked by other processes)."""
 
 
 def dictionary_path() -> Path:
     """FIX 4.4's data dictionary, as the engine's package installs it."""
-    return Path(sysconfig.get_path("data")) / "share" / "quickfix" / "FIX44.xml"
+    return engine_dictionary()
 
 
 class Door(Protocol):
@@ -53,6 +60,15 @@ class Door(Protocol):
 
     def instruct(self, instruction: Instruction, origin: Origin) -> Answer:
         """The answer to an instruction of the session `origin` names."""
+
+    def order(self, order: NewOrder, origin: Origin) -> OrderAnswer:
+        """The answer to a block order (35=D) of the session `origin` names."""
+
+    def outbox(self, theirs: str, ours: str) -> Outbox | None:
+        """What the session has not been told yet."""
+
+    def delivered(self, box: Outbox) -> None:
+        """The session was sent the outbox: its cursors move past it."""
 
 
 def session_name(session_id: Any) -> str:
@@ -100,9 +116,63 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
         kind = codec.header(message, 35)
         if kind == "AT":  # AllocationReportAck: the buy side affirms a report
             return
+        if kind == "D":
+            self._order(message, session_id)
+            return
         if kind != "J":
             raise fix.UnsupportedMessageType()
         self._instruction(message, session_id)
+
+    def _order(self, message: Any, session_id: Any) -> None:
+        """Saxo's flow: 35=P Received, then Accepted and an ExecutionReport New, or Block
+        level reject and an ExecutionReport Rejected."""
+        name = session_name(session_id)
+        origin = Origin(name, int(codec.header(message, 34)))
+        cl_ord_id, alloc_id = str(message.getField(11)), codec.text(message, 70)
+        side = codec.SIDES.get(str(message.getField(54)), "Buy")
+        received = OrderAnswer(cl_ord_id, alloc_id or "", AllocStatus.RECEIVED, side, ZERO)
+        self._send(order_codec.order_ack(received, AllocStatus.RECEIVED, _now()), session_id)
+        try:
+            answer = self.door.order(order_codec.read_order(message), origin)
+        except Refused as refused:
+            answer = replace(
+                received,
+                status=AllocStatus.BLOCK_LEVEL_REJECT,
+                reject_code=refused.code,
+                text=refused.text,
+            )
+        except Exception:  # never let the engine's thread die; the buy side may send again
+            log.exception("FIX order %s of %s failed", cl_ord_id, name)
+            answer = replace(
+                received,
+                status=AllocStatus.BLOCK_LEVEL_REJECT,
+                reject_code=RejectCode.OTHER,
+                text="not processed (a failure of ours): send it again",
+            )
+        self._send(order_codec.order_ack(answer, answer.status, _now()), session_id)
+        self._send(order_codec.order_report(answer, _now()), session_id)
+
+    def deliver(self) -> None:
+        """Tell every logged-on session what it has not been told yet: an ExecutionReport
+        per fill, then an AllocationReport per allocation; the cursors move once all is sent
+        (a message the engine accepted is in its store, and resent from there on request)."""
+        engine = self.engine()
+        if engine is None:
+            return
+        for session_id in engine.getSessions():
+            session = engine.getSession(session_id)
+            if session is None or not session.isLoggedOn():
+                continue
+            theirs = session_id.getTargetCompID().getValue()
+            box = self.door.outbox(theirs, session_id.getSenderCompID().getValue())
+            if box is None or box.empty:
+                continue
+            messages = [order_codec.fill_report(news) for news in box.fills]
+            messages += [_allocation_report(news) for news in box.allocations]
+            if all(session.send(message) for message in messages):
+                self.door.delivered(box)
+            else:
+                log.warning("FIX session %s: reports queued, not sent", session_name(session_id))
 
     def _instruction(self, message: Any, session_id: Any) -> None:
         name = session_name(session_id)
@@ -144,15 +214,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _allocation_report(news: AllocationNews) -> Any:
+    answer = Answer(
+        news.alloc_id,
+        TransType.NEW,
+        AllocStatus.ACCEPTED,
+        side=news.side,
+        symbol=news.symbol,
+        average_price=news.report.price,
+        trade_date=news.trade_date,
+        settlement_date=news.settlement_date,
+    )
+    return codec.report(answer, news.report)
+
+
 def acceptor_settings(
     sessions: Sequence[tuple[str, str]], *, host: str, port: int, directory: Path
 ) -> Any:
     """Engine settings for these (their SenderCompID, our CompID) sessions on one port; the
     store and log of every session under `directory`."""
-    dictionary = dictionary_path()
-    if not dictionary.is_file():
-        raise ValueError(f"the FIX 4.4 data dictionary is not installed at {dictionary}")
-    directory.mkdir(parents=True, exist_ok=True)
+    dictionary = with_saxo_tags(directory)
     settings = fix.SessionSettings()
     defaults = fix.Dictionary()
     for key, value in (
@@ -208,9 +289,16 @@ class Acceptor:
         self._thread.start()
 
     def _serve(self) -> None:
+        next_look = time.monotonic()
         while not self._stopping.is_set():
             if not self._engine.poll():
                 return
+            if time.monotonic() >= next_look:
+                try:
+                    self.application.deliver()
+                except Exception:  # the database may be away for a while: look again later
+                    log.exception("FIX reports could not be read or sent")
+                next_look = time.monotonic() + OUTBOX_PAUSE_SECONDS
             time.sleep(POLL_PAUSE_SECONDS)
 
     def log_out(self, grace_seconds: float = 3.0) -> None:

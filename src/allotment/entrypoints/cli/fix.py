@@ -78,13 +78,20 @@ def add(
     target_comp_id: str = typer.Argument(..., help="Our CompID (its TargetCompID)."),
     username: str = typer.Option(..., "--user", help="The user the session acts as."),
     company: str = COMPANY,
+    subscribe: bool = typer.Option(
+        False,
+        "--subscribe-allocations",
+        help="Send it a 35=AS for every allocation of the company, whichever door booked it.",
+    ),
 ) -> None:
     """Add a session of a company acting as one of its users."""
     box = build()
     ctx = _context(box, company)
     try:
         with box.uow() as uow:
-            session = fix_sessions.add_session(uow, ctx, sender_comp_id, target_comp_id, username)
+            session = fix_sessions.add_session(
+                uow, ctx, sender_comp_id, target_comp_id, username, subscribe_allocations=subscribe
+            )
             uow.commit()
     except AllotmentError as error:
         errors.print(f"[red]error:[/red] {error.message}")

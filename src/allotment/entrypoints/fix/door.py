@@ -10,8 +10,10 @@ from allotment.adapters.fix.engine import Acceptor
 from allotment.bootstrap import Container
 from allotment.domain.errors import Unauthorized
 from allotment.domain.identity import Principal
-from allotment.services import fix_allocations, fix_sessions
+from allotment.services import fix_allocations, fix_orders, fix_outbox, fix_sessions
 from allotment.services.context import Context
+from allotment.services.fix_orders import NewOrder, OrderAnswer
+from allotment.services.fix_outbox import Outbox
 from allotment.services.fix_values import Answer, Instruction, Origin
 
 DIALECT = "fix"
@@ -29,14 +31,29 @@ class ServicesDoor:
         with self._lock:
             self._principals[f"{theirs}->{ours}"] = principal
 
-    def instruct(self, instruction: Instruction, origin: Origin) -> Answer:
+    def _context(self, origin: Origin) -> Context:
         with self._lock:
             principal = self._principals.get(origin.session)
         if principal is None:  # the engine lets no message in before the Logon
             raise Unauthorized("the session is not logged on")
-        ctx = Context(principal=principal, dialect=DIALECT, now=self.box.clock.now())
-        answer, _ = fix_allocations.handle(self.box.uow, ctx, instruction, origin)
+        return Context(principal=principal, dialect=DIALECT, now=self.box.clock.now())
+
+    def instruct(self, instruction: Instruction, origin: Origin) -> Answer:
+        answer, _ = fix_allocations.handle(self.box.uow, self._context(origin), instruction, origin)
         return answer
+
+    def order(self, order: NewOrder, origin: Origin) -> OrderAnswer:
+        answer, _ = fix_orders.handle(self.box.uow, self._context(origin), order, origin)
+        return answer
+
+    def outbox(self, theirs: str, ours: str) -> Outbox | None:
+        with self.box.uow(write=False) as uow:
+            return fix_outbox.outbox(uow, theirs, ours)
+
+    def delivered(self, box: Outbox) -> None:
+        with self.box.uow() as uow:
+            fix_outbox.sent(uow, box)
+            uow.commit()
 
 
 def sessions_of(box: Container) -> list[tuple[str, str]]:

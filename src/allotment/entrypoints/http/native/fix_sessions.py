@@ -25,6 +25,11 @@ class FixSessionIn(Model):
     sender_comp_id: str = Field(pattern=COMP_ID, description="The counterparty's SenderCompID")
     target_comp_id: str = Field(pattern=COMP_ID, description="Our CompID (its TargetCompID)")
     username: str = Field(min_length=1, max_length=100, description="The user it acts as")
+    subscribe_allocations: bool = Field(
+        default=False,
+        description="Sent an AllocationReport (35=AS) for every allocation of the company, "
+        "whichever door booked it",
+    )
 
 
 class FixSessionOut(BaseModel):
@@ -33,6 +38,7 @@ class FixSessionOut(BaseModel):
     username: str
     begin_string: str = "FIX.4.4"
     active: bool
+    subscribe_allocations: bool
     created_at: datetime
 
 
@@ -42,6 +48,7 @@ def _out(session: FixSession) -> FixSessionOut:
         target_comp_id=session.target_comp_id,
         username=session.username,
         active=session.active,
+        subscribe_allocations=session.subscribe_allocations,
         created_at=session.created_at,
     )
 
@@ -59,7 +66,12 @@ def create_fix_session(body: FixSessionIn, ctx: NativeContext, box: ContainerDep
     user's Username (553) and Password (554). Served from the acceptor's next start."""
     with box.uow() as uow:
         session = fix_sessions.add_session(
-            uow, ctx, body.sender_comp_id, body.target_comp_id, body.username
+            uow,
+            ctx,
+            body.sender_comp_id,
+            body.target_comp_id,
+            body.username,
+            subscribe_allocations=body.subscribe_allocations,
         )
         uow.commit()
     return _out(session)
