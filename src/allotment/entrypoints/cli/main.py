@@ -13,6 +13,7 @@ from rich.table import Table
 from allotment.bootstrap import Container, build, migrate, schema_is_current
 from allotment.domain.errors import AllotmentError
 from allotment.entrypoints.cli import allocate, bookbuilding, clearing, export, idempotency
+from allotment.entrypoints.cli.import_file import import_command
 from allotment.services import demo as demo_data
 from allotment.services import ledger
 from allotment.services.ports import DanglingReference, Mismatch
@@ -32,6 +33,7 @@ app.add_typer(clearing.app, name="clearing")
 app.add_typer(bookbuilding.app, name="bookbuilding")
 app.add_typer(export.app, name="export")
 app.command("allocate")(allocate.allocate)
+app.command("import")(import_command)
 console = Console()
 errors = Console(stderr=True)
 DANGLING_SHOWN = 20

@@ -5,8 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from allotment.entrypoints.http import blocktrade, bookbuilding, etna, saxo
+from allotment.entrypoints.http.native import (
+    allocation_files,
+    calendar,
+    clearing,
+    exports,
+    preview,
+    statements,
+)
 from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
-from allotment.entrypoints.http.native import calendar, clearing, exports, preview, statements
 
 
 def routers() -> list[APIRouter]:
@@ -22,4 +29,5 @@ def routers() -> list[APIRouter]:
         exports.router,
         calendar.router,
         statements.router,
+        allocation_files.router,
     ]
