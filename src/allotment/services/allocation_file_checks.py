@@ -82,6 +82,33 @@ class RowChecker:
                 raise RowRefused(name["trade_date"], refused)
         return Checked(row, average, client, instrument)
 
+    def prefetch(self, account_ids: set[str]) -> None:
+        """Look the accounts of a chunk up in one query."""
+        wanted = [account_id for account_id in account_ids if account_id not in self._accounts]
+        if not wanted:
+            return
+        if len(self._accounts) + len(wanted) > ACCOUNTS_KEPT:
+            self._accounts.clear()
+        found = self._uow.accounts.accounts_by_ids(sorted(wanted))
+        principal = self._ctx.principal
+        for account_id in wanted:
+            account = found.get(account_id)
+            if account is None or account.company_id != self._ctx.company_id:
+                self._accounts[account_id] = f"account {account_id} does not exist"
+            elif not principal.may_act_for_client(account.client_id):
+                self._accounts[account_id] = f"not authorised for account {account_id}"
+            elif not account.is_open:
+                self._accounts[account_id] = f"account {account_id} is closed"
+            else:
+                self._accounts[account_id] = account
+
+    def again(self, row: FileRow, average_id: str, client_id: str, instrument_id: int) -> Checked:
+        """A row checked before (the second pass), with its accounts and instrument."""
+        self.prefetch({average_id, client_id})
+        average, client = self._accounts[average_id], self._accounts[client_id]
+        assert not isinstance(average, str) and not isinstance(client, str)
+        return Checked(row, average, client, self._by_id[instrument_id])
+
     def _account(self, account_id: str, column: str, average: bool) -> Account:
         found = self._accounts.get(account_id)
         if found is None:

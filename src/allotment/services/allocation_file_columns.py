@@ -20,9 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from allotment.domain.errors import InvalidInstruction
 from allotment.domain.numbers import fits_storage
+
+DATES_KEPT = 10_000
 
 
 class RowRefused(Exception):
@@ -56,6 +59,14 @@ class FileRow:
     broker: str
     currency: str | None
     comment: str
+
+
+FIELDS = tuple(FileRow.__slots__)
+
+
+def astuple(row: FileRow) -> tuple[Any, ...]:
+    """The row's fields in order (`FileRow(*astuple(row)) == row`), cheap to spill to disk."""
+    return tuple(getattr(row, name) for name in FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +191,7 @@ class RowReader:
         self.layout = layout
         self._at = positions
         self._digest = digest
+        self._dates: dict[str, date] = {}
 
     def _text(self, row: Sequence[str], field: str) -> str:
         at = self._at.get(field)
@@ -209,9 +221,9 @@ class RowReader:
         return value
 
     def read(self, line: int, row: Sequence[str]) -> FileRow:
-        for at, text in enumerate(row):
-            if "\x00" in text:
-                raise RowRefused(self._column_at(at), "holds a NUL character")
+        if "\x00" in "".join(row):
+            at = next(at for at, text in enumerate(row) if "\x00" in text)
+            raise RowRefused(self._column_at(at), "holds a NUL character")
         identifier, identifier_type = self._instrument(row)
         side, short = self._side(row)
         reference = self._text(row, "reference") or None
@@ -279,6 +291,14 @@ class RowReader:
         text = self._needed(row, "trade_date")
         if not text:
             return None
+        known = self._dates.get(text)
+        if known is None:
+            known = self._dates[text] = self._parse_date(text)
+            if len(self._dates) > DATES_KEPT:
+                self._dates.clear()
+        return known
+
+    def _parse_date(self, text: str) -> date:
         for shape in ("%Y%m%d", "%Y-%m-%d"):
             try:
                 return datetime.strptime(text, shape).date()

@@ -21,6 +21,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import pickle
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -35,7 +37,13 @@ from allotment.domain.identity import Scope
 from allotment.domain.ledger import BookingCode
 from allotment.services import blocks
 from allotment.services.allocation_file_checks import Checked, RowChecker
-from allotment.services.allocation_file_columns import RowReader, RowRefused, detect
+from allotment.services.allocation_file_columns import (
+    FileRow,
+    RowReader,
+    RowRefused,
+    astuple,
+    detect,
+)
 from allotment.services.booking import book
 from allotment.services.booking_requests import BookingRequest
 from allotment.services.clearing import on_trade_date
@@ -169,11 +177,12 @@ def import_file(
 ) -> ImportSummary:
     """Read, check, group and book one file; see the module's docstring."""
     ctx.require(Scope.WRITE)
-    run = _Run(ctx, options, listener or Listener(), digest_of(source))
-    with uows() as uow:
+    digest = digest_of(source)
+    with tempfile.TemporaryFile() as spool, uows() as uow:
+        run = _Run(ctx, options, listener or Listener(), digest, spool)
         run.check_and_claim(uow, source)
         if not (options.atomic and run.summary.rejected):
-            run.book(uow, source)
+            run.book(uow)
         summary = run.summary
         summary.blocks = list(run.groups.values())
         if options.atomic and summary.rejected:
@@ -201,7 +210,9 @@ def import_file(
 
 
 class _Run:
-    def __init__(self, ctx: Context, options: ImportOptions, listener: Listener, digest: str):
+    def __init__(
+        self, ctx: Context, options: ImportOptions, listener: Listener, digest: str, spool: BinaryIO
+    ):
         self.ctx = ctx
         self.options = options
         self.listener = listener
@@ -209,13 +220,22 @@ class _Run:
         self.summary = ImportSummary(options.dry_run, options.atomic, digest=digest)
         self.groups: dict[BlockKey, BlockSummary] = {}
         self.reader: RowReader | None = None
+        self.checker: RowChecker | None = None
+        self.spool = spool
+        self.spooled = 0
+        self.pending: list[Reject] = []
 
     def refuse(self, line: int, column: str, reason: str, reference: str | None = None) -> None:
-        reject = Reject(line, column, reason, reference)
-        self.summary.rejected += 1
-        if len(self.summary.rejects) < REJECTS_KEPT:
-            self.summary.rejects.append(reject)
-        self.listener.rejected(reject)
+        self.pending.append(Reject(line, column, reason, reference))
+
+    def flush(self) -> None:
+        """Tell a chunk's refused rows, in line order."""
+        for reject in sorted(self.pending, key=lambda reject: reject.line):
+            self.summary.rejected += 1
+            if len(self.summary.rejects) < REJECTS_KEPT:
+                self.summary.rejects.append(reject)
+            self.listener.rejected(reject)
+        self.pending.clear()
 
     def _read(self, header: list[str]) -> RowReader:
         if self.reader is None:
@@ -224,17 +244,21 @@ class _Run:
             self.reader = RowReader(layout, positions, self.summary.digest)
         return self.reader
 
-    def _checked(
-        self, checker: RowChecker, chunk: list[tuple[int, list[str]]], *, report: bool
-    ) -> list[Checked]:
+    def _checked(self, checker: RowChecker, chunk: list[tuple[int, list[str]]]) -> list[Checked]:
         reader = self._known_reader()
-        found: list[Checked] = []
+        rows: list[FileRow] = []
         for line, cells in chunk:
             try:
-                found.append(checker.check(reader, reader.read(line, cells)))
+                rows.append(reader.read(line, cells))
             except RowRefused as refused:
-                if report:  # the second pass meets the same refusals again
-                    self.refuse(line, refused.column, refused.reason)
+                self.refuse(line, refused.column, refused.reason)
+        checker.prefetch({row.average_account_id for row in rows} | {r.account_id for r in rows})
+        found: list[Checked] = []
+        for row in rows:
+            try:
+                found.append(checker.check(reader, row))
+            except RowRefused as refused:
+                self.refuse(row.line, refused.column, refused.reason)
         return found
 
     def _known_reader(self) -> RowReader:
@@ -242,17 +266,21 @@ class _Run:
         return self.reader
 
     def check_and_claim(self, uow: UnitOfWork, source: Source) -> None:
-        checker = RowChecker(uow, self.ctx)
+        checker = self.checker = RowChecker(uow, self.ctx)
         claims: FileClaims = uow.extension(EXTENSION)
         for header, chunk in _rows(source, self.options.chunk_rows):
             self._read(header)
             self.summary.rows += len(chunk)
-            checked = self._checked(checker, chunk, report=True)
+            checked = self._checked(checker, chunk)
             taken = claims.claimed(self.ctx.company_id, [c.row.reference or "" for c in checked])
             fresh: dict[str, int] = {}
-            for item in checked:
-                self._claim(item, taken, fresh, checker)
+            kept = [item for item in checked if self._claim(item, taken, fresh, checker)]
             claims.claim(self.ctx.company_id, self.run_id, list(fresh.items()))
+            # The claimed rows wait on disk for the second pass: read, checked and claimed once.
+            spilled = [(astuple(c.row), c.average.id, c.client.id, c.instrument.id) for c in kept]
+            pickle.dump((len(chunk), spilled), self.spool, protocol=pickle.HIGHEST_PROTOCOL)
+            self.spooled += 1
+            self.flush()
             self.listener.progress("checking", len(chunk))
 
     def _claim(
@@ -261,18 +289,18 @@ class _Run:
         taken: dict[str, tuple[str, int]],
         fresh: dict[str, int],
         checker: RowChecker,
-    ) -> None:
+    ) -> bool:
         row = item.row
         reference = row.reference or ""
         column = checker.column(self._known_reader(), "reference")
         before = taken.get(reference)
         if before is not None and before[0] != self.run_id:
             self.summary.already_imported += 1
-            return
+            return False
         if before is not None or reference in fresh:
             line = before[1] if before is not None else fresh[reference]
             self.refuse(row.line, column, f"{reference!r} repeats line {line}", reference)
-            return
+            return False
         fresh[reference] = row.line
         key = item.block_key
         group = self.groups.get(key)
@@ -285,35 +313,36 @@ class _Run:
         group.quantity += row.quantity
         group.notional += row.quantity * row.price
         group.fills[row.price] = group.fills.get(row.price, Decimal(0)) + row.quantity
+        return True
 
-    def book(self, uow: UnitOfWork, source: Source) -> None:
-        checker = RowChecker(uow, self.ctx)
+    def book(self, uow: UnitOfWork) -> None:
+        checker = self.checker
+        assert checker is not None
         self._open_blocks(uow, checker)
         claims: FileClaims = uow.extension(EXTENSION)
         fee_account = house_account(uow, self.ctx.company_id, AccountRole.FEE)
-        for _, chunk in _rows(source, self.options.chunk_rows):
-            checked = self._mine(claims, self._checked(checker, chunk, report=False))
-            by_date: dict[date | None, list[tuple[Checked, BookingRequest]]] = {}
+        self.spool.seek(0)
+        for _ in range(self.spooled):
+            size, spilled = pickle.load(self.spool)
+            checked = [
+                checker.again(FileRow(*row), average, client, instrument)
+                for row, average, client, instrument in spilled
+            ]
+            # One booking call per block (and short rule): one counterparty, instrument, side
+            # and price, which booking decides as a uniform batch.
+            batches: dict[tuple[BlockKey, bool], list[tuple[Checked, BookingRequest]]] = {}
             for item in checked:
                 group = self.groups[item.block_key]
                 assert group.block_id is not None and group.average_price is not None
-                by_date.setdefault(item.row.trade_date, []).append(
+                batches.setdefault((item.block_key, item.row.short), []).append(
                     (item, _request(item, group.block_id, group.average_price, fee_account))
                 )
-            for trade_date, pairs in by_date.items():
-                self._book_day(uow, claims, trade_date, pairs)
-            self.listener.progress("booking", len(chunk))
+            for (key, _), pairs in batches.items():
+                self._book_day(uow, claims, key[3], pairs)
+            self.flush()
+            self.listener.progress("booking", size)
         for group in self.groups.values():
             self._allocated(uow, group)
-
-    def _mine(self, claims: FileClaims, checked: list[Checked]) -> list[Checked]:
-        """The rows this import claimed (not skipped as imported before, nor repeated)."""
-        taken = claims.claimed(self.ctx.company_id, [c.row.reference or "" for c in checked])
-        return [
-            item
-            for item in checked
-            if taken.get(item.row.reference or "") == (self.run_id, item.row.line)
-        ]
 
     def _open_blocks(self, uow: UnitOfWork, checker: RowChecker) -> None:
         for key, group in self.groups.items():

@@ -21,7 +21,7 @@ allocation_file_rows = Table(
     Column("line", BigInteger, nullable=False),
 )
 
-LOOKUP_CHUNK = 1_000
+LOOKUP_CHUNK = 5_000
 """References asked for per statement (well under every database's parameter limit)."""
 
 

@@ -132,13 +132,15 @@ def _report(summary: ImportSummary, seconds: float, rejects_path: Path) -> None:
     errors.print(
         f"{summary.layout} file: {summary.rows} rows, {verb} {summary.booked} in "
         f"{len(summary.blocks)} blocks, {summary.already_imported} imported before, "
-        f"{summary.rejected} refused ({rate:,.0f} rows/s)"
+        f"{summary.rejected} refused ({rate:,.0f} rows/s)",
+        soft_wrap=True,
     )
     for block in summary.blocks:
         errors.print(
             f"  block {block.block_id if not summary.dry_run else '-'}: {block.side} "
             f"{block.quantity} {block.symbol} on {block.average_account_id} at "
-            f"{block.average_price} ({block.rows} rows)"
+            f"{block.average_price} ({block.rows} rows)",
+            soft_wrap=True,
         )
     if summary.atomic and summary.rejected:
         errors.print("atomic: nothing was booked")
