@@ -53,6 +53,7 @@ bench-smoke: $(STAMP)
 	$(BIN)/python bench/etna_batch.py --items 200
 	$(BIN)/python bench/block_fill.py --participants 1000
 	$(BIN)/python bench/bookbuilding_search.py --allocations 10000 --runs 3
+	$(BIN)/python bench/import_file.py --rows 2000 --accounts 100
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
