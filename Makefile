@@ -65,6 +65,7 @@ bench-smoke: $(STAMP)
 	$(BIN)/python bench/bookbuilding_search.py --allocations 10000 --runs 3
 	$(BIN)/python bench/fix_alloc.py --instructions 50
 	$(BIN)/python bench/desk_blotter.py --allocations 10000 --blocks 200 --runs 2
+	$(BIN)/python bench/import_file.py --rows 2000 --accounts 100
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

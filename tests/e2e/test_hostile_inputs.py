@@ -120,6 +120,12 @@ CAS_FORM = {
     "client_secret": "demo-secret",
     "scope": "allocations-read allocations-write",
 }
+ALLOCATION_FILE = (
+    '--hostile\r\nContent-Disposition: form-data; name="file"; filename="f.csv"\r\n'
+    "Content-Type: text/csv\r\n\r\n"
+    "average_account_id,account_id,symbol,side,quantity,price\r\n"
+    "6687,6688,AAPL,Buy,1,135.89\r\n--hostile--\r\n"
+)
 PREVIEW = {"allocation_key_id": "227", "total": "15", "price_places": Raw("2")}
 WRITES: dict[str, list[Call]] = {
     "POST /token": [Call(auth="login")],
@@ -147,6 +153,13 @@ WRITES: dict[str, list[Call]] = {
     ],
     "POST /api/v1/blocks": [
         Call({"account_id": "6687", "symbol": "AAPL", "side": "Buy", "quantity": "10"})
+    ],
+    "POST /api/v1/allocation-files": [
+        Call(
+            xml=ALLOCATION_FILE,
+            query={"dry_run": "true"},
+            content_type="multipart/form-data; boundary=hostile",
+        )
     ],
     "POST /api/v1/blocks/{block_id}/fills": [
         Call({"quantity": "1", "price": "135.89"}, path={"block_id": "@block"})

@@ -3,6 +3,7 @@ also registers each capability's repository with the unit of work."""
 
 from allotment.adapters import calendar
 from allotment.adapters.database import (
+    allocation_files,
     blocktrade,
     bookbuilding,
     clearing,
@@ -17,6 +18,7 @@ from allotment.adapters.database import (
 from allotment.adapters.database.tables import metadata
 
 __all__ = [
+    "allocation_files",
     "blocktrade",
     "bookbuilding",
     "calendar",

@@ -35,7 +35,7 @@ def _day(text: str | None) -> date | None:
         raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from error
 
 
-def _company_id(uow: UnitOfWork, name: str | None) -> int:
+def company_id(uow: UnitOfWork, name: str | None) -> int:
     """The named company, or the only one there is."""
     if name is not None:
         company = uow.identity.company_by_name(name)
@@ -82,7 +82,7 @@ def allocations(
     try:
         with box.uow(write=False) as uow:
             principal = Principal(
-                _company_id(uow, company), "cli", PrincipalKind.USER, ALL_SCOPES, None
+                company_id(uow, company), "cli", PrincipalKind.USER, ALL_SCOPES, None
             )
             query = exports.resolve(uow, Context(principal, "cli", box.clock.now()), chosen)
             instruments = exports.instruments_by_id(uow)
@@ -139,7 +139,7 @@ def statement(
     try:
         with box.uow(write=False) as uow:
             principal = Principal(
-                _company_id(uow, company), "cli", PrincipalKind.USER, ALL_SCOPES, None
+                company_id(uow, company), "cli", PrincipalKind.USER, ALL_SCOPES, None
             )
             ctx = Context(principal, "cli", box.clock.now())
             found = statements.daily_statement(uow, ctx, account, trade_date)

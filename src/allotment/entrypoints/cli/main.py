@@ -25,6 +25,7 @@ from allotment.entrypoints.cli import (
     fix,
     idempotency,
 )
+from allotment.entrypoints.cli.import_file import import_command
 from allotment.services import demo as demo_data
 from allotment.services import ledger
 from allotment.services.ports import DanglingReference, Mismatch
@@ -45,6 +46,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(fix.app, name="fix")
 app.add_typer(fairness.app, name="fairness")
 app.command("allocate")(allocate.allocate)
+app.command("import")(import_command)
 console = Console()
 errors = Console(stderr=True)
 DANGLING_SHOWN = 20

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from allotment.entrypoints.http import blocktrade, bookbuilding, etna, saxo
-from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
 from allotment.entrypoints.http.native import (
+    allocation_files,
     calendar,
     clearing,
     exports,
@@ -15,6 +15,7 @@ from allotment.entrypoints.http.native import (
     preview,
     statements,
 )
+from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
 
 
 def routers() -> list[APIRouter]:
@@ -32,4 +33,5 @@ def routers() -> list[APIRouter]:
         statements.router,
         fix_sessions.router,
         fairness.router,
+        allocation_files.router,
     ]

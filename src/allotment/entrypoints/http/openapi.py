@@ -57,6 +57,11 @@ TAGS: list[dict[str, str]] = [
         "description": "What the engine booked for each account, and previews of a split "
         "that book nothing.",
     },
+    {
+        "name": "Allocation files",
+        "description": "Client allocation files (Clear Street, Interactive Brokers, native "
+        "columns) grouped into average-priced blocks and booked.",
+    },
     {"name": "Audit", "description": "Who did what, through which dialect, and when."},
     {
         "name": "Calendar",
