@@ -157,7 +157,6 @@ WRITES: dict[str, list[Call]] = {
     "POST /api/v1/allocation-files": [
         Call(
             xml=ALLOCATION_FILE,
-            query={"dry_run": "true"},
             content_type="multipart/form-data; boundary=hostile",
         )
     ],

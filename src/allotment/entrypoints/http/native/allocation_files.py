@@ -94,9 +94,10 @@ def import_allocation_file(
     box: ContainerDep,
     response: Response,
     file: UploadFile = File(description="The CSV file (multipart/form-data, field `file`)."),
-    dry_run: bool = Query(default=False, description="Check and price the file; book nothing."),
-    dry_run_header: bool = Query(
-        default=False, alias="dryRun", description="The same as `dry_run` (every write's name)."
+    dry_run: bool = Query(
+        default=False,
+        description="Check and price the file and book nothing, without running the booking "
+        "(`?dryRun=true`, as on every write, runs the whole import and rolls it back).",
     ),
     atomic: bool = Query(default=False, description="One refused row books nothing."),
 ) -> AllocationFileOut:
@@ -105,14 +106,13 @@ def import_allocation_file(
     are grouped into average-priced blocks (average account, instrument, side, trade date,
     executing broker) and booked; each refused row is listed with its line, column and
     reason. The same file again books nothing (each row's reference is kept for ever)."""
-    dry = dry_run or dry_run_header
     upload = file.file
 
     def source() -> AbstractContextManager[BinaryIO]:
         upload.seek(0)
         return nullcontext(upload)
 
-    summary = import_file(box.uow, ctx, source, ImportOptions(dry_run=dry, atomic=atomic))
-    if dry:
+    summary = import_file(box.uow, ctx, source, ImportOptions(dry_run=dry_run, atomic=atomic))
+    if dry_run:
         response.headers["Dry-Run"] = "true"
     return _out(summary)
