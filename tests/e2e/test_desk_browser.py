@@ -7,10 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,17 +14,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ALLOTMENT = Path(sys.executable).parent / "allotment"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from tests.serving import CHROMIUM, CHROMIUM_ARGS, served_demo
+
 SCREENSHOTS = os.environ.get("ALLOTMENT_DESK_SCREENSHOTS")
 """Set to a directory to keep the screenshots there (the README's set was made so)."""
 
@@ -42,43 +29,15 @@ expect = sync_api.expect
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "ALLOTMENT_VAR_DIR": str(tmp_path_factory.mktemp("desk") / "var"),
-        "ALLOTMENT_LOG_LEVEL": "WARNING",
-        "ALLOTMENT_FAST_PASSWORD_HASHING": "true",
-    }
-    env.pop("ALLOTMENT_DATABASE_URL", None)
-    env.pop("ALLOTMENT_SECRET_KEY", None)
-    process = subprocess.Popen(
-        [str(ALLOTMENT), "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        assert process.poll() is None, "allotment serve --demo stopped"
+    var_dir = tmp_path_factory.mktemp("desk") / "var"
+    with served_demo(var_dir, FAST_PASSWORD_HASHING="true") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[sync_api.Browser]:
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 

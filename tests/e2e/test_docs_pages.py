@@ -11,10 +11,6 @@ is never used.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,18 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-ALLOTMENT = Path(sys.executable).parent / "allotment"
-LOCAL = "127.0.0.1"
+from tests.serving import CHROMIUM, CHROMIUM_ARGS, LOCAL, served_demo
+
 TIMEOUT_MS = 60_000
 
 pytestmark = [
@@ -48,36 +34,8 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`allotment serve --demo` on a free port of 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind((LOCAL, 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "ALLOTMENT_VAR_DIR": str(tmp_path_factory.mktemp("docs") / "var"),
-        "ALLOTMENT_LOG_LEVEL": "WARNING",
-    }
-    env.pop("ALLOTMENT_DATABASE_URL", None)
-    env.pop("ALLOTMENT_SECRET_KEY", None)
-    process = subprocess.Popen(
-        [str(ALLOTMENT), "serve", "--demo", "--host", LOCAL, "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://{LOCAL}:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        assert process.poll() is None, "allotment serve --demo stopped"
+    with served_demo(tmp_path_factory.mktemp("docs") / "var") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +43,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

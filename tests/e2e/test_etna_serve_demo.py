@@ -3,11 +3,6 @@ and the transfer shows on the ledger (one real server process, SQLite)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,42 +10,13 @@ import httpx
 import pytest
 
 from tests.e2e.test_etna_seed import NO_APP_KEY, SEED_REQUEST, USERNAMES_REQUEST
-
-ALLOTMENT = Path(sys.executable).parent / "allotment"
+from tests.serving import served_demo
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "ALLOTMENT_VAR_DIR": str(tmp_path / "var"),
-        "ALLOTMENT_LOG_LEVEL": "WARNING",
-    }
-    env.pop("ALLOTMENT_DATABASE_URL", None)
-    env.pop("ALLOTMENT_SECRET_KEY", None)
-    process = subprocess.Popen(
-        [str(ALLOTMENT), "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        assert process.poll() is None, "allotment serve --demo stopped"
+    with served_demo(tmp_path / "var") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_the_seed_samples_work_verbatim_against_allotment_serve_demo(served: str) -> None:
