@@ -30,7 +30,7 @@ from copy_floor import postgres_database
 
 import allotment.adapters.database.schema  # noqa: F401  (registers the repositories)
 from allotment.bootstrap import Container, build, migrate
-from allotment.services.fairness import EXTENSION, FairnessRow, summarise
+from allotment.services.fairness import FairnessRow, summarise
 from allotment.settings import Settings
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
@@ -96,7 +96,7 @@ def run(box: Container, made: list[FairnessRow], accounts: int) -> None:
     started = time.perf_counter()
     for first in range(0, len(made), BATCH):
         with box.uow() as uow:
-            uow.extension(EXTENSION).add_many(made[first : first + BATCH])
+            uow.fairness.add_many(made[first : first + BATCH])
             uow.commit()
     written = time.perf_counter() - started
     print(f"wrote {len(made):,} fairness rows in {written:.2f} s", flush=True)
@@ -106,9 +106,7 @@ def run(box: Container, made: list[FairnessRow], accounts: int) -> None:
     for attempt in ("cold", "warm", "warm"):
         started = time.perf_counter()
         with box.uow(write=False) as uow:
-            found = uow.extension(EXTENSION).rows(
-                1, frozenset({f"ACC-{42 % accounts:05d}"}), 1, "K1", year
-            )
+            found = uow.fairness.rows(1, frozenset({f"ACC-{42 % accounts:05d}"}), 1, "K1", year)
         [line] = summarise(found)
         elapsed = time.perf_counter() - started
         deviation = float(line.deviation_increments)

@@ -21,7 +21,6 @@ from fastapi.testclient import TestClient
 from allotment.bootstrap import Container, build
 from allotment.entrypoints.http.app import create_app
 from allotment.services import demo
-from allotment.services.blocktrade import EXTENSION
 from allotment.services.demo import COMPANY
 from allotment.services.ports import AllocationRow
 from allotment.settings import Settings
@@ -191,7 +190,7 @@ def test_each_line_gets_a_client_order_whose_id_is_the_order_id(
     with demo_container.uow(write=False) as uow:
         company = uow.identity.company_by_name(COMPANY)
         assert company is not None
-        orders = uow.extension(EXTENSION).of_block(company.id, 195)
+        orders = uow.blocktrade.of_block(company.id, 195)
     assert [(o.id, o.allocation_id, o.client_id, o.allocation_reference) for o in orders] == [
         (r["OrderID"], r["BlockTradeAllocationID"], r["ClientID"], r["AllocationReference"])
         for r in body

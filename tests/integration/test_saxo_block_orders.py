@@ -93,7 +93,7 @@ def fill(box: Container, block_id: int, quantity: int, price: str) -> None:
 
 def holders(box: Container, block_id: int) -> dict[str, Holder]:
     with box.uow(write=False) as uow:
-        return {h.account_id: h for h in uow.extension("saxo").holders(block_id)}
+        return {h.account_id: h for h in uow.saxo.holders(block_id)}
 
 
 def balances(box: Container, account_id: str) -> tuple[Decimal, Decimal | None, Decimal]:

@@ -11,6 +11,7 @@ from allotment.domain.allocation.engine import Method, Participant, SplitRequest
 from allotment.domain.allocation.fills import FillTarget, allocate_fill
 from allotment.domain.allocation.pricing import Fill, average_price
 from allotment.domain.allocation.vectorized import may_have_duplicates
+from allotment.domain.errors import InvalidInstruction
 
 
 def request(total: str = "100", *participants: Participant, **options: object) -> SplitRequest:
@@ -109,11 +110,12 @@ def test_an_average_price_needs_fills() -> None:
         average_price([Fill(Decimal(1), Decimal(0))])
 
 
-def test_every_engine_error_is_a_value_error_with_a_code_named_after_its_class() -> None:
+def test_every_engine_error_is_an_invalid_instruction_with_a_code_named_after_its_class() -> None:
     for name in dir(errors):
         kind = getattr(errors, name)
         if isinstance(kind, type) and issubclass(kind, errors.EngineError):
-            assert issubclass(kind, ValueError)
+            assert issubclass(kind, InvalidInstruction)
+            assert not issubclass(kind, ValueError)
             assert kind.code == kind.__name__
 
 

@@ -8,12 +8,11 @@ import threading
 from datetime import date
 from typing import Any
 
-from allotment.adapters.database.uow import register_extension
 from allotment.services.calendar import WEEKDAYS
 
 
 class ExchangeCalendars:
-    """`ports.ExchangeCalendar` over exchange_calendars. A market the library does not know,
+    """`capabilities.ExchangeCalendar` over exchange_calendars. A market the library does not know,
     or a date outside the span its calendars cover (about twenty years back to one ahead),
     counts weekdays instead."""
 
@@ -62,6 +61,4 @@ def _covers(calendar: Any, day: date) -> bool:
 
 
 CALENDARS = ExchangeCalendars()
-"""One per process: building a market's calendar takes a tenth of a second."""
-
-register_extension("exchange_calendar", lambda _connection: CALENDARS)
+"""One per process: building a market's calendar is slow, and its sessions never change."""

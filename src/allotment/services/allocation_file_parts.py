@@ -16,7 +16,6 @@ from typing import BinaryIO, Protocol
 
 from allotment.domain.errors import InvalidInstruction
 
-EXTENSION = "allocation_files"
 CHUNK_ROWS = 10_000
 REJECTS_KEPT = 1_000
 """An answer lists this many rejects (the CLI's rejects file lists them all)."""
@@ -26,7 +25,7 @@ Source = Callable[[], AbstractContextManager[BinaryIO]]
 
 
 class FileClaims(Protocol):
-    """The references of imported rows (`uow.extension("allocation_files")`)."""
+    """The references of imported rows (`uow.allocation_files`)."""
 
     def claimed(self, company_id: int, references: Sequence[str]) -> dict[str, tuple[str, int]]:
         """reference -> (the import that claimed it, its line)."""

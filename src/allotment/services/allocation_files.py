@@ -3,7 +3,7 @@
 A file is read twice, a chunk of rows at a time, in ONE transaction:
 
 1. Every row is read (`allocation_file_columns`) and checked (accounts, instrument, increments,
-   trade date); its reference is claimed (`uow.extension("allocation_files")`): a reference
+   trade date); its reference is claimed (`uow.allocation_files`): a reference
    claimed by an earlier import is skipped (the same file again books nothing), one claimed
    earlier in this file is refused. The accepted rows are summed per block key (average
    account, instrument, side, trade date, executing broker): quantity and one fill per price.
@@ -38,7 +38,6 @@ from allotment.services.allocation_file_columns import (
     detect,
 )
 from allotment.services.allocation_file_parts import (
-    EXTENSION,
     REJECTS_KEPT,
     BlockKey,
     BlockSummary,
@@ -59,7 +58,6 @@ from allotment.services.ports import UnitOfWork, UnitOfWorkFactory
 from allotment.services.registry import house_account
 
 __all__ = [
-    "EXTENSION",
     "BlockSummary",
     "ImportOptions",
     "ImportSummary",
@@ -168,7 +166,7 @@ class _Run:
 
     def check_and_claim(self, uow: UnitOfWork, source: Source) -> None:
         checker = self.checker = RowChecker(uow, self.ctx)
-        claims: FileClaims = uow.extension(EXTENSION)
+        claims = uow.allocation_files
         for header, chunk in chunks(source, self.options.chunk_rows):
             self._read(header)
             self.summary.rows += len(chunk)
@@ -220,7 +218,7 @@ class _Run:
         checker = self.checker
         assert checker is not None
         self._open_blocks(uow, checker)
-        claims: FileClaims = uow.extension(EXTENSION)
+        claims = uow.allocation_files
         fee_account = house_account(uow, self.ctx.company_id, AccountRole.FEE)
         self.spool.seek(0)
         for _ in range(self.spooled):

@@ -34,7 +34,6 @@ from allotment.services.context import Context, record
 from allotment.services.ports import BlockRecord, UnitOfWork
 from allotment.services.registry import house_account
 
-EXTENSION = "blocktrade"
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 """DatetimeCreated as the vendor writes it: UTC, whole seconds, no offset."""
 
@@ -86,7 +85,7 @@ class ClientOrder:
 
 
 class ClientOrderRepository(Protocol):
-    """What this capability stores; reached as `uow.extension("blocktrade")`."""
+    """What this capability stores; reached as `uow.blocktrade`."""
 
     def add_many(self, orders: Sequence[ClientOrder]) -> list[int]: ...
     def of_block(self, company_id: int, block_id: int) -> list[ClientOrder]: ...
@@ -189,7 +188,7 @@ def _created(
             request.allocation_details, bookings, outcomes, strict=True
         )
     ]
-    repository: ClientOrderRepository = uow.extension(EXTENSION)
+    repository: ClientOrderRepository = uow.blocktrade
     order_ids = repository.add_many(orders)
     allocated_before = master.allocated_quantity
     master.allocated_quantity += sum((line.quantity for line in request.allocation_details), 0)

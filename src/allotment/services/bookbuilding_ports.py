@@ -1,4 +1,4 @@
-"""What the book-building services need from storage (`uow.extension("bookbuilding")`), and the
+"""What the book-building services need from storage (`uow.bookbuilding`), and the
 storage-neutral shape of an allocation search."""
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from typing import Any, Protocol
 
 from allotment.domain.bookbuilding import BookAllocation, Deal, Indication, InvestorAccount, Tranche
 from allotment.services.ports import UnitOfWork
-
-EXTENSION = "bookbuilding"
 
 
 class FieldKind(StrEnum):
@@ -93,5 +91,4 @@ class BookbuildingRepository(Protocol):
 
 
 def repository(uow: UnitOfWork) -> BookbuildingRepository:
-    found: BookbuildingRepository = uow.extension(EXTENSION)
-    return found
+    return uow.bookbuilding

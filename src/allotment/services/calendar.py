@@ -1,21 +1,24 @@
 """Business dates: the company's trade date in its time zone, and settlement dates in the
 market's sessions (SPEC §5, decision 0024).
 
-The exchange calendars are an adapter (`ports.ExchangeCalendar`), reached through the unit of
-work; a unit of work without one (a test fake) counts weekdays.
+The exchange calendars are an adapter (`capabilities.ExchangeCalendar`), reached as
+`uow.exchange_calendar`; an instrument without a known market counts weekdays.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, available_timezones
 
 from allotment.domain.errors import InvalidInstruction
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument, settlement_cycle
 from allotment.services.context import Context, record
-from allotment.services.ports import ExchangeCalendar, UnitOfWork
+from allotment.services.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from allotment.services.capabilities import ExchangeCalendar
 
 DEFAULT_TIME_ZONE = "UTC"
 SATURDAY = 5
@@ -45,10 +48,7 @@ WEEKDAYS = WeekdayCalendar()
 
 
 def exchange_calendar(uow: UnitOfWork) -> ExchangeCalendar:
-    try:
-        return cast(ExchangeCalendar, uow.extension("exchange_calendar"))
-    except KeyError:
-        return WEEKDAYS
+    return uow.exchange_calendar
 
 
 def business_date(time_zone: str, now: datetime) -> date:
@@ -98,7 +98,7 @@ def set_time_zone(uow: UnitOfWork, ctx: Context, name: str) -> str:
     ctx.require(Scope.ADMIN)
     checked = checked_time_zone(name)
     before = company_time_zone(uow, ctx.company_id)
-    uow.extension("dates").set_time_zone(ctx.company_id, checked)
+    uow.dates.set_time_zone(ctx.company_id, checked)
     record(
         uow,
         ctx,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Protocol, cast
+from typing import Protocol
 
 from allotment.domain.errors import Forbidden, InvalidInstruction, SessionClosed
 from allotment.domain.identity import Scope
@@ -56,7 +56,7 @@ class ClearingRepository(Protocol):
 
 
 def _repository(uow: UnitOfWork) -> ClearingRepository:
-    return cast(ClearingRepository, uow.extension("clearing"))
+    return uow.clearing
 
 
 def ensure_open(uow: UnitOfWork, company_id: int, trade_date: date) -> None:

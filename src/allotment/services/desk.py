@@ -21,7 +21,6 @@ from allotment.services.ports import PasswordHasher, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-EXTENSION = "desk"
 TOUCH_EVERY = timedelta(seconds=30)
 """A request records the session's use at most this often (pages read without writing)."""
 
@@ -47,7 +46,7 @@ class Lifetime:
 
 
 class SessionRepository(Protocol):
-    """What the desk stores; reached as `uow.extension("desk")`."""
+    """What the desk stores; reached as `uow.desk`."""
 
     def add_session(self, session: DeskSession) -> None: ...
     def session(self, session_id: str) -> DeskSession | None: ...
@@ -64,8 +63,7 @@ class CsrfRefused(Forbidden):
 
 
 def _repository(uow: UnitOfWork) -> SessionRepository:
-    found: SessionRepository = uow.extension(EXTENSION)
-    return found
+    return uow.desk
 
 
 def session_id(token: str) -> str:

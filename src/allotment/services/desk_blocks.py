@@ -22,7 +22,6 @@ from allotment.services.blocktrade_reading import BlockAllocation, BlockTradeBlo
 from allotment.services.context import Context, visible_account, visible_account_ids
 from allotment.services.ports import AllocationRow, BlockRecord, UnitOfWork
 
-EXTENSION = "desk"
 STATUSES = ("open", "filled", "cancelled")
 ALLOCATIONS_SHOWN = 1000
 
@@ -90,7 +89,7 @@ def blotter(
     if account_id:
         visible_account(uow, ctx, account_id)
     start, end = day_bounds(day)
-    repository: BlotterRepository = uow.extension(EXTENSION)
+    repository: BlotterRepository = uow.desk
     found = repository.blotter(
         BlotterQuery(
             ctx.company_id,

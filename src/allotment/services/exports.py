@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from allotment.domain.errors import InvalidInstruction
 from allotment.domain.identity import Scope
@@ -50,7 +50,7 @@ class ExportRepository(Protocol):
 
 
 def _repository(uow: UnitOfWork) -> ExportRepository:
-    return cast(ExportRepository, uow.extension("exports"))
+    return uow.exports
 
 
 @dataclass(frozen=True, slots=True)

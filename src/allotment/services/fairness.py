@@ -7,7 +7,7 @@ that carries one, in bulk, in the same unit of work (``record_booked``). A trans
 quantity is what was asked (ETNA) has a target equal to what is given: its deviation is zero,
 so it writes no row and adds nothing to any sum.
 
-The repository is reached as ``uow.extension("fairness")``.
+The repository is reached as ``uow.fairness``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from typing import Protocol, cast
+from typing import Protocol
 
 from allotment.domain.allocation.exact import fraction_text, round_fraction
 from allotment.domain.errors import Forbidden, InvalidInstruction, NotFound
@@ -32,7 +32,6 @@ from allotment.services.ports import UnitOfWork
 
 __all__ = ["FairnessNote", "record_booked", "record_nothing_given", "report"]
 
-EXTENSION = "fairness"
 NO_KEY = ""
 """The key column of an allocation split without a stored allocation key."""
 MONEY_PLACES = 2
@@ -77,7 +76,7 @@ class FairnessRepository(Protocol):
 
 
 def _repository(uow: UnitOfWork) -> FairnessRepository:
-    return cast(FairnessRepository, uow.extension(EXTENSION))
+    return uow.fairness
 
 
 def record_booked(

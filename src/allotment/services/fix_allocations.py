@@ -26,7 +26,6 @@ from allotment.services.booking import book
 from allotment.services.booking_requests import BookingRequest
 from allotment.services.context import Context, record
 from allotment.services.fix_checks import Refused
-from allotment.services.fix_sessions import EXTENSION
 from allotment.services.fix_values import (
     AccountRefusal,
     AllocLine,
@@ -76,8 +75,7 @@ class FixInstructionRepository(Protocol):
 
 
 def _repository(uow: UnitOfWork) -> FixInstructionRepository:
-    repository: FixInstructionRepository = uow.extension(EXTENSION)
-    return repository
+    return uow.fix
 
 
 def handle(

@@ -23,7 +23,6 @@ from allotment.domain.numbers import ZERO, plain
 from allotment.services import saxo, saxo_orders
 from allotment.services.context import Context, record
 from allotment.services.fix_checks import ISIN, Refused
-from allotment.services.fix_sessions import EXTENSION
 from allotment.services.fix_values import AllocStatus, Origin, RejectCode
 from allotment.services.ports import UnitOfWork, UnitOfWorkFactory
 from allotment.services.saxo_records import MarginHandling, UnitType
@@ -129,8 +128,7 @@ class FixOrderRepository(Protocol):
 
 
 def _repository(uow: UnitOfWork) -> FixOrderRepository:
-    repository: FixOrderRepository = uow.extension(EXTENSION)
-    return repository
+    return uow.fix
 
 
 def handle(

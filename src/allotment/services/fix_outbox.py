@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
 from allotment.domain.numbers import ZERO
-from allotment.services.fix_sessions import EXTENSION, FixSession
+from allotment.services.fix_sessions import FixSession
 from allotment.services.fix_values import Report
 from allotment.services.ports import AllocationRow, FillRecord, UnitOfWork
 
@@ -87,8 +87,7 @@ class FixOutboxRepository(Protocol):
 
 
 def _repository(uow: UnitOfWork) -> FixOutboxRepository:
-    repository: FixOutboxRepository = uow.extension(EXTENSION)
-    return repository
+    return uow.fix
 
 
 def outbox(uow: UnitOfWork, sender_comp_id: str, target_comp_id: str) -> Outbox | None:

@@ -20,7 +20,6 @@ from allotment.services.auth import verified
 from allotment.services.context import Context, record
 from allotment.services.ports import PasswordHasher, UnitOfWork
 
-EXTENSION = "fix"
 COMP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """A CompID as we accept it: printable, no delimiter, no spaces, at most 64 characters."""
 
@@ -58,8 +57,7 @@ class FixSessionRepository(Protocol):
 
 
 def _repository(uow: UnitOfWork) -> FixSessionRepository:
-    repository: FixSessionRepository = uow.extension(EXTENSION)
-    return repository
+    return uow.fix
 
 
 def add_session(

@@ -8,12 +8,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from allotment.domain.accounts import Account, AccountStatus, Client
 from allotment.domain.identity import Company
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import Balance, BalanceKey, JournalEntry
+
+if TYPE_CHECKING:
+    from allotment.services import capabilities as c
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +78,8 @@ class EntryFilter:
 
 class AllocationRow(NamedTuple):
     """One booked allocation: one account's share, one journal entry. A named tuple: a large
-    fill books 100,000 of them, and a tuple is built several times faster than a frozen
-    dataclass."""
+    fill books 100,000 of them, and a tuple is cheaper to build than a frozen dataclass
+    (decision 0028)."""
 
     company_id: int
     entry_id: int
@@ -346,10 +349,21 @@ class UnitOfWork(Protocol):
     @property
     def dialect_name(self) -> str: ...
 
+    # Each capability's repository, built by the unit of work itself (decision 0038).
+    allocation_files: c.FileClaims
+    blocktrade: c.ClientOrderRepository
+    bookbuilding: c.BookbuildingRepository
+    clearing: c.ClearingRepository
+    dates: c.DatesRepository
+    desk: c.DeskRepository
+    exchange_calendar: c.ExchangeCalendar
+    exports: c.ExportRepository
+    fairness: c.FairnessRepository
+    fix: c.FixRepository
+    saxo: c.SaxoRepository
+
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
-    def extension(self, name: str) -> Any:
-        """A repository that a dialect adapter registered under `name`."""
 
 
 class UnitOfWorkFactory(Protocol):
@@ -382,11 +396,3 @@ class TokenCodec(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime: ...
     def today(self) -> date: ...
-
-
-class ExchangeCalendar(Protocol):
-    """Sessions (trading days) of exchanges, named by their ISO 10383 MIC."""
-
-    def settlement_date(self, market: str | None, trade_date: date, cycle_days: int) -> date:
-        """The `cycle_days`-th session after the trade date (a trade date that is no session
-        of the market counts from the market's next session); with no market, weekdays."""

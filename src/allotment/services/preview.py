@@ -67,7 +67,9 @@ class PreviewRefused(InvalidInstruction):
     `IncrementDoesNotDivide`, ...), message and facts, as an invalid instruction."""
 
     def __init__(self, error: EngineError) -> None:
-        facts = {name: value for name, value in vars(error).items() if name != "message"}
+        facts = {
+            name: value for name, value in vars(error).items() if name not in {"message", "facts"}
+        }
         super().__init__(error.message, **facts)
         self.code = error.code
 

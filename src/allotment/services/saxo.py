@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from typing import cast
 
 from allotment.domain.accounts import Account, AccountRole, Client
 from allotment.domain.allocation.engine import Method, Participant, SplitRequest, split
@@ -29,7 +28,6 @@ from allotment.services.ports import UnitOfWork
 from allotment.services.registry import house_account
 from allotment.services.saxo_accounts import clients_by_id
 from allotment.services.saxo_records import (
-    EXTENSION,
     AllocationKey,
     KeyParticipant,
     KeyStatus,
@@ -87,7 +85,7 @@ class KeyView:
 
 
 def repository(uow: UnitOfWork) -> SaxoRepository:
-    return cast(SaxoRepository, uow.extension(EXTENSION))
+    return uow.saxo
 
 
 def parse_key_id(text: str) -> int:

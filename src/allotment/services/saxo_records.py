@@ -1,5 +1,5 @@
 """What the Saxo dialect keeps: allocation keys, block orders with their participants' running
-state, and fee schedules; and the repository it needs (`uow.extension("saxo")`)."""
+state, and fee schedules; and the repository it needs (`uow.saxo`)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from typing import Protocol
 from allotment.domain.accounts import Account
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.domain.numbers import ZERO
-
-EXTENSION = "saxo"
 
 
 class KeyStatus(StrEnum):

@@ -1,5 +1,5 @@
 """The references of the rows imported from client allocation files, one per row for ever
-(decision 0033); reached as `uow.extension("allocation_files")`."""
+(decision 0033); reached as `uow.allocation_files`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from sqlalchemy import BigInteger, Column, Connection, ForeignKey, String, Table
 
 from allotment.adapters.database.bulk import insert_rows
 from allotment.adapters.database.tables import metadata
-from allotment.adapters.database.uow import register_extension
-from allotment.services.allocation_files import EXTENSION
 
 allocation_file_rows = Table(
     "allocation_file_rows",
@@ -62,6 +60,3 @@ class SqlAllocationFileRepository:
                     r.c.reference.in_(references[start : start + LOOKUP_CHUNK]),
                 )
             )
-
-
-register_extension(EXTENSION, SqlAllocationFileRepository)

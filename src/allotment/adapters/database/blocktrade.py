@@ -1,6 +1,6 @@
 """Tables and repository of the block-trade dialect: the client order created for each child
 allocation of a master block trade (its id is the dialect's OrderID). They share the
-foundation's metadata; the repository is reached as `uow.extension("blocktrade")`."""
+foundation's metadata; the repository is reached as `uow.blocktrade`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from sqlalchemy import Column, Connection, ForeignKey, String, Table, select
 from allotment.adapters.database.bulk import insert_rows, reserve_ids
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import UtcDateTime
-from allotment.adapters.database.uow import register_extension
-from allotment.services.blocktrade import EXTENSION, ClientOrder
+from allotment.services.blocktrade import ClientOrder
 
 blocktrade_orders = Table(
     "blocktrade_orders",
@@ -59,5 +58,3 @@ class SqlBlockTradeRepository:
 
 _FIELDS = [column.name for column in blocktrade_orders.columns]
 _VALUES = [name for name in _FIELDS if name != "id"]
-
-register_extension(EXTENSION, SqlBlockTradeRepository)

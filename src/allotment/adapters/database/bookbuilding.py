@@ -1,5 +1,5 @@
 """Tables and repository of the book-building capability, reached as
-`uow.extension("bookbuilding")`.
+`uow.bookbuilding`.
 
 Every searchable field of a CAS allocation is a column, so that a search is one query plus
 one count. Amounts are exact (ExactDecimal); for filtering and sorting they also keep
@@ -38,7 +38,6 @@ from sqlalchemy import (
 from allotment.adapters.database.bulk import insert_rows
 from allotment.adapters.database.tables import metadata
 from allotment.adapters.database.types import ExactDecimal, UtcDateTime
-from allotment.adapters.database.uow import register_extension
 from allotment.domain.bookbuilding import (
     AllocationValue,
     BookAllocation,
@@ -283,8 +282,8 @@ def _extras(text: str) -> dict[str, Any]:
 
 
 def _allocation(row: Row[Any]) -> BookAllocation:
-    """A stored allocation; read by position (the table's column order), which is several
-    times cheaper per row than by name on a page of hundreds."""
+    """A stored allocation; read by position (the table's column order), cheaper per row than
+    by name on a page of hundreds."""
     (
         allocation_id, company_id, deal_id, tranche_id, investor_account_id, indication_id,
         indication_group_id, source_id, source_row_version, order_status, distribution_type,
@@ -496,6 +495,3 @@ class SqlBookbuildingRepository:
                 ordered = ordered.nulls_first() if key.descending else ordered.nulls_last()
             order.append(ordered)
         return order
-
-
-register_extension("bookbuilding", SqlBookbuildingRepository)

@@ -1,6 +1,6 @@
 """Tables and repository of the clearing capability: one session per (company, trade date),
 its status and the report stored when it closed. The repository is reached as
-`uow.extension("clearing")`.
+`uow.clearing`.
 
 Locking: a booking holds its trade date's session row with FOR SHARE (PostgreSQL), a close
 takes it FOR UPDATE, so a close waits for the bookings in flight and the bookings that come
@@ -31,7 +31,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from allotment.adapters.database.tables import companies, metadata
 from allotment.adapters.database.types import UtcDateTime
-from allotment.adapters.database.uow import register_extension
 from allotment.services.clearing import OPEN, SessionRecord
 
 clearing_sessions = Table(
@@ -157,6 +156,3 @@ class SqlClearingRepository:
     def company_ids(self) -> list[int]:
         query = select(companies.c.id).order_by(companies.c.id)
         return [int(company_id) for company_id in self._db.execute(query).scalars()]
-
-
-register_extension("clearing", SqlClearingRepository)

@@ -1,12 +1,11 @@
 """The company's time zone, written by `services.calendar.set_time_zone` through
-`uow.extension("dates")` (it is read with the company)."""
+`uow.dates` (it is read with the company)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, update
 
 from allotment.adapters.database import tables as t
-from allotment.adapters.database.uow import register_extension
 
 
 class SqlDatesRepository:
@@ -17,6 +16,3 @@ class SqlDatesRepository:
         self._db.execute(
             update(t.companies).where(t.companies.c.id == company_id).values(time_zone=time_zone)
         )
-
-
-register_extension("dates", SqlDatesRepository)

@@ -1,5 +1,5 @@
 """Tables and repository of the operations desk: its server-side sessions and the blotter's
-query. They share the foundation's metadata; reached as `uow.extension("desk")`."""
+query. They share the foundation's metadata; reached as `uow.desk`."""
 
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ from allotment.adapters.database import tables as t
 from allotment.adapters.database.repositories.records import block_from_row
 from allotment.adapters.database.tables import metadata
 from allotment.adapters.database.types import UtcDateTime
-from allotment.adapters.database.uow import register_extension
-from allotment.services.desk import EXTENSION, DeskSession
+from allotment.services.desk import DeskSession
 from allotment.services.desk_blocks import BlotterQuery
 from allotment.services.ports import BlockRecord
 
@@ -101,5 +100,3 @@ class SqlDeskRepository:
 
 
 _SESSION_FIELDS = [column.name for column in desk_sessions.columns]
-
-register_extension(EXTENSION, SqlDeskRepository)

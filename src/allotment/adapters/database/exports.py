@@ -1,4 +1,4 @@
-"""The allocation export's query (services/exports.py), reached as `uow.extension("exports")`:
+"""The allocation export's query (services/exports.py), reached as `uow.exports`:
 every filter in one statement, paged by id (keyset), so that a page costs the same wherever it
 starts."""
 
@@ -8,7 +8,6 @@ from sqlalchemy import Connection, select
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.repositories.records import allocation_from_row
-from allotment.adapters.database.uow import register_extension
 from allotment.services.exports import AllocationQuery
 from allotment.services.ports import AllocationRow
 
@@ -45,6 +44,3 @@ class SqlExportRepository:
             found = found.where(a.c.trade_date <= query.trade_date_to)
         rows = self._db.execute(found.order_by(a.c.id).limit(query.limit))
         return [allocation_from_row(row) for row in rows]
-
-
-register_extension("exports", SqlExportRepository)

@@ -1,6 +1,6 @@
 """Table and repository of the fairness ledger: one row per allocation decided by the engine,
 its exact target (a fraction, kept as its text: ``"301/3"``) and the quantity given. Reached as
-`uow.extension("fairness")`.
+`uow.fairness`.
 
 Rows are written in one statement per booking and read per account (the report of one account
 over a period walks ``ix_fairness_company_account_date``).
@@ -17,9 +17,8 @@ from sqlalchemy import Column, Connection, Date, Index, Row, String, Table, sele
 from allotment.adapters.database.bulk import insert_values
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import ExactDecimal, UtcDateTime
-from allotment.adapters.database.uow import register_extension
 from allotment.domain.allocation.exact import fraction_text
-from allotment.services.fairness import EXTENSION, FairnessRow
+from allotment.services.fairness import FairnessRow
 
 # References checked set-based, no per-row foreign keys (bulk booking, as allocations).
 fairness_records = Table(
@@ -128,6 +127,3 @@ class SqlFairnessRepository:
             query = query.where(table.trade_date <= end)
         query = query.order_by(table.allocation_id)
         return [_row(row) for row in self._db.execute(query)]
-
-
-register_extension(EXTENSION, SqlFairnessRepository)

@@ -1,6 +1,6 @@
 """Tables and repository of the FIX door: its sessions (who owns them, as whom they act) and
 the allocation instructions received (their AllocID, state and answer). They share the
-foundation's metadata; the repository is reached as `uow.extension("fix")`."""
+foundation's metadata; the repository is reached as `uow.fix`."""
 
 from __future__ import annotations
 
@@ -28,11 +28,10 @@ from allotment.adapters.database import tables as t
 from allotment.adapters.database.repositories.records import allocation_from_row
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import UtcDateTime
-from allotment.adapters.database.uow import register_extension
 from allotment.services.fix_allocations import StoredInstruction
 from allotment.services.fix_orders import StoredOrder
 from allotment.services.fix_outbox import OrderOf
-from allotment.services.fix_sessions import EXTENSION, FixSession
+from allotment.services.fix_sessions import FixSession
 from allotment.services.ports import AllocationRow, FillRecord
 
 fix_sessions = Table(
@@ -216,5 +215,3 @@ class SqlFixRepository:
 _ORDER_VALUES = [column.name for column in fix_orders.columns if column.name != "id"]
 _SESSION_VALUES = [column.name for column in fix_sessions.columns if column.name != "id"]
 _INSTRUCTION_VALUES = [column.name for column in fix_instructions.columns if column.name != "id"]
-
-register_extension(EXTENSION, SqlFixRepository)

@@ -1,5 +1,5 @@
 """The Saxo dialect's repository (tables in `saxo_tables`): allocation keys, block orders with
-each holder's running state, and fee schedules; reached as `uow.extension("saxo")`."""
+each holder's running state, and fee schedules; reached as `uow.saxo`."""
 
 from __future__ import annotations
 
@@ -27,10 +27,8 @@ from allotment.adapters.database.saxo_tables import (
     saxo_key_participants,
 )
 from allotment.adapters.database.tables import accounts
-from allotment.adapters.database.uow import register_extension
 from allotment.domain.allocation.fills import FillPolicy
 from allotment.services.saxo_records import (
-    EXTENSION,
     AllocationKey,
     FeeScheduleRecord,
     KeyParticipant,
@@ -225,6 +223,3 @@ def _same_client(client_id: int | None) -> Any:
 
 def _schedule(row: Row[Any]) -> FeeScheduleRecord:
     return FeeScheduleRecord(**{name: getattr(row, name) for name in _SCHEDULE_FIELDS})
-
-
-register_extension(EXTENSION, SqlSaxoRepository)

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from allotment.adapters.calendar import CALENDARS
 from allotment.adapters.database import behind, claims, dryrun
+from allotment.adapters.database.allocation_files import SqlAllocationFileRepository
+from allotment.adapters.database.blocktrade import SqlBlockTradeRepository
+from allotment.adapters.database.bookbuilding import SqlBookbuildingRepository
+from allotment.adapters.database.clearing import SqlClearingRepository
+from allotment.adapters.database.dates import SqlDatesRepository
+from allotment.adapters.database.desk import SqlDeskRepository
+from allotment.adapters.database.exports import SqlExportRepository
+from allotment.adapters.database.fairness import SqlFairnessRepository
+from allotment.adapters.database.fix import SqlFixRepository
 from allotment.adapters.database.repositories.accounts import (
     SqlAccountRepository,
     SqlInstrumentRepository,
@@ -23,20 +32,17 @@ from allotment.adapters.database.repositories.records import (
     SqlAuditRepository,
     SqlBlockRepository,
 )
+from allotment.adapters.database.saxo import SqlSaxoRepository
 from allotment.domain.errors import Conflict
+from allotment.services import capabilities as c
 
 log = logging.getLogger("allotment.database")
 
-ExtensionFactory = Callable[[Connection], Any]
-_EXTENSIONS: dict[str, ExtensionFactory] = {}
-
-
-def register_extension(name: str, factory: ExtensionFactory) -> None:
-    """Dialect adapters register their own repositories, reached as `uow.extension(name)`."""
-    _EXTENSIONS[name] = factory
-
 
 class SqlUnitOfWork:
+    """Every repository of the foundation and of each capability, on one connection; each is
+    built here, by name (decision 0038)."""
+
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect_name = connection.dialect.name
@@ -48,7 +54,17 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.blocks = SqlBlockRepository(connection)
-        self._extensions: dict[str, Any] = {}
+        self.allocation_files: c.FileClaims = SqlAllocationFileRepository(connection)
+        self.blocktrade: c.ClientOrderRepository = SqlBlockTradeRepository(connection)
+        self.bookbuilding: c.BookbuildingRepository = SqlBookbuildingRepository(connection)
+        self.clearing: c.ClearingRepository = SqlClearingRepository(connection)
+        self.dates: c.DatesRepository = SqlDatesRepository(connection)
+        self.desk: c.DeskRepository = SqlDeskRepository(connection)
+        self.exchange_calendar: c.ExchangeCalendar = CALENDARS
+        self.exports: c.ExportRepository = SqlExportRepository(connection)
+        self.fairness: c.FairnessRepository = SqlFairnessRepository(connection)
+        self.fix: c.FixRepository = SqlFixRepository(connection)
+        self.saxo: c.SaxoRepository = SqlSaxoRepository(connection)
         self._committed = False
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -62,11 +78,6 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self._committed = False
-
-    def extension(self, name: str) -> Any:
-        if name not in self._extensions:
-            self._extensions[name] = _EXTENSIONS[name](self.connection)
-        return self._extensions[name]
 
 
 class SqlUnitOfWorkFactory:

@@ -1,25 +1,24 @@
 """Typed errors of the allocation engine.
 
-Every error is an ``EngineError`` (a ``ValueError``), carries the facts that caused it as
-attributes, a stable ``code`` (the class name) for the edges to map, and a human message.
-The foundation may later re-parent ``EngineError`` under its own error tree; nothing here
-depends on where that tree lives.
+Every error is an ``EngineError``, an invalid instruction of the one error tree
+(``domain.errors``): it carries the facts that caused it as attributes, a stable ``code`` (the
+class name) for the edges to map, and a human message.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+
+from allotment.domain.errors import InvalidInstruction
 
 
-class EngineError(ValueError):
+class EngineError(InvalidInstruction):
     """Base of every error the allocation engine raises."""
 
-    code: ClassVar[str] = "EngineError"
+    code = "EngineError"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
 
 
 class NoParticipants(EngineError):

@@ -14,8 +14,8 @@ from typing import Any
 from allotment.domain.allocation import vectorized
 from allotment.domain.allocation.vectorized import IntVector, as_ints
 
-# Below this many participants NumPy's fixed costs outweigh its speed (measured: the two
-# paths cost the same near 40 participants; at 1,000 NumPy is three times faster).
+# Below this many participants NumPy's fixed costs outweigh its speed (where the two paths
+# meet: decision 0028).
 VECTOR_THRESHOLD = 64
 
 TieKey = Callable[[int], Any]

@@ -30,9 +30,8 @@ def integer_weights(
 
     The exact sum of decimals carries the smallest exponent among them (decimal addition
     keeps trailing digits), so one pass that is needed anyway for the total also finds the
-    scale, instead of inspecting each weight's digits (three times slower at a million).
-    ``in_bulk`` converts the weights from their hashes into an int64 array (see
-    ``vectorized.scaled_integers``, three times faster at a million) when that is exact;
+    scale, instead of inspecting each weight's digits. ``in_bulk`` converts the weights from
+    their hashes into an int64 array (see ``vectorized.scaled_integers``) when that is exact;
     otherwise, and for small splits, each weight is multiplied out.
     """
     decimal_total = _exact_total(weights, key_of)

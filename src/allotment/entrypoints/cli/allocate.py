@@ -23,7 +23,7 @@ from rich.table import Table
 from allotment.bootstrap import build
 from allotment.domain.errors import AllotmentError, Forbidden, InvalidInstruction, NotFound
 from allotment.domain.identity import Principal, PrincipalKind, Scope
-from allotment.entrypoints.http.native.preview import PreviewIn, PreviewOut, render, to_request
+from allotment.entrypoints.preview_schemas import PreviewIn, PreviewOut, render, to_request
 from allotment.services import preview as previews
 from allotment.services.context import Context
 from allotment.services.demo import COMPANY as DEMO_COMPANY

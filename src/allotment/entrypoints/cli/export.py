@@ -43,7 +43,7 @@ def company_id(uow: UnitOfWork, name: str | None) -> int:
             errors.print(f"[red]error:[/red] no company is named {name!r}")
             raise typer.Exit(3)
         return company.id
-    found = uow.extension("clearing").company_ids()
+    found = uow.clearing.company_ids()
     if len(found) != 1:
         errors.print("[red]error:[/red] name the company with --company")
         raise typer.Exit(2)

@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         title="allotment", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None
     )
     app.state.container = box
-    errors.install(app)
+    _wire(app)
     document_refusals(app)
     for router in (tokens.router, identity.router, accounts.router, ledger.router, blocks.router):
         app.include_router(router)
@@ -79,6 +79,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(CaseInsensitiveRoutes)
     observability.install(app, box.tokens, box.settings)
     return app
+
+
+def _wire(app: FastAPI) -> None:
+    """Who renders errors under which path, and what the dialects add to a block's native view:
+    built here, once, from each part's declarations (decision 0038)."""
+    from allotment.entrypoints import web
+    from allotment.entrypoints.http import dialects
+
+    renderers = [*tokens.RENDERERS, *dialects.renderers(), *web.RENDERERS]
+    errors.install(app, errors.Renderers(renderers))
+    app.state.block_details = dialects.block_details()
 
 
 def _include_dialects(app: FastAPI) -> None:

@@ -192,7 +192,7 @@ def render_error(
     return message_response(answer_type(request), status, detail)
 
 
-errors.register_renderer(PREFIX, render_error)
+RENDERERS: tuple[tuple[str, errors.Renderer], ...] = ((PREFIX, render_error),)
 
 
 # --- the route ------------------------------------------------------------------------------

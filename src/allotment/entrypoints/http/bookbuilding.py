@@ -20,7 +20,7 @@ from allotment.entrypoints.http import openapi
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.entrypoints.http.bookbuilding_schema import doc as _doc
 from allotment.entrypoints.http.deps import ContainerDep, context_for
-from allotment.entrypoints.http.errors import TITLES, register_renderer
+from allotment.entrypoints.http.errors import TITLES, Renderer
 from allotment.services import bookbuilding as service
 from allotment.services.bookbuilding_document import render
 from allotment.services.context import Context
@@ -297,4 +297,4 @@ def render_error(
     )
 
 
-register_renderer("/book-building/", render_error)
+RENDERERS: tuple[tuple[str, Renderer], ...] = (("/book-building/", render_error),)

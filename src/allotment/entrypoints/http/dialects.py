@@ -1,10 +1,13 @@
-"""The routers of the four vendor dialects and of the native routes built on them, in one list."""
+"""The routers of the four vendor dialects and of the native routes built on them, in one list,
+with what each dialect adds to the application: its error renderers and its view of a block
+(decision 0038)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from allotment.entrypoints.http import blocktrade, bookbuilding, etna, saxo
+from allotment.entrypoints.http.errors import Renderer
 from allotment.entrypoints.http.native import (
     allocation_files,
     calendar,
@@ -16,6 +19,7 @@ from allotment.entrypoints.http.native import (
     statements,
 )
 from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
+from allotment.entrypoints.http.native.blocks import BlockDetails
 
 
 def routers() -> list[APIRouter]:
@@ -35,3 +39,14 @@ def routers() -> list[APIRouter]:
         fairness.router,
         allocation_files.router,
     ]
+
+
+def renderers() -> list[tuple[str, Renderer]]:
+    """Each dialect's error renderer under each of its path prefixes."""
+    etna_prefixes = [(f"/v{version}/", etna.etna_error) for version in etna.VERSIONS]
+    return [*etna_prefixes, *saxo.RENDERERS, *blocktrade.RENDERERS, *bookbuilding.RENDERERS]
+
+
+def block_details() -> tuple[BlockDetails, ...]:
+    """What the dialects add to the native view of a block."""
+    return saxo.BLOCK_DETAILS

@@ -138,7 +138,7 @@ def _refusal(scope: Scope, wanted: bool | None) -> InvalidInstruction | None:
 
 async def _refuse(scope: Scope, send: Send, error: InvalidInstruction) -> None:
     request = Request(scope)
-    response = renderer_for(request.url.path)(
+    response = renderer_for(request)(
         request,
         status_for(error),
         error,

@@ -1,7 +1,8 @@
 """One table from error classes to HTTP statuses, and per-dialect renderers of error bodies.
 
-Each API dialect registers a renderer for its path prefix; the native API (and anything not
-claimed) answers RFC 9457 problem+json, and its OpenAPI document says so for every operation.
+Each API dialect names a renderer for its path prefixes, and `create_app` hands them all to
+`install`; the native API (and anything not claimed) answers RFC 9457 problem+json, and its
+OpenAPI document says so for every operation.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import decimal
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -80,7 +81,7 @@ def unavailable_answer(request: Request) -> Response:
     """503 with Retry-After, in the shape of the dialect that owns the path."""
     error = ServiceUnavailable("the database is unavailable; retry shortly")
     return with_retry_after(
-        renderer_for(request.url.path)(request, 503, error, error.message, []),
+        renderer_for(request)(request, 503, error, error.message, []),
         error.retry_after,
     )
 
@@ -114,26 +115,30 @@ def status_for(error: BaseException) -> int:
     for cls, status in STATUS_BY_ERROR:
         if isinstance(error, cls):
             return status
-    if isinstance(error, ValueError) and hasattr(error, "code"):
-        return 422  # the engine's errors are ValueErrors with a code
     return 500
 
 
 Renderer = Callable[[Request, int, BaseException | None, str, list[dict[str, Any]]], Response]
-_RENDERERS: list[tuple[str, Renderer]] = []
 
 
-def register_renderer(prefix: str, renderer: Renderer) -> None:
-    """Errors under `prefix` are rendered by `renderer(request, status, error, detail, fields)`."""
-    _RENDERERS.append((prefix, renderer))
-    _RENDERERS.sort(key=lambda item: len(item[0]), reverse=True)
+class Renderers:
+    """Who renders the errors under a path: the dialect with the longest matching prefix, or
+    problem+json. `create_app` builds one from every dialect's prefixes (decision 0038)."""
+
+    def __init__(self, prefixes: Iterable[tuple[str, Renderer]]) -> None:
+        self._by_prefix = sorted(prefixes, key=lambda item: len(item[0]), reverse=True)
+
+    def for_path(self, path: str) -> Renderer:
+        for prefix, renderer in self._by_prefix:
+            if path.startswith(prefix):
+                return renderer
+        return problem
 
 
-def renderer_for(path: str) -> Renderer:
-    for prefix, renderer in _RENDERERS:
-        if path.startswith(prefix):
-            return renderer
-    return problem
+def renderer_for(request: Request) -> Renderer:
+    """The renderer of the request's path, among those the application was built with."""
+    renderers: Renderers = request.app.state.renderers
+    return renderers.for_path(request.url.path)
 
 
 TITLES = {
@@ -263,14 +268,14 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+def document_problems(schema: dict[str, Any], renderers: Renderers) -> dict[str, Any]:
     """Declare, for every native operation, the problem+json answers it can give (replacing
     FastAPI's default 422 body, which this API never sends) and the Idempotency-Key header of
     its writes."""
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in schema.get("paths", {}).items():
-        if not path.startswith(NATIVE_PREFIX) or renderer_for(path) is not problem:
+        if not path.startswith(NATIVE_PREFIX) or renderers.for_path(path) is not problem:
             continue
         for method, operation in operations.items():
             write = method.upper() in {"POST", "PUT", "PATCH", "DELETE"}
@@ -293,12 +298,12 @@ def _is_default_validation(response: dict[str, Any]) -> bool:
     return bool(body.get("$ref", "").endswith("/HTTPValidationError"))
 
 
-def _document(app: FastAPI) -> None:
+def _document(app: FastAPI, renderers: Renderers) -> None:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(generate())
+            app.openapi_schema = document_problems(generate(), renderers)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -306,15 +311,13 @@ def _document(app: FastAPI) -> None:
 
 def _answer(request: Request, error: e.AllotmentError) -> Response:
     metrics.REFUSALS.labels(code=_code(error, status_for(error))).inc()
-    response = renderer_for(request.url.path)(request, status_for(error), error, error.message, [])
+    response = renderer_for(request)(request, status_for(error), error, error.message, [])
     retry_after = getattr(error, "retry_after", None)
     return with_retry_after(response, retry_after) if isinstance(retry_after, int) else response
 
 
 def _http_answer(request: Request, error: StarletteHTTPException) -> Response:
-    response = renderer_for(request.url.path)(
-        request, error.status_code, None, str(error.detail), []
-    )
+    response = renderer_for(request)(request, error.status_code, None, str(error.detail), [])
     if error.status_code == 405:
         response.headers["Allow"] = allowed_methods(request)
     return response
@@ -327,11 +330,13 @@ async def _database(request: Request, error: Exception) -> Response:
         log.warning("database unavailable: %s", getattr(error, "orig", error))
         return unavailable_answer(request)
     log.exception("unexpected error", exc_info=error)
-    return renderer_for(request.url.path)(request, 500, None, "internal error", [])
+    return renderer_for(request)(request, 500, None, "internal error", [])
 
 
-def install(app: FastAPI) -> None:
-    _document(app)
+def install(app: FastAPI, renderers: Renderers) -> None:
+    """Answer every error in the shape of the dialect that owns the path."""
+    app.state.renderers = renderers
+    _document(app, renderers)
     app.add_exception_handler(DBAPIError, _database)
 
     @app.exception_handler(e.AllotmentError)
@@ -343,8 +348,8 @@ def install(app: FastAPI) -> None:
         status = status_for(error)
         if status == 500:
             log.exception("unexpected error", exc_info=error)
-            return renderer_for(request.url.path)(request, 500, None, "internal error", [])
-        return renderer_for(request.url.path)(request, status, error, str(error), [])
+            return renderer_for(request)(request, 500, None, "internal error", [])
+        return renderer_for(request)(request, status, error, str(error), [])
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
@@ -355,13 +360,13 @@ def install(app: FastAPI) -> None:
         )
         if any(item.get("type") == "json_invalid" for item in error.errors()):
             return _answer(request, MalformedJson(fields[0]["message"]))
-        return renderer_for(request.url.path)(request, 422, error, detail, fields)
+        return renderer_for(request)(request, 422, error, detail, fields)
 
     @app.exception_handler(decimal.DecimalException)
     async def _arithmetic(request: Request, error: decimal.DecimalException) -> Response:
         if not _out_of_range(error):
             log.exception("unexpected error", exc_info=error)
-            return renderer_for(request.url.path)(request, 500, None, "internal error", [])
+            return renderer_for(request)(request, 500, None, "internal error", [])
         return _answer(
             request,
             NumberOutOfRange(
@@ -388,4 +393,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error", exc_info=error)
-        return renderer_for(request.url.path)(request, 500, None, "internal error", [])
+        return renderer_for(request)(request, 500, None, "internal error", [])

@@ -36,7 +36,6 @@ from allotment.domain.errors import (
 )
 from allotment.domain.identity import Scope
 from allotment.domain.ledger import BookingCode
-from allotment.entrypoints.http import errors
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.entrypoints.http.deps import ContainerDep, resolve_principal
 from allotment.entrypoints.http.etna_wire import (
@@ -77,10 +76,6 @@ def etna_error(
 
 
 DENIED = "Authorization has been denied for this request."
-
-
-for _version in VERSIONS:
-    errors.register_renderer(f"/v{_version}/", etna_error)
 
 
 async def raw_body(request: Request) -> bytes:

@@ -91,7 +91,7 @@ class IdempotencyMiddleware:
                 f"the Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
                 length=len(key),
             )
-            response = renderer_for(request.url.path)(request, 422, error, error.message, [])
+            response = renderer_for(request)(request, 422, error, error.message, [])
             await response(scope, _no_receive, send)
             return
         body = await _read_all(receive)
@@ -156,7 +156,7 @@ class IdempotencyMiddleware:
         await response(request.scope, _no_receive, send)
 
     def _refusal(self, request: Request, stored: IdempotencyRecord | None, digest: str) -> Response:
-        render = renderer_for(request.url.path)
+        render = renderer_for(request)
         if stored is None or stored.request_hash != digest:
             error: AllotmentError = IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request"
@@ -248,7 +248,7 @@ def _stored_answer(request: Request, stored: IdempotencyRecord) -> Response:
             "shown only once",
             status=stored.status_code,
         )
-        return renderer_for(request.url.path)(request, 409, error, error.message, [])
+        return renderer_for(request)(request, 409, error, error.message, [])
     return Response(
         content=stored.body or b"",
         status_code=stored.status_code or 200,

@@ -172,7 +172,7 @@ async def _refuse(scope: Scope, send: Send, message: str) -> None:
 
     request = Request(scope)
     error = UnstorableText(message)
-    response = renderer_for(request.url.path)(request, status_for(error), error, message, [])
+    response = renderer_for(request)(request, status_for(error), error, message, [])
     await response(scope, _no_receive, send)
 
 
@@ -229,7 +229,7 @@ def document_refusals(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             for path, operations in schema.get("paths", {}).items():
-                status = str(_refusal_status(path))
+                status = str(_refusal_status(app, path))
                 for operation in operations.values():
                     responses = operation.setdefault("responses", {})
                     if isinstance(responses, dict) and status not in responses:
@@ -243,11 +243,11 @@ def document_refusals(app: FastAPI) -> None:
 REFUSAL = "The path, query or body holds a NUL, a control character or a lone surrogate."
 
 
-def _refusal_status(path: str) -> int:
+def _refusal_status(app: FastAPI, path: str) -> int:
     from starlette.requests import Request
 
     from allotment.entrypoints.http.errors import renderer_for, status_for
 
-    request = Request({"type": "http", "method": "GET", "path": path, "headers": []})
+    request = Request({"type": "http", "method": "GET", "path": path, "headers": [], "app": app})
     error = UnstorableText(REFUSAL)
-    return renderer_for(path)(request, status_for(error), error, REFUSAL, []).status_code
+    return renderer_for(request)(request, status_for(error), error, REFUSAL, []).status_code

@@ -153,7 +153,7 @@ async def _too_large(scope: Scope, send: Send, detail: str) -> None:
     from allotment.entrypoints.http.errors import renderer_for
 
     request = Request(scope)
-    response = renderer_for(request.url.path)(request, 413, None, detail, [])
+    response = renderer_for(request)(request, 413, None, detail, [])
     await response(scope, _no_receive, send)
 
 

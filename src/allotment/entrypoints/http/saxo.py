@@ -23,7 +23,6 @@ from allotment.domain.numbers import (
 from allotment.entrypoints.http import errors, saxo_batch, saxo_fee_routes, saxo_port, saxo_trade
 from allotment.entrypoints.http import saxo_docs as docs
 from allotment.entrypoints.http.deps import ContainerDep, context_for
-from allotment.entrypoints.http.native.blocks import add_block_details
 from allotment.entrypoints.http.native.schemas import MAX_ID
 from allotment.entrypoints.http.saxo_views import account_row, key_details, key_summary
 from allotment.entrypoints.http.saxo_wire import (
@@ -291,6 +290,9 @@ gateway = APIRouter(prefix=GATEWAY_BASE)
 """The same routes under Saxo's base path, left out of the OpenAPI document (one operation
 each there)."""
 gateway.include_router(dialect, include_in_schema=False)
-for prefix in ("/trade/", "/port/", f"{GATEWAY_BASE}/"):
-    errors.register_renderer(prefix, render_error)
-add_block_details(saxo_orders.block_details)
+RENDERERS: tuple[tuple[str, errors.Renderer], ...] = tuple(
+    (prefix, render_error) for prefix in ("/trade/", "/port/", f"{GATEWAY_BASE}/")
+)
+"""Saxo's error renderer, under each of its path prefixes."""
+BLOCK_DETAILS = (saxo_orders.block_details,)
+"""What GET /api/v1/blocks/{id} shows of a block's Saxo orders."""

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import JSONResponse, Response
 
 from allotment.domain import errors as e
+from allotment.domain.allocation.errors import EngineError
 from allotment.entrypoints.http.bodies import parse_json
 from allotment.entrypoints.http.inputs import BoundedNumber, BoundedWeight
 from allotment.services.saxo import AllocationKeyNotFound
@@ -225,8 +226,6 @@ def _classify(
         return 400, "InvalidModelState", INVALID_MODEL_STATE, state
     if isinstance(error, e.AllotmentError):
         return _domain(status, error)
-    if status < 500 and isinstance(error, ValueError) and hasattr(error, "code"):
-        return 400, "DomainValidationError", detail, {}
     names = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed"}
     names |= {413: "RequestTooLarge", 415: "UnsupportedMediaType", 500: "InternalServerError"}
     return status, names.get(status, "InvalidRequest"), detail, {}
@@ -239,6 +238,8 @@ def _domain(status: int, error: e.AllotmentError) -> tuple[int, str, str, dict[s
         state = {str(facts["field"]): [error.message]}
     if isinstance(error, AllocationKeyNotFound):
         return 404, "AllocationKeyNotFound", error.message, {}
+    if isinstance(error, EngineError):  # the engine refused a split no service turned into words
+        return 400, "DomainValidationError", error.message, {}
     if isinstance(error, e.IdempotencyKeyReused | e.LimitExceeded):
         return status, error.code, error.message, {}
     if isinstance(error, e.InvalidInstruction):

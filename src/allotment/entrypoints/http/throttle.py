@@ -155,7 +155,7 @@ async def _refuse(scope: Scope, wait: int, send: Send) -> None:
     error = TooManyRequests(
         f"too many failed logins; try again in {wait} seconds", retry_after=wait
     )
-    response = renderer_for(request.url.path)(request, 429, error, error.message, [])
+    response = renderer_for(request)(request, 429, error, error.message, [])
     await with_retry_after(response, wait)(scope, _no_receive, send)
 
 

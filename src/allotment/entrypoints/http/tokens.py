@@ -93,9 +93,12 @@ def _oauth_error(error: str, status: int, description: str) -> JSONResponse:
     )
 
 
-errors.register_renderer("/token", etna_token_error)
-errors.register_renderer("/v1.0/token", etna_token_error)  # the same endpoint, versioned
-errors.register_renderer("/connect/token", oauth_error)
+RENDERERS: tuple[tuple[str, errors.Renderer], ...] = (
+    ("/token", etna_token_error),
+    ("/v1.0/token", etna_token_error),  # the same endpoint, versioned
+    ("/connect/token", oauth_error),
+)
+"""The error renderers of the token endpoints, by path prefix."""
 
 
 ONE_TIME_CODES = TotpCodes()

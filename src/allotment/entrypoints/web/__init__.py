@@ -8,14 +8,16 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from allotment.entrypoints.http import errors
+from allotment.entrypoints.http.errors import Renderer
 from allotment.entrypoints.web import allocations, blocks, eod, exceptions, keys, ledger, session
 from allotment.entrypoints.web.rendering import HERE, PREFIX, render_error
+
+RENDERERS: tuple[tuple[str, Renderer], ...] = ((PREFIX, render_error),)
+"""The desk answers its errors as pages."""
 
 
 def install(app: FastAPI) -> None:
     """Mount the desk's pages and static files; `/` leads to the desk."""
-    errors.register_renderer(PREFIX, render_error)
     for router in (
         session.router,
         blocks.router,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from allotment.domain.errors import NotFound
 from allotment.domain.identity import Scope
@@ -26,13 +26,16 @@ from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
 router = APIRouter(prefix="/api/v1", tags=["Blocks"])
 
 BlockDetails = Callable[[UnitOfWork, Context, BlockRecord], dict[str, Any]]
-_DETAILS: list[BlockDetails] = []
+"""A dialect's view of a block (e.g. per-participant targets), shown under `details`."""
 
 
-def add_block_details(provider: BlockDetails) -> None:
-    """Dialects add their view of a block (e.g. per-participant targets) to GET /blocks/{id}."""
-    if provider not in _DETAILS:
-        _DETAILS.append(provider)
+def block_details(request: Request) -> tuple[BlockDetails, ...]:
+    """The providers `create_app` was given (decision 0038)."""
+    providers: tuple[BlockDetails, ...] = request.app.state.block_details
+    return providers
+
+
+DetailsDep = Annotated[tuple[BlockDetails, ...], Depends(block_details)]
 
 
 def _fill(fill: FillRecord) -> FillOut:
@@ -47,12 +50,14 @@ def _fill(fill: FillRecord) -> FillOut:
     )
 
 
-def block_out(uow: UnitOfWork, ctx: Context, block: BlockRecord) -> BlockOut:
+def block_out(
+    uow: UnitOfWork, ctx: Context, block: BlockRecord, providers: tuple[BlockDetails, ...]
+) -> BlockOut:
     assert block.id is not None
     instrument = uow.instruments.get(block.instrument_id)
     assert instrument is not None
     details: dict[str, Any] = {}
-    for provider in _DETAILS:
+    for provider in providers:
         details.update(provider(uow, ctx, block))
     return BlockOut(
         id=block.id,
@@ -75,7 +80,9 @@ def block_out(uow: UnitOfWork, ctx: Context, block: BlockRecord) -> BlockOut:
 
 
 @router.post("/blocks", response_model=BlockOut, status_code=status.HTTP_201_CREATED)
-def create_block(body: BlockIn, ctx: NativeContext, box: ContainerDep) -> BlockOut:
+def create_block(
+    body: BlockIn, ctx: NativeContext, box: ContainerDep, providers: DetailsDep
+) -> BlockOut:
     """A block on an average account, with the fills executed so far. Its id is the
     block-trade dialect's integer BlockTradeAllocationID."""
     with box.uow() as uow:
@@ -94,7 +101,7 @@ def create_block(body: BlockIn, ctx: NativeContext, box: ContainerDep) -> BlockO
             allocation_key_id=body.allocation_key_id,
             block_id=body.id,
         )
-        out = block_out(uow, ctx, block)
+        out = block_out(uow, ctx, block, providers)
         uow.commit()
     return out
 
@@ -103,6 +110,7 @@ def create_block(body: BlockIn, ctx: NativeContext, box: ContainerDep) -> BlockO
 def list_blocks(
     ctx: NativeContext,
     box: ContainerDep,
+    providers: DetailsDep,
     after_id: AfterId = 0,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[BlockOut]:
@@ -110,15 +118,18 @@ def list_blocks(
     with box.uow(write=False) as uow:
         ctx.require(Scope.READ)
         return [
-            block_out(uow, ctx, block) for block in uow.blocks.list(ctx.company_id, after_id, limit)
+            block_out(uow, ctx, block, providers)
+            for block in uow.blocks.list(ctx.company_id, after_id, limit)
         ]
 
 
 @router.get("/blocks/{block_id}", response_model=BlockOut)
-def get_block(block_id: IdPath, ctx: NativeContext, box: ContainerDep) -> BlockOut:
+def get_block(
+    block_id: IdPath, ctx: NativeContext, box: ContainerDep, providers: DetailsDep
+) -> BlockOut:
     """One block: its fills, average price and allocated quantity."""
     with box.uow(write=False) as uow:
-        return block_out(uow, ctx, blocks.get_block(uow, ctx, block_id))
+        return block_out(uow, ctx, blocks.get_block(uow, ctx, block_id), providers)
 
 
 @router.post(

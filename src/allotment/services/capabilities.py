@@ -1,0 +1,64 @@
+"""The repositories of the capabilities, as the unit of work exposes them (`uow.saxo`,
+`uow.fix`, ...; decision 0038): each protocol stays beside the services that use it, and a
+capability whose services each name a part of its repository (FIX, the desk) is joined here."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol
+
+from allotment.services.allocation_file_parts import FileClaims
+from allotment.services.blocktrade import ClientOrderRepository
+from allotment.services.bookbuilding_ports import BookbuildingRepository
+from allotment.services.clearing import ClearingRepository
+from allotment.services.desk import SessionRepository
+from allotment.services.desk_blocks import BlotterRepository
+from allotment.services.exports import ExportRepository
+from allotment.services.fairness import FairnessRepository
+from allotment.services.fix_allocations import FixInstructionRepository
+from allotment.services.fix_orders import FixOrderRepository
+from allotment.services.fix_outbox import FixOutboxRepository
+from allotment.services.fix_sessions import FixSessionRepository
+from allotment.services.saxo_records import SaxoRepository
+
+__all__ = [
+    "BookbuildingRepository",
+    "ClearingRepository",
+    "ClientOrderRepository",
+    "DatesRepository",
+    "DeskRepository",
+    "ExchangeCalendar",
+    "ExportRepository",
+    "FairnessRepository",
+    "FileClaims",
+    "FixRepository",
+    "SaxoRepository",
+]
+
+
+class FixRepository(
+    FixSessionRepository,
+    FixInstructionRepository,
+    FixOutboxRepository,
+    FixOrderRepository,
+    Protocol,
+):
+    """FIX sessions, the allocation instructions and orders they carried, and each session's
+    place in the outbox."""
+
+
+class DeskRepository(SessionRepository, BlotterRepository, Protocol):
+    """The desk's sign-in sessions and its blotter query."""
+
+
+class DatesRepository(Protocol):
+    def set_time_zone(self, company_id: int, time_zone: str) -> None:
+        """The company's time zone (read back with the company)."""
+
+
+class ExchangeCalendar(Protocol):
+    """Sessions (trading days) of exchanges, named by their ISO 10383 MIC."""
+
+    def settlement_date(self, market: str | None, trade_date: date, cycle_days: int) -> date:
+        """The `cycle_days`-th session after the trade date (a trade date that is no session
+        of the market counts from the market's next session); with no market, weekdays."""
