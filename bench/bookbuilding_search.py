@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from allotment.adapters.database import bookbuilding as tables
+from allotment.adapters.database import bookbuilding_tables as tables
+from allotment.adapters.database.bookbuilding import allocation_row
 from allotment.adapters.database.bulk import insert_rows
 from allotment.adapters.database.engine import make_engine
 from allotment.adapters.database.migrate import upgrade
@@ -144,7 +145,7 @@ def _allocations(
         investor = investors[rng.randrange(len(investors))]
         at = START + timedelta(seconds=n * 2 + rng.randrange(2))
         at = at.replace(microsecond=rng.randrange(1000) * 1000)
-        yield tables.allocation_row(
+        yield allocation_row(
             BookAllocation(
                 id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 company_id=company_id,

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from allotment.adapters import logging as json_logs
 from allotment.adapters import metrics
 from allotment.adapters.clock import SystemClock
-from allotment.adapters.database import schema  # noqa: F401  (registers every capability)
+from allotment.adapters.database import schema  # noqa: F401  (every capability's tables)
 from allotment.adapters.database.engine import make_engine
 from allotment.adapters.database.migrate import is_current, upgrade
 from allotment.adapters.database.uow import SqlUnitOfWorkFactory

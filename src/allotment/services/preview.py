@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from allotment.domain.accounts import Account, AccountType
 from allotment.domain.allocation.engine import (
     Method,
     Participant,
@@ -36,18 +35,18 @@ from allotment.domain.allocation.engine import (
     split,
 )
 from allotment.domain.allocation.errors import EngineError
-from allotment.domain.allocation.exact import plus, total_of
+from allotment.domain.allocation.exact import total_of
 from allotment.domain.allocation.explain import Explanation
 from allotment.domain.allocation.fees import FeeSchedule, Side, TradeAmounts, compute_fees
 from allotment.domain.allocation.fills import FillPolicy, allocate_fills, fill_targets
 from allotment.domain.allocation.pricing import PRICE_PLACES, BlockPrice, Fill, price_block
 from allotment.domain.allocation.result import SplitResult
-from allotment.domain.errors import Forbidden, InvalidInstruction
+from allotment.domain.errors import InvalidInstruction
 from allotment.domain.identity import Scope
-from allotment.domain.ledger import AssetKind
 from allotment.domain.numbers import ZERO
 from allotment.services.context import Context
 from allotment.services.ports import UnitOfWork
+from allotment.services.preview_ledger import ledger_weights
 from allotment.services.saxo import (
     AllocationKeyNotFound,
     key_view,
@@ -76,10 +75,6 @@ class PreviewRefused(InvalidInstruction):
 
 class UnknownAllocationKey(InvalidInstruction):
     code = "UnknownAllocationKey"
-
-
-class UnknownAccount(InvalidInstruction):
-    code = "UnknownAccount"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,28 +168,7 @@ def _preview(ctx: Context, request: PreviewRequest, uow: UnitOfWork | None) -> P
     else:
         result, policy = _split_participants(uow, ctx, request), FillPolicy.PRO_RATA
     split_request = result.request
-    quantities = result.quantities
-    remainder, filled, block_price = result.remainder, None, None
-    if request.fills:
-        targets = fill_targets(result)
-        fill_policy = request.fill_policy or policy
-        filling = allocate_fills(
-            targets,
-            [fill.quantity for fill in request.fills],
-            fill_policy,
-            increment=split_request.increment,
-        )
-        quantities = tuple(part.quantity for part in filling.cumulative)
-        remainder = filling.remainder
-        filled = total_of([fill.quantity for fill in request.fills])
-        # The over-fill goes to the error account at the same price: count it, so that the
-        # residue is the rounding of the price alone.
-        block_price = price_block(
-            request.fills,
-            [*quantities, remainder],
-            places=request.price_places,
-            rounding=request.price_rounding,
-        )
+    quantities, remainder, filled, block_price = _filled(request, result, policy)
     price = block_price.reported if block_price is not None else request.price
     if request.fees is not None and price is None:
         raise InvalidInstruction(
@@ -229,6 +203,33 @@ def _preview(ctx: Context, request: PreviewRequest, uow: UnitOfWork | None) -> P
         explanation=result.explanation,
         cumulative_deviations=result.cumulative_deviations(),
     )
+
+
+def _filled(
+    request: PreviewRequest, result: SplitResult, policy: FillPolicy
+) -> tuple[tuple[Decimal, ...], Decimal, Decimal | None, BlockPrice | None]:
+    """The quantities once the fills are allocated against the split (by the request's policy,
+    or the key's), the remainder, the quantity filled and the block's price; without fills,
+    the split's own quantities and remainder."""
+    if not request.fills:
+        return result.quantities, result.remainder, None, None
+    filling = allocate_fills(
+        fill_targets(result),
+        [fill.quantity for fill in request.fills],
+        request.fill_policy or policy,
+        increment=result.request.increment,
+    )
+    quantities = tuple(part.quantity for part in filling.cumulative)
+    # The over-fill goes to the error account at the same price: count it, so that the
+    # residue is the rounding of the price alone.
+    block_price = price_block(
+        request.fills,
+        [*quantities, filling.remainder],
+        places=request.price_places,
+        rounding=request.price_rounding,
+    )
+    filled = total_of([fill.quantity for fill in request.fills])
+    return quantities, filling.remainder, filled, block_price
 
 
 def _split_by_key(
@@ -338,43 +339,6 @@ def _weights(
     raise InvalidInstruction(
         f"participant {missing[0]!r} has no weight: {reason}", field="weight", key=missing[0]
     )
-
-
-def ledger_weights(
-    uow: UnitOfWork, ctx: Context, method: Method, account_ids: Sequence[str]
-) -> list[Decimal]:
-    """Net liquidation or available equity of each account (see the module docstring),
-    read with one query for the accounts and one for their balances."""
-    accounts = uow.accounts.accounts_by_ids(account_ids)
-    for account_id in account_ids:
-        account = accounts.get(account_id)
-        if account is None or account.company_id != ctx.company_id:
-            raise UnknownAccount(
-                f"participant {account_id!r} is not an account of the company",
-                key=account_id,
-                field="participants",
-            )
-        if not ctx.principal.may_act_for_client(account.client_id):
-            raise Forbidden(f"not authorised for account {account_id}", account_id=account_id)
-    cash: dict[str, Decimal] = {}
-    positions: dict[str, list[Decimal]] = {}
-    for key, balance in uow.ledger.balances(account_ids).items():
-        account = accounts[key.account_id]
-        if key.kind is AssetKind.CASH and key.asset == account.currency:
-            cash[key.account_id] = balance.quantity
-        elif key.kind is AssetKind.SECURITY:
-            positions.setdefault(key.account_id, []).append(balance.cost_amount)
-    if method is Method.NET_LIQUIDATION:
-        values = [plus(cash.get(i, ZERO), total_of(positions.get(i, []))) for i in account_ids]
-    else:
-        values = [_available(accounts[i], cash.get(i, ZERO)) for i in account_ids]
-    return [max(value, ZERO) for value in values]
-
-
-def _available(account: Account, cash: Decimal) -> Decimal:
-    if account.type is AccountType.CASH:
-        return cash
-    return plus(cash, account.credit_limit)
 
 
 def _weights_used(request: SplitRequest) -> list[Decimal | None]:

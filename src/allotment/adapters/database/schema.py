@@ -1,11 +1,12 @@
-"""All tables, in one metadata: the foundation's and each capability's. Importing this module
-also registers each capability's repository with the unit of work."""
+"""All tables, in one metadata: the foundation's and each capability's (for migrations and the
+schema check). The repositories are built by the unit of work (decision 0038)."""
 
 from allotment.adapters import calendar
 from allotment.adapters.database import (
     allocation_files,
     blocktrade,
     bookbuilding,
+    bookbuilding_tables,
     clearing,
     dates,
     desk,
@@ -21,6 +22,7 @@ __all__ = [
     "allocation_files",
     "blocktrade",
     "bookbuilding",
+    "bookbuilding_tables",
     "calendar",
     "clearing",
     "dates",

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -45,51 +45,69 @@ _FLAGS = {
 }
 
 
-def allocate(
-    method: str | None = typer.Option(
-        None,
+MethodOption = Annotated[
+    str | None,
+    typer.Option(
         "--method",
         "-m",
         help="Percentage, Unit, Ratio, Equal, NetLiquidation, AvailableEquity or Cash.",
     ),
-    total: str | None = typer.Option(None, "--total", "-t", help="The quantity to split."),
-    participant: list[str] = typer.Option([], "--participant", "-p", help=PARTICIPANT_HELP),
-    key: str | None = typer.Option(
-        None, "--key", help="A Saxo allocation key id of the company, instead of participants."
-    ),
-    increment: str | None = typer.Option(None, help="Quantities are multiples of it."),
-    round_lot: str | None = typer.Option(None, "--round-lot", help="Round lot."),
-    minimum: str | None = typer.Option(None, "--minimum", help="Minimum quantity per account."),
-    price: str | None = typer.Option(
-        None, help="What Cash amounts buy at; prices the parts without fills."
-    ),
-    side: str | None = typer.Option(None, help="Buy or Sell, for net amounts (default Buy)."),
-    fill: list[str] = typer.Option([], "--fill", help="QTY@PRICE, repeatable, in order."),
-    fill_policy: str | None = typer.Option(None, "--fill-policy", help="ProRata or Priority."),
-    commission_per_share: str | None = typer.Option(None, "--commission-per-share"),
-    commission_rate: str | None = typer.Option(
-        None, "--commission-rate", help="Of the trade value: 0.05 is 5 %."
-    ),
-    commission_minimum: str | None = typer.Option(None, "--commission-minimum"),
-    tax_rate: str | None = typer.Option(None, "--tax-rate", help="On the commission (GST)."),
-    other_fees: str | None = typer.Option(None, "--other-fees", help="Flat, per allocation."),
-    price_places: int | None = typer.Option(
-        None, "--price-places", help="Places of the reported average price (default 4)."
-    ),
-    price_rounding: str | None = typer.Option(
-        None, "--price-rounding", help="Its rounding mode (default ROUND_HALF_UP)."
-    ),
-    input_file: Path | None = typer.Option(
-        None,
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option("--key", help="A Saxo allocation key id of the company, instead of participants."),
+]
+PriceOption = Annotated[
+    str | None,
+    typer.Option(help="What Cash amounts buy at; prices the parts without fills."),
+]
+RateOption = Annotated[
+    str | None, typer.Option("--commission-rate", help="Of the trade value: 0.05 is 5 %.")
+]
+PlacesOption = Annotated[
+    int | None,
+    typer.Option("--price-places", help="Places of the reported average price (default 4)."),
+]
+RoundingOption = Annotated[
+    str | None,
+    typer.Option("--price-rounding", help="Its rounding mode (default ROUND_HALF_UP)."),
+]
+InputOption = Annotated[
+    Path | None,
+    typer.Option(
         "--input",
         help="A JSON file with the endpoint's request body, instead of the options above.",
         exists=True,
         dir_okay=False,
     ),
+]
+CompanyOption = Annotated[
+    str, typer.Option(help="The company whose allocation keys and ledger are read.")
+]
+
+
+def allocate(
+    method: MethodOption = None,
+    total: str | None = typer.Option(None, "--total", "-t", help="The quantity to split."),
+    participant: list[str] = typer.Option([], "--participant", "-p", help=PARTICIPANT_HELP),
+    key: KeyOption = None,
+    increment: str | None = typer.Option(None, help="Quantities are multiples of it."),
+    round_lot: str | None = typer.Option(None, "--round-lot", help="Round lot."),
+    minimum: str | None = typer.Option(None, "--minimum", help="Minimum quantity per account."),
+    price: PriceOption = None,
+    side: str | None = typer.Option(None, help="Buy or Sell, for net amounts (default Buy)."),
+    fill: list[str] = typer.Option([], "--fill", help="QTY@PRICE, repeatable, in order."),
+    fill_policy: str | None = typer.Option(None, "--fill-policy", help="ProRata or Priority."),
+    commission_per_share: str | None = typer.Option(None, "--commission-per-share"),
+    commission_rate: RateOption = None,
+    commission_minimum: str | None = typer.Option(None, "--commission-minimum"),
+    tax_rate: str | None = typer.Option(None, "--tax-rate", help="On the commission (GST)."),
+    other_fees: str | None = typer.Option(None, "--other-fees", help="Flat, per allocation."),
+    price_places: PlacesOption = None,
+    price_rounding: RoundingOption = None,
+    input_file: InputOption = None,
     as_json: bool = typer.Option(False, "--json", help="Print the endpoint's JSON answer."),
-    company: str = typer.Option(
-        DEMO_COMPANY, help="The company whose allocation keys and ledger are read."
-    ),
+    company: CompanyOption = DEMO_COMPANY,
 ) -> None:
     """Preview how a total splits across participants (or an allocation key): quantities,
     remainder, average price and fees, and why each participant got what it got. Nothing
@@ -105,46 +123,58 @@ def allocate(
 
     allotment allocate --input request.json --json
     """
-    options: dict[str, Any] = {
-        "method": method,
-        "total": total,
-        "allocation_key_id": key,
-        "increment": increment,
-        "round_lot": round_lot,
-        "minimum_quantity": minimum,
-        "price": price,
-        "side": side,
-        "fill_policy": fill_policy,
-        "price_places": price_places,
-        "price_rounding": price_rounding,
-    }
-    fees = {
-        "commission_per_share": commission_per_share,
-        "commission_rate": commission_rate,
-        "commission_minimum": commission_minimum,
-        "tax_rate": tax_rate,
-        "other_fees": other_fees,
-    }
-    given = {name: value for name, value in options.items() if value is not None}
-    fee_options = {name: value for name, value in fees.items() if value is not None}
-    if input_file is not None:
-        if given or fee_options or participant or fill:
-            _fail_usage("--input takes the whole request; give no other request option")
-        body = _body_from_file(input_file)
-    else:
-        raw: dict[str, Any] = dict(given)
-        if participant:
-            raw["participants"] = [_participant(text) for text in participant]
-        if fill:
-            raw["fills"] = [_fill(text) for text in fill]
-        if fee_options:
-            raw["fees"] = fee_options
-        body = _validated(lambda: PreviewIn.model_validate(raw))
+    given = dict(locals())  # the options by parameter name, before any other local exists
+    body = _request(given)
     answer = _run(body, company)
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:
         _print(answer)
+
+
+REQUEST_FIELDS = {
+    "method": "method",
+    "total": "total",
+    "key": "allocation_key_id",
+    "increment": "increment",
+    "round_lot": "round_lot",
+    "minimum": "minimum_quantity",
+    "price": "price",
+    "side": "side",
+    "fill_policy": "fill_policy",
+    "price_places": "price_places",
+    "price_rounding": "price_rounding",
+}
+"""The options that are fields of the endpoint's request, by parameter name."""
+FEE_FIELDS = (
+    "commission_per_share",
+    "commission_rate",
+    "commission_minimum",
+    "tax_rate",
+    "other_fees",
+)
+
+
+def _request(given: dict[str, Any]) -> PreviewIn:
+    """The endpoint's request from the options: read from --input, or built from the rest."""
+    options = {field: given[name] for name, field in REQUEST_FIELDS.items()}
+    options = {field: value for field, value in options.items() if value is not None}
+    fees = {name: given[name] for name in FEE_FIELDS if given[name] is not None}
+    participant: list[str] = given["participant"]
+    fill: list[str] = given["fill"]
+    input_file: Path | None = given["input_file"]
+    if input_file is not None:
+        if options or fees or participant or fill:
+            _fail_usage("--input takes the whole request; give no other request option")
+        return _body_from_file(input_file)
+    raw: dict[str, Any] = dict(options)
+    if participant:
+        raw["participants"] = [_participant(text) for text in participant]
+    if fill:
+        raw["fills"] = [_fill(text) for text in fill]
+    if fees:
+        raw["fees"] = fees
+    return _validated(lambda: PreviewIn.model_validate(raw))
 
 
 def _participant(text: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from allotment.bootstrap import Container, build, schema_is_current
-from allotment.entrypoints.http import errors, observability, openapi, tokens
+from allotment.entrypoints.http import error_handlers, errors, observability, openapi, tokens
 from allotment.entrypoints.http.blocktrade_paths import CaseInsensitiveRoutes
 from allotment.entrypoints.http.dry_run import DryRunMiddleware
 from allotment.entrypoints.http.etna import VERSIONS as ETNA_VERSIONS
@@ -88,7 +88,7 @@ def _wire(app: FastAPI) -> None:
     from allotment.entrypoints.http import dialects
 
     renderers = [*tokens.RENDERERS, *dialects.renderers(), *web.RENDERERS]
-    errors.install(app, errors.Renderers(renderers))
+    error_handlers.install(app, errors.Renderers(renderers))
     app.state.block_details = dialects.block_details()
 
 

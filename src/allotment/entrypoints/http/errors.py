@@ -1,13 +1,12 @@
 """One table from error classes to HTTP statuses, and per-dialect renderers of error bodies.
 
-Each API dialect names a renderer for its path prefixes, and `create_app` hands them all to
-`install`; the native API (and anything not claimed) answers RFC 9457 problem+json, and its
-OpenAPI document says so for every operation.
+Each API dialect names a renderer for its path prefixes, and `create_app` gathers them into
+one `Renderers` for `error_handlers.install`; the native API (and anything not claimed)
+answers RFC 9457 problem+json, and its OpenAPI document says so for every operation.
 """
 
 from __future__ import annotations
 
-import decimal
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -16,11 +15,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
-from allotment.adapters import metrics
 from allotment.domain import errors as e
 
 log = logging.getLogger("allotment.http")
@@ -165,11 +162,11 @@ def problem(
     fields: list[dict[str, Any]],
 ) -> Response:
     body: dict[str, Any] = {
-        "type": f"https://allotment.dev/problems/{_code(error, status)}",
+        "type": f"https://allotment.dev/problems/{code_of(error, status)}",
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
-        "code": _code(error, status),
+        "code": code_of(error, status),
     }
     if fields:
         body["errors"] = fields
@@ -181,7 +178,7 @@ def problem(
     )
 
 
-def _code(error: BaseException | None, status: int) -> str:
+def code_of(error: BaseException | None, status: int) -> str:
     code = getattr(error, "code", None)
     if isinstance(code, str):
         return code
@@ -220,14 +217,6 @@ def _json_message(item: dict[str, Any]) -> str:
     position = next((p for p in item.get("loc", ())[1:] if isinstance(p, int)), None)
     where = f" at character {position}" if position is not None else ""
     return f"the body is not valid JSON: {reason or 'cannot be parsed'}{where}"
-
-
-def _out_of_range(error: decimal.DecimalException) -> bool:
-    """Decimal signals that only too many digits raise (a quantity times a price beyond what
-    exact arithmetic keeps); a division by zero or a conversion of text stays a bug."""
-    signals = error.args[0] if error.args and isinstance(error.args[0], list) else []
-    too_big = {decimal.InvalidOperation, decimal.DivisionImpossible, decimal.Overflow}
-    return isinstance(error, decimal.Overflow) or (bool(signals) and set(signals) <= too_big)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -298,7 +287,8 @@ def _is_default_validation(response: dict[str, Any]) -> bool:
     return bool(body.get("$ref", "").endswith("/HTTPValidationError"))
 
 
-def _document(app: FastAPI, renderers: Renderers) -> None:
+def document(app: FastAPI, renderers: Renderers) -> None:
+    """Declare the problem answers of every native operation in the OpenAPI document."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -307,90 +297,3 @@ def _document(app: FastAPI, renderers: Renderers) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _answer(request: Request, error: e.AllotmentError) -> Response:
-    metrics.REFUSALS.labels(code=_code(error, status_for(error))).inc()
-    response = renderer_for(request)(request, status_for(error), error, error.message, [])
-    retry_after = getattr(error, "retry_after", None)
-    return with_retry_after(response, retry_after) if isinstance(retry_after, int) else response
-
-
-def _http_answer(request: Request, error: StarletteHTTPException) -> Response:
-    response = renderer_for(request)(request, error.status_code, None, str(error.detail), [])
-    if error.status_code == 405:
-        response.headers["Allow"] = allowed_methods(request)
-    return response
-
-
-async def _database(request: Request, error: Exception) -> Response:
-    """A database that cannot be reached answers 503 (Retry-After); any other driver error is
-    a bug (500)."""
-    if database_unavailable(error):
-        log.warning("database unavailable: %s", getattr(error, "orig", error))
-        return unavailable_answer(request)
-    log.exception("unexpected error", exc_info=error)
-    return renderer_for(request)(request, 500, None, "internal error", [])
-
-
-def install(app: FastAPI, renderers: Renderers) -> None:
-    """Answer every error in the shape of the dialect that owns the path."""
-    app.state.renderers = renderers
-    _document(app, renderers)
-    app.add_exception_handler(DBAPIError, _database)
-
-    @app.exception_handler(e.AllotmentError)
-    async def _domain(request: Request, error: e.AllotmentError) -> Response:
-        return _answer(request, error)
-
-    @app.exception_handler(ValueError)
-    async def _value(request: Request, error: ValueError) -> Response:
-        status = status_for(error)
-        if status == 500:
-            log.exception("unexpected error", exc_info=error)
-            return renderer_for(request)(request, 500, None, "internal error", [])
-        return renderer_for(request)(request, status, error, str(error), [])
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, error: RequestValidationError) -> Response:
-        fields = validation_fields(error)
-        detail = (
-            "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields)
-            or "invalid request"
-        )
-        if any(item.get("type") == "json_invalid" for item in error.errors()):
-            return _answer(request, MalformedJson(fields[0]["message"]))
-        return renderer_for(request)(request, 422, error, detail, fields)
-
-    @app.exception_handler(decimal.DecimalException)
-    async def _arithmetic(request: Request, error: decimal.DecimalException) -> Response:
-        if not _out_of_range(error):
-            log.exception("unexpected error", exc_info=error)
-            return renderer_for(request)(request, 500, None, "internal error", [])
-        return _answer(
-            request,
-            NumberOutOfRange(
-                "an amount computed from this request has more digits than allotment keeps "
-                "exactly; use smaller quantities or prices"
-            ),
-        )
-
-    @app.exception_handler(OverflowError)
-    async def _overflow(request: Request, error: OverflowError) -> Response:
-        # An integer beyond what the database stores (SQLite refuses to bind it): no such
-        # object can exist, and the number is the caller's.
-        return _answer(request, NumberOutOfRange("a number in this request is too large to store"))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> Response:
-        if error.status_code == 400 and error.__cause__ is not None:
-            # FastAPI could not read the body at all (not UTF-8, a broken form): for the
-            # caller this is the same mistake as JSON that does not parse.
-            reason = ": it is not UTF-8 text" if isinstance(error.__cause__, UnicodeError) else ""
-            return _answer(request, MalformedJson(f"the body cannot be parsed{reason}"))
-        return _http_answer(request, error)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> Response:
-        log.exception("unexpected error", exc_info=error)
-        return renderer_for(request)(request, 500, None, "internal error", [])

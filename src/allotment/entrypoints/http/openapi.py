@@ -269,11 +269,11 @@ def swagger_page(openapi_url: str, title: str, root: str = "") -> HTMLResponse:
 def install(app: FastAPI) -> None:
     """Serve the assets, `/docs`, its OAuth2 redirect, `/redoc`, and the finished document at
     the app's `openapi_url`. The app is built with `docs_url=None, redoc_url=None`; call this
-    after `errors.install`, whose additions to the document it keeps."""
+    after `error_handlers.install`, whose additions to the document it keeps."""
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
 
-    generate = app.openapi  # FastAPI's, with what errors.install adds to it
+    generate = app.openapi  # FastAPI's, with what error_handlers.install adds to it
     finished: dict[str, Any] = {}
 
     def document() -> dict[str, Any]:
