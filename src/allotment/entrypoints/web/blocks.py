@@ -20,7 +20,7 @@ from allotment.entrypoints.http.errors import status_for
 from allotment.entrypoints.web.charts import Bar, target_vs_given
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader, Writer
-from allotment.services import blocks, desk_blocks, ledger
+from allotment.services import blocks, desk_blocks, desk_records, ledger
 from allotment.services.context import visible_account_ids
 from allotment.services.desk_blocks import DeskPreview, Participant
 
@@ -95,6 +95,7 @@ def block_page(request: Request, block_id: int, found: Reader) -> Response:
     values = _block_values(found, block_id)
     values["booked"] = request.query_params.get("booked")
     values["reversed"] = request.query_params.get("reversed")
+    values["filled"] = request.query_params.get("filled")
     return page(request, "block.html", values)
 
 
@@ -196,6 +197,8 @@ async def book(request: Request, block_id: int, found: Writer) -> Response:
         values["error"] = str(refused)
         return page(request, "block.html", values, status_for(refused))
     if not outcome.accepted:
+        items = desk_records.block_trade_items(outcome.errors)
+        desk_records.record_apart(found.box.uow, found.ctx, f"block {block_id}", items)
         values.update(_preview_values(previewed))
         values["refusals"] = outcome.errors
         return page(request, "block.html", values, 409)
