@@ -153,6 +153,54 @@ def test_the_demo_user_books_reverses_and_closes_the_day_in_the_browser(
     page.context.close()
 
 
+def _keyed_block(served: str) -> int:
+    """A Saxo block order's like: a block on SAXO-AVG placed with allocation key 227."""
+    with httpx.Client(base_url=served) as api:
+        login = api.post("/api/v1/auth/token", json={"username": "demo", "password": "demo"})
+        bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        body = {
+            "account_id": "SAXO-AVG",
+            "symbol": "CFD4361",
+            "side": "Buy",
+            "quantity": "100",
+            "allocation_key_id": "227",
+        }
+        created = api.post("/api/v1/blocks", json=body, headers=bearer)
+    assert created.status_code == 201, created.text
+    block_id: int = created.json()["id"]
+    return block_id
+
+
+def test_the_demo_user_distributes_a_tranche_and_books_a_keyed_block_in_the_browser(
+    served: str, browser: sync_api.Browser, shots: Path
+) -> None:
+    page, requests = open_desk(browser, served, "demo")
+    page.get_by_role("link", name="Book-building").click()
+    page.get_by_role("link", name="US institutional tranche").click()
+    page.get_by_role("button", name="Preview the distribution").click()
+    excluded = page.locator("#excluded tbody tr")
+    expect(excluded).to_have_count(1)
+    assert "Gamma Securities" in excluded.inner_text() and "Restricted" in excluded.inner_text()
+    expect(page.locator("#shares tbody tr")).to_have_count(2)
+    page.locator("#distribution").scroll_into_view_if_needed()
+    page.screenshot(path=shots / "bookbuilding-preview.png")
+    page.get_by_role("button", name="Commit this distribution").click()
+    expect(page.get_by_role("status")).to_have_text("Distributed: 2 auto allocation(s) stored.")
+    expect(page.locator("#tranche-allocations tbody tr")).to_have_count(2)
+
+    block_id = _keyed_block(served)
+    page.goto(f"{served}/desk/blocks/{block_id}")
+    page.get_by_label("Fill price").fill("25.10")
+    page.get_by_role("button", name="Preview the fill").click()
+    expect(page.locator("#preview svg.chart rect.chart-given")).to_have_count(3)
+    page.get_by_role("button", name="Book this fill").click()
+    expect(page.get_by_role("status")).to_contain_text("allocated by key 227")
+    expect(page.locator("#allocations tbody tr")).to_have_count(2)
+    page.screenshot(path=shots / "keyed-block-booked.png")
+    assert requests.seen and requests.foreign == []
+    page.context.close()
+
+
 def _allocations_of_987558(browser: sync_api.Browser, served: str) -> list[int]:
     """Client 987558's allocations of block 195, booked by the demo user when none are."""
     demo, _ = open_desk(browser, served, "demo")
