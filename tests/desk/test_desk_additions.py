@@ -17,6 +17,9 @@ from allotment.services.demo import COMPANY
 from allotment.services.demo_bookbuilding import TRANCHE_ID
 from tests.desk.support import BOOKING, START, log_in
 from tests.e2e.test_blocktrade_seed import PATH, as_json, encode, line, seed_request
+from tests.e2e.test_etna_codes import body as etna_body
+from tests.e2e.test_etna_codes import request as etna_request
+from tests.e2e.test_etna_seed import etna_headers
 
 CODES = TotpCodes()
 
@@ -208,3 +211,28 @@ def test_a_fill_beyond_the_ordered_quantity_is_refused_beside_the_form(
     answer = desk.post(f"/desk/blocks/{block_id}/fill", data=fill)
     assert answer.status_code == 422 and 'class="error" role="alert"' in answer.text
     assert "<dt>Filled</dt><dd>0</dd>" in desk.get(f"/desk/blocks/{block_id}").text
+
+
+def test_a_refused_etna_item_is_listed_with_its_account_and_code(
+    desk: TestClient, now: datetime
+) -> None:
+    headers = etna_headers(desk)
+    refused = etna_request(Action="Sell", Quantity=1_000_000)
+    answer = desk.post("/v1.0/allocations/simple", content=etna_body(refused), headers=headers)
+    assert answer.status_code == 409, answer.text
+    log_in(desk)
+    page = desk.get("/desk/exceptions").text
+    table = page[page.index('<table id="refusals">') :]
+    assert '<a href="/desk/accounts/6688">6688</a>' in table
+    assert "<td>InsufficientFunds</td>" in table and "from 6687: Sell 1000000 AAPL" in table
+    assert "Fund the account (or raise its credit limit)" in table
+
+
+def test_a_booking_the_ledger_refuses_at_the_desk_is_kept_as_refused(desk: TestClient) -> None:
+    token = log_in(desk)
+    too_much = {**BOOKING, "csrf_token": token, "commission_percent": "100000"}
+    answer = desk.post("/desk/blocks/195/book", data=too_much)
+    assert answer.status_code == 409 and "Nothing was booked" in answer.text
+    page = desk.get("/desk/exceptions").text
+    table = page[page.index('<table id="refusals">') :]
+    assert "<td>desk</td><td>block 195</td>" in table and "client 1574444" in table
