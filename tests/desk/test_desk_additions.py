@@ -15,6 +15,7 @@ from allotment.adapters.one_time_codes import TotpCodes
 from allotment.bootstrap import Container
 from allotment.services.demo import COMPANY
 from allotment.services.demo_bookbuilding import TRANCHE_ID
+from allotment.services.demo_saxo import OWNER_ACCOUNT_KEY
 from tests.desk.support import BOOKING, START, log_in
 from tests.e2e.test_blocktrade_seed import PATH, as_json, encode, line, seed_request
 from tests.e2e.test_etna_codes import body as etna_body
@@ -199,6 +200,32 @@ def test_a_block_placed_with_an_allocation_key_is_booked_by_a_fill(
     after = desk.get(booked.headers["location"]).text
     assert "Fill of 100 booked and allocated by key 227" in after
     assert re.search(r"<dt>Allocated</dt><dd>100</dd>", after)
+    assert after.count('<a href="/desk/accounts/SX-200') == 2
+
+
+def test_a_saxo_block_order_is_booked_by_a_fill_from_the_desk(
+    desk: TestClient, now: datetime
+) -> None:
+    order = {
+        "AccountKey": OWNER_ACCOUNT_KEY,
+        "Uic": 4361,
+        "AssetType": "CfdOnStock",
+        "BuySell": "Buy",
+        "Amount": 50,
+        "OrderType": "Market",
+        "AllocationKeyId": "227",
+        "ManualOrder": True,
+        "OrderDuration": {"DurationType": "DayOrder"},
+    }
+    placed = desk.post("/trade/v2/orders", json=order, headers=bearer(desk))
+    assert placed.status_code == 200, placed.text
+    block_id = placed.json()["OrderId"]
+    token = log_in(desk)
+    fill = {"csrf_token": token, "fill_quantity": "50", "fill_price": "25.00"}
+    booked = desk.post(f"/desk/blocks/{block_id}/fill", data=fill)
+    assert booked.status_code == 303, booked.text
+    after = desk.get(f"/desk/blocks/{block_id}").text
+    assert "<dd>saxo</dd>" in after and "<dt>Allocated</dt><dd>50</dd>" in after
     assert after.count('<a href="/desk/accounts/SX-200') == 2
 
 
