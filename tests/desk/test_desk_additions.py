@@ -85,6 +85,21 @@ def test_a_password_alone_or_a_made_up_ticket_opens_no_session(
     assert desk.get("/desk/").status_code == 303
 
 
+def test_guessing_codes_is_throttled_like_the_token_endpoints(
+    desk: TestClient, demo_container: Container, secret: str, now: datetime
+) -> None:
+    ticket = _ticket(desk)
+    limit = demo_container.settings.login_failures_per_minute
+    guess = {"ticket": ticket, "code": "000000", "username": "trader"}
+    answers = [desk.post("/desk/login/code", data=guess).status_code for _ in range(limit)]
+    right = {**guess, "code": CODES.code_at(secret, now)}
+    throttled = desk.post("/desk/login/code", data=right)
+    assert answers == [401] * limit
+    assert throttled.status_code == 429 and "retry-after" in throttled.headers
+    assert throttled.headers["content-type"].startswith("text/html")
+    assert desk.get("/desk/").status_code == 303
+
+
 def test_the_audit_page_shows_one_objects_trail(desk: TestClient) -> None:
     token = log_in(desk)
     assert desk.post("/desk/blocks/195/book", data={**BOOKING, "csrf_token": token}).is_redirect

@@ -101,12 +101,17 @@ async def log_in(request: Request, box: ContainerDep) -> Response:
         values = {"next": target, "message": str(error), "user": None, "username": username}
         return page(request, "login.html", values, 401)
     if isinstance(opened, desk.SecondStep):
-        return _code_page(request, target, opened.ticket)
+        return _code_page(request, target, opened.ticket, username)
     return _opened(box, target, opened[0])
 
 
-def _code_page(request: Request, target: str, ticket: str, message: str = "") -> Response:
-    values = {"next": target, "ticket": ticket, "message": message or None, "user": None}
+def _code_page(
+    request: Request, target: str, ticket: str, username: str, message: str = ""
+) -> Response:
+    """The second step's form; the username rides along for the failed-login throttle only
+    (the ticket says whose login it is)."""
+    values = {"next": target, "ticket": ticket, "username": username, "message": message or None}
+    values["user"] = None
     return page(request, "login_code.html", values, 401 if message else 200)
 
 
@@ -123,7 +128,7 @@ async def log_in_with_code(request: Request, box: ContainerDep) -> Response:
             )
             uow.commit()
     except desk.WrongCode as error:
-        return _code_page(request, target, ticket, str(error))
+        return _code_page(request, target, ticket, str(form.get("username", "")), str(error))
     except Unauthorized as error:
         values = {"next": target, "message": str(error), "user": None}
         return page(request, "login.html", values, 401)
