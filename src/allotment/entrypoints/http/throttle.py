@@ -30,8 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allotment.entrypoints.http.errors import TooManyRequests, renderer_for, with_retry_after
 
-TOKEN_PATHS = ("/token", "/v1.0/token", "/v1/token", "/connect/token", "/api/v1/auth/token")
-TOKEN_PATHS += ("/desk/login", "/desk/login/code")  # the desk's password and code steps
+TOKEN_PATHS: tuple[str, ...] = ("/token", "/v1.0/token", "/v1/token", "/connect/token")
+TOKEN_PATHS += ("/api/v1/auth/token", "/desk/login", "/desk/login/code")  # and the desk's steps
 MAX_LOGIN_BODY = 64 * 1024
 """A login body larger than this is not read for its username (the address still counts)."""
 
