@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from allotment.domain.errors import AllotmentError
 from allotment.entrypoints.http.errors import status_for
-from allotment.entrypoints.web.blocks import _block_values, _decimal, _echo, _preview_values
+from allotment.entrypoints.web.blocks import block_values, decimal_field, echo, preview_values
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Writer
 from allotment.services import blocks, desk_blocks
@@ -20,8 +20,8 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
 def _fill(form: FormData) -> blocks.FillInput:
-    quantity = _decimal(str(form.get("fill_quantity", "") or ""), "the fill's quantity")
-    price = _decimal(str(form.get("fill_price", "") or ""), "the fill's price")
+    quantity = decimal_field(str(form.get("fill_quantity", "") or ""), "the fill's quantity")
+    price = decimal_field(str(form.get("fill_price", "") or ""), "the fill's price")
     return blocks.FillInput(quantity, price)
 
 
@@ -30,8 +30,8 @@ async def preview_fill(request: Request, block_id: int, found: Writer) -> Respon
     """A new fill split by the block's allocation key, priced at the fill's price; nothing is
     stored."""
     form = await request.form()
-    values = _block_values(found, block_id)
-    values["form"] = _echo(form)
+    values = block_values(found, block_id)
+    values["form"] = echo(form)
     try:
         fill = _fill(form)
         key = values["block"].allocation_key_id
@@ -43,7 +43,7 @@ async def preview_fill(request: Request, block_id: int, found: Writer) -> Respon
     except AllotmentError as refused:
         values["error"] = str(refused)
         return page(request, "block.html", values, status_for(refused))
-    values.update(_preview_values(previewed))
+    values.update(preview_values(previewed))
     values["fill_preview"] = True
     return page(request, "block.html", values)
 
@@ -52,8 +52,8 @@ async def preview_fill(request: Request, block_id: int, found: Writer) -> Respon
 async def book_fill(request: Request, block_id: int, found: Writer) -> Response:
     """Book the fill: it is allocated to the key's participants as the API's fills are."""
     form = await request.form()
-    values = _block_values(found, block_id)
-    values["form"] = _echo(form)
+    values = block_values(found, block_id)
+    values["form"] = echo(form)
     try:
         fill = _fill(form)
         with found.box.uow() as uow:
