@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from allotment.services.demo_saxo import OWNER_ACCOUNT_KEY
 from tests.serving import CHROMIUM, CHROMIUM_ARGS, served_demo
 
 SCREENSHOTS = os.environ.get("ALLOTMENT_DESK_SCREENSHOTS")
@@ -129,7 +130,13 @@ def test_the_demo_user_books_reverses_and_closes_the_day_in_the_browser(
     expect(page.locator("#allocations tbody tr").nth(0)).to_contain_text("reversed")
 
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing overflows
-    for path in ("/desk/", "/desk/blocks/195", "/desk/eod"):
+    for path in (
+        "/desk/",
+        "/desk/blocks/195",
+        "/desk/eod",
+        "/desk/bookbuilding",
+        "/desk/exceptions",
+    ):
         page.goto(f"{served}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -149,6 +156,57 @@ def test_the_demo_user_books_reverses_and_closes_the_day_in_the_browser(
     assert report["status"] == "closed"
     page.screenshot(path=shots / "end-of-day.png")
 
+    assert requests.seen and requests.foreign == []
+    page.context.close()
+
+
+def _saxo_block_order(served: str) -> int:
+    """A Saxo block order of 100 CFD4361 on allocation key 227, placed through Saxo's API."""
+    with httpx.Client(base_url=served) as api:
+        login = api.post("/api/v1/auth/token", json={"username": "demo", "password": "demo"})
+        bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        body = {
+            "AccountKey": OWNER_ACCOUNT_KEY,
+            "Uic": 4361,
+            "AssetType": "CfdOnStock",
+            "BuySell": "Buy",
+            "Amount": 100,
+            "OrderType": "Market",
+            "AllocationKeyId": "227",
+            "ManualOrder": True,
+            "OrderDuration": {"DurationType": "DayOrder"},
+        }
+        placed = api.post("/trade/v2/orders", json=body, headers=bearer)
+    assert placed.status_code == 200, placed.text
+    return int(placed.json()["OrderId"])
+
+
+def test_the_demo_user_distributes_a_tranche_and_books_a_saxo_block_order_in_the_browser(
+    served: str, browser: sync_api.Browser, shots: Path
+) -> None:
+    page, requests = open_desk(browser, served, "demo")
+    page.get_by_role("link", name="Book-building").click()
+    page.get_by_role("link", name="US institutional tranche").click()
+    page.get_by_role("button", name="Preview the distribution").click()
+    excluded = page.locator("#excluded tbody tr")
+    expect(excluded).to_have_count(1)
+    assert "Gamma Securities" in excluded.inner_text() and "Restricted" in excluded.inner_text()
+    expect(page.locator("#shares tbody tr")).to_have_count(2)
+    page.locator("#distribution").scroll_into_view_if_needed()
+    page.screenshot(path=shots / "bookbuilding-preview.png")
+    page.get_by_role("button", name="Commit this distribution").click()
+    expect(page.get_by_role("status")).to_have_text("Distributed: 2 auto allocation(s) stored.")
+    expect(page.locator("#tranche-allocations tbody tr")).to_have_count(2)
+
+    block_id = _saxo_block_order(served)
+    page.goto(f"{served}/desk/blocks/{block_id}")
+    page.get_by_label("Fill price").fill("25.10")
+    page.get_by_role("button", name="Preview the fill").click()
+    expect(page.locator("#preview svg.chart rect.chart-given")).to_have_count(3)
+    page.get_by_role("button", name="Book this fill").click()
+    expect(page.get_by_role("status")).to_contain_text("allocated by key 227")
+    expect(page.locator("#allocations tbody tr")).to_have_count(2)
+    page.screenshot(path=shots / "saxo-block-booked.png")
     assert requests.seen and requests.foreign == []
     page.context.close()
 

@@ -13,6 +13,7 @@ from allotment.services.bookbuilding_ports import BookbuildingRepository
 from allotment.services.clearing import ClearingRepository
 from allotment.services.desk import SessionRepository
 from allotment.services.desk_blocks import BlotterRepository
+from allotment.services.desk_records import RecordsRepository
 from allotment.services.exports import ExportRepository
 from allotment.services.fairness import FairnessRepository
 from allotment.services.fix_allocations import FixInstructionRepository
@@ -47,8 +48,9 @@ class FixRepository(
     place in the outbox."""
 
 
-class DeskRepository(SessionRepository, BlotterRepository, Protocol):
-    """The desk's sign-in sessions and its blotter query."""
+class DeskRepository(SessionRepository, BlotterRepository, RecordsRepository, Protocol):
+    """The desk's sign-in sessions, its blotter query, and the records its exceptions queue and
+    audit page read."""
 
 
 class DatesRepository(Protocol):

@@ -16,8 +16,8 @@ from typing import Protocol
 
 from allotment.domain.errors import Forbidden, Unauthorized
 from allotment.domain.identity import Principal, PrincipalKind, parse_scopes
-from allotment.services import auth
-from allotment.services.ports import PasswordHasher, UnitOfWork
+from allotment.services import auth, two_factor
+from allotment.services.ports import PasswordHasher, TokenCodec, UnitOfWork, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +70,61 @@ def session_id(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class SecondStep:
+    """The password is right and the user has two-factor authentication: the login goes on
+    with its verification code and this interim token (the API's ticket, which opens nothing
+    else), as ETNA's token request does."""
+
+    ticket: str
+
+
 def log_in(
-    uow: UnitOfWork, hasher: PasswordHasher, username: str, password: str, now: datetime
-) -> tuple[str, DeskSession]:
-    """A new session (and the cookie's token) for a user whose password matches. A user with
-    two-factor authentication is refused: a password alone must not open what the token
-    endpoints guard with a second factor."""
-    user = auth.authenticate(uow, hasher, username, password)
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    credentials: tuple[str, str],
+    now: datetime,
+) -> tuple[str, DeskSession] | SecondStep:
+    """A new session (and the cookie's token) for a user whose password matches; for a user
+    with two-factor authentication, the second step instead: a password alone must not open
+    what the token endpoints guard with a second factor."""
+    user = auth.authenticate(uow, hasher, *credentials)
     if user.two_factor_secret is not None:
-        log.warning("desk login refused for user %r: two-factor user", username)
-        raise Unauthorized("this user has two-factor authentication, which the desk cannot ask")
+        return SecondStep(two_factor.issue_ticket(codec, user, now))
+    return _open(uow, user, now)
+
+
+def log_in_with_code(
+    uow: UnitOfWork,
+    codec: TokenCodec,
+    codes: two_factor.OneTimeCodes,
+    ticket: str,
+    code: str,
+    now: datetime,
+) -> tuple[str, DeskSession]:
+    """The second step: the ticket of the first and the user's verification code, checked and
+    used up as the API's token endpoints do (a code is good once, RFC 6238 §5.2)."""
+    try:
+        subject = codec.decode(ticket).subject
+    except Unauthorized as error:
+        raise Unauthorized("the login has expired: log in again") from error
+    user = uow.identity.user_by_username(subject)
+    if user is None or not user.active or not two_factor.ticket_of(codec, ticket, user):
+        raise Unauthorized("the login has expired: log in again")
+    assert user.id is not None
+    step = two_factor.matching_step(codes, user, code, now)
+    if step is None or not uow.identity.use_two_factor_step(user.id, step):
+        log.warning("desk login refused for user %r: wrong verification code", subject)
+        raise WrongCode("wrong verification code")
+    return _open(uow, user, now)
+
+
+class WrongCode(Unauthorized):
+    code = "WrongVerificationCode"
+
+
+def _open(uow: UnitOfWork, user: UserRecord, now: datetime) -> tuple[str, DeskSession]:
     token = secrets.token_urlsafe(32)
     session = DeskSession(
         id=session_id(token),

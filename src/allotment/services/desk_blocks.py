@@ -143,20 +143,22 @@ def preview_block(
     participants: Sequence[Participant],
     allocation_key_id: str | None = None,
     commission_rate: Decimal = Decimal(0),
+    fill: blocks.FillInput | None = None,
 ) -> DeskPreview:
     """The block's unallocated quantity split by the engine (participants and a method, or a
     Saxo allocation key), priced at the master's price with the company's GST on the
-    commission. Every participant must be an account the caller may see."""
+    commission; or, for a block placed with an allocation key, a new `fill` split by its key
+    at the fill's price. Every participant must be an account the caller may see."""
     block = blocks.get_block(uow, ctx, block_id)
     instrument = uow.instruments.get(block.instrument_id)
     assert instrument is not None
-    price = _master_price(block, instrument)
+    price = _master_price(block, instrument) if fill is None else fill.price
     for participant in participants:
         visible_account(uow, ctx, participant.account_id)
     company = uow.identity.company(ctx.company_id)
     assert company is not None
     request = preview.PreviewRequest(
-        total=blocks.unallocated(block),
+        total=blocks.unallocated(block) if fill is None else fill.quantity,
         method=None if allocation_key_id else method,
         participants=None
         if allocation_key_id
@@ -169,6 +171,10 @@ def preview_block(
     )
     if request.total <= 0:
         raise InvalidInstruction(f"block {block_id} has nothing left to allocate")
+    if fill is not None and block.filled_quantity + fill.quantity > block.ordered_quantity:
+        raise InvalidInstruction(
+            f"block {block_id} has {block.ordered_quantity - block.filled_quantity} left to fill"
+        )
     return DeskPreview(block, instrument, preview.preview(ctx, request, uow), price)
 
 
@@ -245,3 +251,14 @@ def participant_choices(uow: UnitOfWork, ctx: Context, block: BlockRecord) -> li
         and ctx.principal.may_act_for_client(account.client_id)
     ]
     return sorted(found)[:CHOICES_SHOWN]
+
+
+def book_fill(uow: UnitOfWork, ctx: Context, block_id: int, fill: blocks.FillInput) -> BlockRecord:
+    """Book a fill of a block placed with an allocation key (a Saxo block order, or a native
+    block given a key): `blocks.report_fill`, as `POST /api/v1/blocks/{id}/fills`, which
+    allocates it to the key's participants. The caller commits."""
+    block = blocks.get_block(uow, ctx, block_id)
+    if block.allocation_key_id is None:
+        raise InvalidInstruction(f"block {block_id} was not placed with an allocation key")
+    blocks.report_fill(uow, ctx, block_id, fill)
+    return blocks.get_block(uow, ctx, block_id)

@@ -29,6 +29,7 @@ from allotment.services.booking import book
 from allotment.services.booking_requests import BookingOutcome, BookingRequest
 from allotment.services.clearing import open_session
 from allotment.services.context import Context, record
+from allotment.services.desk_records import RefusedItem, record_refusals
 from allotment.services.ports import UnitOfWork
 from allotment.services.registry import house_account_id
 
@@ -123,6 +124,7 @@ def allocate(
     outcomes = book(uow, ctx, items, atomic=atomic, groups=groups)
     results = _results(len(requests), groups, outcomes)
     _audit(uow, ctx, results, atomic)
+    record_refusals(uow, ctx, "allocation batch", _refused_items(requests, results))
     return results
 
 
@@ -221,6 +223,22 @@ def _results(
     return [
         AllocationResult(codes[i], bool(legs[i]) and len(booked[i]) == legs[i], tuple(booked[i]))
         for i in range(count)
+    ]
+
+
+def _refused_items(
+    requests: Sequence[AllocationRequest], results: Sequence[AllocationResult]
+) -> list[RefusedItem]:
+    """The refused requests, for the desk's exceptions queue."""
+    return [
+        RefusedItem(
+            request.to_account,
+            result.code.value,
+            f"from {request.from_account}: "
+            + ", ".join(f"{leg.action.value} {leg.quantity} {leg.symbol}" for leg in request.legs),
+        )
+        for request, result in zip(requests, results, strict=True)
+        if result.code is not OK
     ]
 
 

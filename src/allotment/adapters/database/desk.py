@@ -1,8 +1,12 @@
-"""Tables and repository of the operations desk: its server-side sessions and the blotter's
-query. They share the foundation's metadata; reached as `uow.desk`."""
+"""Tables and repository of the operations desk: its server-side sessions, the refused
+allocation items every dialect records, and the queries of the blotter, the exceptions queue
+and the audit trail of one object. They share the foundation's metadata; reached as
+`uow.desk`."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +16,7 @@ from sqlalchemy import (
     Connection,
     Float,
     ForeignKey,
+    Index,
     String,
     Table,
     cast,
@@ -23,11 +28,28 @@ from sqlalchemy import (
 
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.repositories.records import block_from_row
-from allotment.adapters.database.tables import metadata
+from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import UtcDateTime
 from allotment.services.desk import DeskSession
 from allotment.services.desk_blocks import BlotterQuery
-from allotment.services.ports import BlockRecord
+from allotment.services.desk_records import Refusal
+from allotment.services.ports import AuditEvent, BlockRecord, IdempotencyRecord
+
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("dialect", String(30), nullable=False),
+    Column("object_ref", String(100), nullable=False),
+    Column("account_id", String(64), nullable=True),
+    Column("code", String(60), nullable=False),
+    Column("message", String(500), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Index("ix_refusals_company_at", "company_id", "at"),
+)
+Index("ix_audit_events_company_object", t.audit_events.c.company_id, t.audit_events.c.object_id)
 
 desk_sessions = Table(
     "desk_sessions",
@@ -98,5 +120,76 @@ class SqlDeskRepository:
         statement = statement.order_by(b.c.id.desc()).limit(query.limit)
         return [block_from_row(row) for row in self._db.execute(statement)]
 
+    def add_refusals(self, rows: Sequence[Refusal]) -> None:
+        self._db.execute(
+            refusals.insert(),
+            [{name: getattr(row, name) for name in _REFUSAL_FIELDS} for row in rows],
+        )
+
+    def refusals(
+        self, company_id: int, start: datetime, end: datetime, limit: int
+    ) -> list[Refusal]:
+        r = refusals
+        statement = (
+            select(r)
+            .where(r.c.company_id == company_id, r.c.at >= start, r.c.at < end)
+            .order_by(r.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            Refusal(id=row.id, **{name: getattr(row, name) for name in _REFUSAL_FIELDS})
+            for row in self._db.execute(statement)
+        ]
+
+    def keys_in_flight(self, company_id: int, limit: int) -> list[IdempotencyRecord]:
+        k = t.idempotency_keys
+        statement = (
+            select(k.c.key, k.c.request_hash, k.c.state, k.c.created_at, k.c.leased_until)
+            .where(k.c.company_id == company_id, k.c.state != "done")
+            .order_by(k.c.created_at)
+            .limit(limit)
+        )
+        return [
+            IdempotencyRecord(
+                request_hash=row.request_hash,
+                state=row.state,
+                status_code=None,
+                content_type=None,
+                body=None,
+                company_id=company_id,
+                key=row.key,
+                created_at=row.created_at,
+                leased_until=row.leased_until,
+            )
+            for row in self._db.execute(statement)
+        ]
+
+    def audit_of(
+        self, company_id: int, object_type: str | None, object_id: str, after_id: int, limit: int
+    ) -> list[AuditEvent]:
+        e = t.audit_events
+        statement = select(e).where(
+            e.c.company_id == company_id, e.c.object_id == object_id, e.c.id > after_id
+        )
+        if object_type is not None:
+            statement = statement.where(e.c.object_type == object_type)
+        return [
+            AuditEvent(
+                id=row.id,
+                company_id=row.company_id,
+                at=row.at,
+                actor=row.actor,
+                actor_kind=row.actor_kind,
+                action=row.action,
+                object_type=row.object_type,
+                object_id=row.object_id,
+                dialect=row.dialect,
+                before=json.loads(row.before) if row.before else None,
+                after=json.loads(row.after) if row.after else None,
+            )
+            for row in self._db.execute(statement.order_by(e.c.id).limit(limit))
+        ]
+
 
 _SESSION_FIELDS = [column.name for column in desk_sessions.columns]
+_REFUSAL_FIELDS = [column.name for column in refusals.columns if column.name != "id"]

@@ -33,6 +33,7 @@ from allotment.services.blocktrade_reading import (
     read_request,
 )
 from allotment.services.context import Context
+from allotment.services.desk_records import block_trade_items, record_apart
 
 PREFIX = "/api/orders/"
 PATH = "/api/orders/blockTrade/block-allocations"
@@ -230,6 +231,8 @@ def create_block_allocations(
         outcome = blocktrade.allocate(uow, ctx, parsed)
         if outcome.accepted:
             uow.commit()
+    if not outcome.accepted:
+        record_apart(box.uow, ctx, parsed.master_reference, block_trade_items(outcome.errors))
     if answer in XML_TYPES:
         xml = (
             blocktrade_xml.results_document(outcome.results)

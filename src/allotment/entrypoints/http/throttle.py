@@ -30,7 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allotment.entrypoints.http.errors import TooManyRequests, renderer_for, with_retry_after
 
-TOKEN_PATHS = ("/token", "/v1.0/token", "/v1/token", "/connect/token", "/api/v1/auth/token")
+TOKEN_PATHS: tuple[str, ...] = ("/token", "/v1.0/token", "/v1/token", "/connect/token")
+TOKEN_PATHS += ("/api/v1/auth/token", "/desk/login", "/desk/login/code")  # and the desk's steps
 MAX_LOGIN_BODY = 64 * 1024
 """A login body larger than this is not read for its username (the address still counts)."""
 
@@ -120,7 +121,8 @@ def _login_user(headers: dict[bytes, bytes], body: bytes) -> str | None:
         return None
     try:
         if "application/x-www-form-urlencoded" in content_type:
-            found = parse_qs(body.decode("utf-8")).get("client_id")
+            form = parse_qs(body.decode("utf-8"))
+            found = form.get("client_id") or form.get("username")  # OAuth2's, or the desk's
             return found[0] if found else None
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError):

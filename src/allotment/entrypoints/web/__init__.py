@@ -9,7 +9,17 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from allotment.entrypoints.http.errors import Renderer
-from allotment.entrypoints.web import allocations, blocks, eod, exceptions, keys, ledger, session
+from allotment.entrypoints.web import (
+    allocations,
+    block_fills,
+    blocks,
+    bookbuilding,
+    eod,
+    exceptions,
+    keys,
+    ledger,
+    session,
+)
 from allotment.entrypoints.web.rendering import HERE, PREFIX, render_error
 
 RENDERERS: tuple[tuple[str, Renderer], ...] = ((PREFIX, render_error),)
@@ -21,9 +31,11 @@ def install(app: FastAPI) -> None:
     for router in (
         session.router,
         blocks.router,
+        block_fills.router,
         allocations.router,
         exceptions.router,
         keys.router,
+        bookbuilding.router,
         eod.router,
         ledger.router,
     ):

@@ -20,7 +20,7 @@ from allotment.entrypoints.http.errors import status_for
 from allotment.entrypoints.web.charts import Bar, target_vs_given
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader, Writer
-from allotment.services import blocks, desk_blocks, ledger
+from allotment.services import blocks, desk_blocks, desk_records, ledger
 from allotment.services.context import visible_account_ids
 from allotment.services.desk_blocks import DeskPreview, Participant
 
@@ -71,7 +71,7 @@ def blotter(
     return page(request, "blotter.html", values, 422 if error else 200)
 
 
-def _block_values(found: Reader, block_id: int) -> dict[str, Any]:
+def block_values(found: Reader, block_id: int) -> dict[str, Any]:
     with found.box.uow(write=False) as uow:
         block = blocks.get_block(uow, found.ctx, block_id)
         assert block.id is not None
@@ -92,13 +92,14 @@ def _block_values(found: Reader, block_id: int) -> dict[str, Any]:
 
 @router.get("/blocks/{block_id}")
 def block_page(request: Request, block_id: int, found: Reader) -> Response:
-    values = _block_values(found, block_id)
+    values = block_values(found, block_id)
     values["booked"] = request.query_params.get("booked")
     values["reversed"] = request.query_params.get("reversed")
+    values["filled"] = request.query_params.get("filled")
     return page(request, "block.html", values)
 
 
-def _decimal(text: str, what: str) -> Decimal:
+def decimal_field(text: str, what: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except InvalidOperation as error:
@@ -115,7 +116,7 @@ def _preview_inputs(form: FormData) -> dict[str, Any]:
         if name.startswith("weight:") and isinstance(raw, str) and raw.strip():
             account_id = name.removeprefix("weight:")
             participants.append(
-                Participant(account_id, _decimal(raw, f"the weight of {account_id}"))
+                Participant(account_id, decimal_field(raw, f"the weight of {account_id}"))
             )
     method_text = str(form.get("method", "") or "")
     key = str(form.get("allocation_key_id", "") or "").strip()
@@ -128,15 +129,15 @@ def _preview_inputs(form: FormData) -> dict[str, Any]:
         "method": Method(method_text) if method_text in METHODS else None,
         "participants": participants,
         "allocation_key_id": key or None,
-        "commission_rate": _decimal(rate, "the commission") / 100,
+        "commission_rate": decimal_field(rate, "the commission") / 100,
     }
 
 
-def _echo(form: FormData) -> dict[str, str]:
+def echo(form: FormData) -> dict[str, str]:
     return {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"}
 
 
-def _preview_values(previewed: DeskPreview) -> dict[str, Any]:
+def preview_values(previewed: DeskPreview) -> dict[str, Any]:
     found = previewed.found
     rows = found.explanation.participants
     bars = [Bar(row.key, row.target_decimal(6), row.quantity) for row in rows]
@@ -164,8 +165,8 @@ async def preview(request: Request, block_id: int, found: Writer) -> Response:
     """The engine's split of the block's unallocated quantity, priced, with fees; nothing is
     stored."""
     form = await request.form()
-    values = _block_values(found, block_id)
-    values["form"] = _echo(form)
+    values = block_values(found, block_id)
+    values["form"] = echo(form)
     try:
         inputs = _preview_inputs(form)
         with found.box.uow(write=False) as uow:
@@ -173,7 +174,7 @@ async def preview(request: Request, block_id: int, found: Writer) -> Response:
     except AllotmentError as refused:
         values["error"] = str(refused)
         return page(request, "block.html", values, status_for(refused))
-    values.update(_preview_values(previewed))
+    values.update(preview_values(previewed))
     return page(request, "block.html", values)
 
 
@@ -182,8 +183,8 @@ async def book(request: Request, block_id: int, found: Writer) -> Response:
     """Book the previewed split (computed again from the same inputs) through the block-trade
     service: every line, or none and each refusal shown."""
     form = await request.form()
-    values = _block_values(found, block_id)
-    values["form"] = _echo(form)
+    values = block_values(found, block_id)
+    values["form"] = echo(form)
     reference = "D" + secrets.token_hex(3)  # unique per booking; "-n" numbers its lines
     try:
         inputs = _preview_inputs(form)
@@ -196,7 +197,9 @@ async def book(request: Request, block_id: int, found: Writer) -> Response:
         values["error"] = str(refused)
         return page(request, "block.html", values, status_for(refused))
     if not outcome.accepted:
-        values.update(_preview_values(previewed))
+        items = desk_records.block_trade_items(outcome.errors)
+        desk_records.record_apart(found.box.uow, found.ctx, f"block {block_id}", items)
+        values.update(preview_values(previewed))
         values["refusals"] = outcome.errors
         return page(request, "block.html", values, 409)
     return RedirectResponse(

@@ -1,5 +1,6 @@
 """The exceptions queue: what the desk must still act on, each with what to do next: blocks
-whose fills are not all allocated, and what the error account holds and received."""
+whose fills are not all allocated, what the error account holds and received, the allocation
+items the dialects refused, and (admin) the idempotency keys still in flight."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from allotment.domain.accounts import AccountRole
+from allotment.domain.identity import Scope
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader
-from allotment.services import desk_blocks, ledger
+from allotment.services import desk_blocks, desk_records, ledger
 from allotment.services.ports import EntryFilter
 from allotment.services.registry import house_account_id
 
@@ -38,6 +40,9 @@ def exceptions(request: Request, found: Reader, day: date | None = None) -> Resp
             ),
         )
         symbols = {str(i.id): i.symbol for i in uow.instruments.list()}
+        refused = desk_records.refusals(uow, found.ctx, *desk_blocks.day_bounds(day), SHOWN)
+        admin = found.ctx.principal.has(Scope.ADMIN)
+        keys = desk_records.keys_in_flight(uow, found.ctx, SHOWN) if admin else None
     values = {
         "user": found,
         "day": day,
@@ -50,5 +55,7 @@ def exceptions(request: Request, found: Reader, day: date | None = None) -> Resp
         ],
         "error_cash": [(c, b) for c, b in sorted(balances.cash.items()) if b.quantity],
         "entries": entries,
+        "refusals": [(r, desk_records.next_step(r)) for r in refused],
+        "keys": keys,
     }
     return page(request, "exceptions.html", values)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from allotment.domain.identity import Scope
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader
-from allotment.services import ledger
+from allotment.services import desk_records, ledger
 from allotment.services.ports import EntryFilter
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -54,15 +54,23 @@ def account_page(request: Request, account_id: str, found: Reader, after: int = 
 
 
 @router.get("/audit")
-def audit(request: Request, found: Reader, object_type: str = "", after: int = 0) -> Response:
-    """Who changed what, when and through which face (admin scope, as the API's)."""
+def audit(
+    request: Request, found: Reader, object_type: str = "", object_id: str = "", after: int = 0
+) -> Response:
+    """Who changed what, when and through which face (admin scope, as the API's); one object's
+    trail when an object id is given."""
     found.ctx.require(Scope.ADMIN)
+    kind, wanted = object_type.strip() or None, object_id.strip()
     with found.box.uow(write=False) as uow:
-        events = uow.audit.list(found.ctx.company_id, object_type or None, after, PAGE_SIZE)
+        if wanted:
+            events = desk_records.audit_of(uow, found.ctx, kind, wanted, after, PAGE_SIZE)
+        else:
+            events = uow.audit.list(found.ctx.company_id, kind, after, PAGE_SIZE)
     values = {
         "user": found,
         "events": events,
         "object_type": object_type,
+        "object_id": object_id,
         "next_after": events[-1].id if len(events) == PAGE_SIZE else None,
     }
     return page(request, "audit.html", values)

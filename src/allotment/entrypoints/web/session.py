@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from allotment.adapters.one_time_codes import TotpCodes
 from allotment.bootstrap import Container
 from allotment.domain.errors import Unauthorized
 from allotment.entrypoints.http.deps import ContainerDep
@@ -20,6 +21,7 @@ from allotment.services import desk
 from allotment.services.context import Context
 
 COOKIE = "allotment_desk"
+ONE_TIME_CODES = TotpCodes()
 CSRF_FIELD = "csrf_token"
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -87,16 +89,53 @@ def login_page(request: Request, next: str | None = None, reason: str = "") -> R
 
 @router.post("/login")
 async def log_in(request: Request, box: ContainerDep) -> Response:
+    """The password; a user with two-factor authentication is then asked for its code."""
     form = await request.form()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _next(str(form.get("next", "")))
     try:
         with box.uow() as uow:
-            token, _ = desk.log_in(uow, box.hasher, username, password, box.clock.now())
+            opened = desk.log_in(uow, box.hasher, box.tokens, (username, password), box.clock.now())
             uow.commit()
     except Unauthorized as error:
         values = {"next": target, "message": str(error), "user": None, "username": username}
         return page(request, "login.html", values, 401)
+    if isinstance(opened, desk.SecondStep):
+        return _code_page(request, target, opened.ticket, username)
+    return _opened(box, target, opened[0])
+
+
+def _code_page(
+    request: Request, target: str, ticket: str, username: str, message: str = ""
+) -> Response:
+    """The second step's form; the username rides along for the failed-login throttle only
+    (the ticket says whose login it is)."""
+    values = {"next": target, "ticket": ticket, "username": username, "message": message or None}
+    values["user"] = None
+    return page(request, "login_code.html", values, 401 if message else 200)
+
+
+@router.post("/login/code")
+async def log_in_with_code(request: Request, box: ContainerDep) -> Response:
+    """The second step of a two-factor user's login: the ticket of the first and the code."""
+    form = await request.form()
+    ticket, code = str(form.get("ticket", "")), str(form.get("code", ""))
+    target = _next(str(form.get("next", "")))
+    try:
+        with box.uow() as uow:
+            token, _ = desk.log_in_with_code(
+                uow, box.tokens, ONE_TIME_CODES, ticket, code, box.clock.now()
+            )
+            uow.commit()
+    except desk.WrongCode as error:
+        return _code_page(request, target, ticket, str(form.get("username", "")), str(error))
+    except Unauthorized as error:
+        values = {"next": target, "message": str(error), "user": None}
+        return page(request, "login.html", values, 401)
+    return _opened(box, target, token)
+
+
+def _opened(box: Container, target: str, token: str) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
