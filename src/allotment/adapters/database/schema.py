@@ -12,6 +12,7 @@ from allotment.adapters.database import (
     exports,
     fairness,
     fix,
+    intent,
     saxo,
     tables,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "exports",
     "fairness",
     "fix",
+    "intent",
     "metadata",
     "saxo",
     "tables",

@@ -9,6 +9,7 @@ from allotment.entrypoints.http.native import (
     allocation_files,
     calendar,
     clearing,
+    drift,
     exports,
     fairness,
     fix_sessions,
@@ -33,5 +34,6 @@ def routers() -> list[APIRouter]:
         statements.router,
         fix_sessions.router,
         fairness.router,
+        drift.router,
         allocation_files.router,
     ]

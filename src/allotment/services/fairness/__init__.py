@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from typing import Protocol, cast
+from typing import NamedTuple, Protocol, cast
 
 from allotment.domain.allocation.exact import fraction_text, round_fraction
 from allotment.domain.errors import Forbidden, InvalidInstruction, NotFound
@@ -64,8 +64,40 @@ class FairnessRow:
         return (Fraction(self.given_quantity) - self.target_quantity) * Fraction(self.price)
 
 
+class DeviationRow(NamedTuple):
+    """What the report reads of a fairness row: the columns the covering index holds."""
+
+    account_id: str
+    instrument_id: int
+    key: str
+    target_quantity: Fraction
+    given_quantity: Decimal
+    increment: Decimal
+    price: Decimal
+    trade_date: date
+
+    @property
+    def deviation_increments(self) -> Fraction:
+        return (Fraction(self.given_quantity) - self.target_quantity) / Fraction(self.increment)
+
+    @property
+    def deviation_money(self) -> Fraction:
+        return (Fraction(self.given_quantity) - self.target_quantity) * Fraction(self.price)
+
+
 class FairnessRepository(Protocol):
     def add_many(self, rows: Sequence[FairnessRow]) -> None: ...
+    def deviations(
+        self,
+        company_id: int,
+        account_ids: frozenset[str] | None,
+        instrument_id: int | None,
+        key: str | None,
+        period: tuple[date | None, date | None],
+    ) -> list[DeviationRow]: ...
+    def by_allocation(
+        self, company_id: int, account_id: str, trade_date: date, allocation_id: int
+    ) -> FairnessRow | None: ...
     def rows(
         self,
         company_id: int,
@@ -221,7 +253,7 @@ def report(uow: UnitOfWork, ctx: Context, query: FairnessQuery) -> list[Fairness
         if instrument is None:
             raise NotFound(f"instrument {query.symbol} does not exist", symbol=query.symbol)
         instrument_id = instrument.id
-    rows = _repository(uow).rows(
+    rows = _repository(uow).deviations(
         ctx.company_id, account_ids, instrument_id, query.key, (query.start, query.end)
     )
     return summarise(rows)
@@ -236,7 +268,7 @@ class _Sum:
     money: Fraction = Fraction(0)
 
 
-def summarise(rows: Sequence[FairnessRow]) -> list[FairnessLine]:
+def summarise(rows: Sequence[FairnessRow | DeviationRow]) -> list[FairnessLine]:
     """Sum the rows exactly per (account, instrument, key), sorted by those."""
     sums: dict[tuple[str, int, str], _Sum] = {}
     for row in rows:
