@@ -19,7 +19,7 @@ from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import ExactDecimal, UtcDateTime
 from allotment.adapters.database.uow import register_extension
 from allotment.domain.allocation.exact import fraction_text
-from allotment.services.fairness import EXTENSION, DeviationRow, FairnessRow
+from allotment.services.fairness import EXTENSION, DeviationRow, FairnessRow, parse_target
 
 COVERED = (
     "instrument_id",
@@ -177,7 +177,7 @@ class SqlFairnessRepository:
         if end is not None:
             query = query.where(table.trade_date <= end)
         return [
-            DeviationRow(a, i, k, Fraction(t), g, n, p, d)
+            DeviationRow(a, i, k, *parse_target(t), g, n, p, d)
             for a, i, k, t, g, n, p, d in self._db.execute(query)
         ]
 

@@ -65,24 +65,32 @@ class FairnessRow:
 
 
 class DeviationRow(NamedTuple):
-    """What the report reads of a fairness row: the columns the covering index holds."""
+    """What the report reads of a fairness row: the columns the covering index holds, the
+    exact target as its numerator and denominator (``parse_target``)."""
 
     account_id: str
     instrument_id: int
     key: str
-    target_quantity: Fraction
+    target_numerator: int
+    target_denominator: int
     given_quantity: Decimal
     increment: Decimal
     price: Decimal
     trade_date: date
 
     @property
+    def target_quantity(self) -> Fraction:
+        return Fraction(self.target_numerator, self.target_denominator)
+
+    @property
     def deviation_increments(self) -> Fraction:
         return (Fraction(self.given_quantity) - self.target_quantity) / Fraction(self.increment)
 
-    @property
-    def deviation_money(self) -> Fraction:
-        return (Fraction(self.given_quantity) - self.target_quantity) * Fraction(self.price)
+
+def parse_target(text: str) -> tuple[int, int]:
+    """``"301/3"`` -> (301, 3), ``"7"`` -> (7, 1), without building a Fraction."""
+    numerator, _, denominator = text.partition("/")
+    return int(numerator), int(denominator) if denominator else 1
 
 
 class FairnessRepository(Protocol):
@@ -259,33 +267,73 @@ def report(uow: UnitOfWork, ctx: Context, query: FairnessQuery) -> list[Fairness
     return summarise(rows)
 
 
-@dataclass(slots=True)
+class _Exact:
+    """A sum of fractions kept as one integer numerator per denominator: each addition is an
+    integer addition (the denominators of a report are few: the increments, the prices'
+    powers of ten, the key's weights), and the fraction is reduced once, at the end."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: dict[int, int] = {}
+
+    def add(self, numerator: int, denominator: int) -> None:
+        self.parts[denominator] = self.parts.get(denominator, 0) + numerator
+
+    def value(self) -> Fraction:
+        return sum((Fraction(n, d) for d, n in self.parts.items()), Fraction(0))
+
+
 class _Sum:
-    count: int = 0
-    given: Decimal = Decimal(0)
-    target: Fraction = Fraction(0)
-    increments: Fraction = Fraction(0)
-    money: Fraction = Fraction(0)
+    __slots__ = ("count", "given", "increments", "money", "target")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.given = Decimal(0)
+        self.target = _Exact()
+        self.increments = _Exact()
+        self.money = _Exact()
+
+    def add(self, row: FairnessRow | DeviationRow) -> None:
+        if isinstance(row, DeviationRow):
+            tn, td = row.target_numerator, row.target_denominator
+        else:
+            tn, td = row.target_quantity.numerator, row.target_quantity.denominator
+        gn, gd = row.given_quantity.as_integer_ratio()
+        inc_n, inc_d = row.increment.as_integer_ratio()
+        pn, pd = row.price.as_integer_ratio()
+        self.count += 1
+        self.given += row.given_quantity
+        self.target.add(tn, td)
+        # (given - target) / increment and (given - target) * price, term by term.
+        self.increments.add(gn * inc_d, gd * inc_n)
+        self.increments.add(-tn * inc_d, td * inc_n)
+        self.money.add(gn * pn, gd * pd)
+        self.money.add(-tn * pn, td * pd)
 
 
-def summarise(rows: Sequence[FairnessRow | DeviationRow]) -> list[FairnessLine]:
+def summarise(rows: Iterable[FairnessRow | DeviationRow]) -> list[FairnessLine]:
     """Sum the rows exactly per (account, instrument, key), sorted by those."""
     sums: dict[tuple[str, int, str], _Sum] = {}
     for row in rows:
-        held = sums.setdefault((row.account_id, row.instrument_id, row.key), _Sum())
-        held.count += 1
-        held.given += row.given_quantity
-        held.target += row.target_quantity
-        held.increments += row.deviation_increments
-        held.money += row.deviation_money
+        group = (row.account_id, row.instrument_id, row.key)
+        held = sums.get(group)
+        if held is None:
+            held = sums[group] = _Sum()
+        held.add(row)
     return [
-        FairnessLine(account_id, instrument_id, key, *_values(held))
+        FairnessLine(
+            account_id,
+            instrument_id,
+            key,
+            held.count,
+            held.given,
+            held.target.value(),
+            held.increments.value(),
+            held.money.value(),
+        )
         for (account_id, instrument_id, key), held in sorted(sums.items())
     ]
-
-
-def _values(held: _Sum) -> tuple[int, Decimal, Fraction, Fraction, Fraction]:
-    return held.count, held.given, held.target, held.increments, held.money
 
 
 CSV_COLUMNS = (

@@ -85,7 +85,7 @@ class BlockDriftOut(BaseModel):
     events: list[DriftEventOut]
 
 
-class ExplanationOut(BaseModel):
+class AllocationExplanationOut(BaseModel):
     allocation_id: int
     account_id: str
     symbol: str
@@ -204,11 +204,13 @@ def period_drift_csv(
     return _csv(drift.as_csv((None, line) for line in lines), "drift.csv")
 
 
-@router.get("/allocations/{allocation_id}/explanation", response_model=ExplanationOut)
-def explain(allocation_id: IdPath, ctx: NativeContext, box: ContainerDep) -> ExplanationOut:
+@router.get("/allocations/{allocation_id}/explanation", response_model=AllocationExplanationOut)
+def explain(
+    allocation_id: IdPath, ctx: NativeContext, box: ContainerDep
+) -> AllocationExplanationOut:
     """Why one allocation is what it is: the method, the exact target, the remainder rule
     applied, every adjustment (lot rule, margin reduction, refusal, error account) and the
     fees, in words (`words`) and as data."""
     with box.uow(write=False) as uow:
         found = explanation.explain_allocation(uow, ctx, allocation_id)
-    return ExplanationOut.model_validate(explanation.as_dict(found))
+    return AllocationExplanationOut.model_validate(explanation.as_dict(found))
