@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -80,7 +79,9 @@ def main() -> None:
         "ALLOTMENT_TEST_POSTGRES_URL"
     )
     if not admin_url:
-        sys.exit("set ALLOTMENT_BENCH_POSTGRES_URL to a PostgreSQL server")
+        # The target is PostgreSQL's (the covering index is PostgreSQL's): nothing to measure.
+        print("fairness: skipped, ALLOTMENT_BENCH_POSTGRES_URL names no PostgreSQL server")
+        return
     made = rows(args.rows, args.accounts)
     with (
         postgres_database(admin_url) as url,
