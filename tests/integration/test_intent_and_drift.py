@@ -8,8 +8,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from sqlalchemy import select
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from allotment.adapters.database.tables import allocations

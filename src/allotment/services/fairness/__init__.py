@@ -35,6 +35,9 @@ __all__ = ["FairnessNote", "record_booked", "record_nothing_given", "report"]
 EXTENSION = "fairness"
 NO_KEY = ""
 """The key column of an allocation split without a stored allocation key."""
+INSTRUCTED = "Instructed"
+"""The policy column of an allocation whose quantity was instructed, not split (a block-trade
+child allocation): its target is that quantity, its deviation zero."""
 MONEY_PLACES = 2
 
 
