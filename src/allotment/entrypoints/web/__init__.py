@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from allotment.entrypoints.http import errors
 from allotment.entrypoints.web import allocations, blocks, eod, exceptions, keys, ledger, session
+from allotment.entrypoints.web.drift import router as drift_router
 from allotment.entrypoints.web.rendering import HERE, PREFIX, render_error
 
 
@@ -24,6 +25,7 @@ def install(app: FastAPI) -> None:
         keys.router,
         eod.router,
         ledger.router,
+        drift_router,
     ):
         app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="desk-static")
