@@ -178,7 +178,8 @@ class SqlFairnessRepository:
             query = query.where(table.trade_date <= end)
         return [
             DeviationRow(a, i, k, *parse_target(t), g, n, p, d)
-            for a, i, k, t, g, n, p, d in self._db.execute(query)
+            # fetchall: one call for the rows, not one per row
+            for a, i, k, t, g, n, p, d in self._db.execute(query).all()
         ]
 
     def by_allocation(

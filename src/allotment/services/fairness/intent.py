@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Protocol, cast
 
 from allotment.domain.accounts import AccountRole
+from allotment.domain.allocation.exact import fraction_text
 from allotment.domain.errors import Conflict, InvalidInstruction, NotFound
 from allotment.domain.identity import Scope
 from allotment.domain.numbers import fits_storage, is_multiple_of
@@ -174,8 +175,6 @@ def _key_split(
 
 
 def intent_dict(intent: Intent) -> dict[str, object]:
-    from allotment.domain.allocation.exact import fraction_text
-
     return {
         "block_id": intent.block_id,
         "source": intent.source,
