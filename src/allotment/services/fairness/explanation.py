@@ -119,7 +119,7 @@ def explain_allocation(uow: UnitOfWork, ctx: Context, allocation_id: int) -> All
         allocation_id=allocation_id,
         symbol=instrument.symbol,
         increment=instrument.quantity_increment,
-        method=_method(uow, ctx, row, key_id),
+        method=_method(uow, ctx, row, key_id, note is not None),
         key_id=key_id,
         remainder_policy=policy,
         remainder_rule=_rule(row, policy),
@@ -144,7 +144,9 @@ def _fill_sequence(row: AllocationRow) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _method(uow: UnitOfWork, ctx: Context, row: AllocationRow, key_id: str | None) -> str:
+def _method(
+    uow: UnitOfWork, ctx: Context, row: AllocationRow, key_id: str | None, split: bool
+) -> str:
     if key_id is not None and row.dialect == "saxo":
         from allotment.services import saxo  # the Saxo dialect's keys; imported when asked for
 
@@ -155,6 +157,8 @@ def _method(uow: UnitOfWork, ctx: Context, row: AllocationRow, key_id: str | Non
                 f"{key.fill_policy.value}, MarginHandling {key.margin_handling.value}"
             )
         return f"allocation key {key_id}"
+    if split and row.dialect == "fix":
+        return "the engine's split of a preliminary allocation instruction (FIX 35=J) by its ratios"
     if "error account" in row.comment:
         return "the error account's share of a fill (what participants could not take)"
     return INSTRUCTED.get(row.dialect, f"the quantity instructed ({row.dialect})")
