@@ -6,8 +6,11 @@ one account over a year of them, on PostgreSQL. Prints the seconds per step.
 The rows (one instrument, one allocation key, trade dates spread over a year, exact targets
 such as 7/10 or 301/3) are written through the fairness repository in batches of 100,000, as a
 booking writes them (COPY behind). Timed: the writing, then the report of one account over the
-year (the rows read through `ix_fairness_company_account_date` and summed exactly), cold and
-warm. The target is under 100 ms.
+year as `fairness.report` answers it (the covered columns read by an index-only scan of
+`ix_fairness_company_account_date`, summed exactly), cold and warm, with the plan PostgreSQL
+chose. Before the report the table is vacuumed and analysed, as autovacuum does after a large
+insert (PostgreSQL 13+), so that the visibility map lets the scan skip the table. The target is
+under 100 ms.
 
 PostgreSQL runs when ALLOTMENT_BENCH_POSTGRES_URL (or ALLOTMENT_TEST_POSTGRES_URL) names a
 server where the bench may create and drop a database of its own.
@@ -18,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -77,7 +79,9 @@ def main() -> None:
         "ALLOTMENT_TEST_POSTGRES_URL"
     )
     if not admin_url:
-        sys.exit("set ALLOTMENT_BENCH_POSTGRES_URL to a PostgreSQL server")
+        # The target is PostgreSQL's (the covering index is PostgreSQL's): nothing to measure.
+        print("fairness: skipped, ALLOTMENT_BENCH_POSTGRES_URL names no PostgreSQL server")
+        return
     made = rows(args.rows, args.accounts)
     with (
         postgres_database(admin_url) as url,
@@ -100,22 +104,43 @@ def run(box: Container, made: list[FairnessRow], accounts: int) -> None:
             uow.commit()
     written = time.perf_counter() - started
     print(f"wrote {len(made):,} fairness rows in {written:.2f} s", flush=True)
-    with box.engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE fairness_records")
+    with box.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM ANALYZE fairness_records"
+        )
     year = (YEAR_START, date(2026, 12, 31))
-    for attempt in ("cold", "warm", "warm"):
+    account = f"ACC-{42 % accounts:05d}"
+    print(plan(box, account, year), flush=True)
+    timings = []
+    for attempt in ("cold", "warm", "warm", "warm", "warm"):
         started = time.perf_counter()
         with box.uow(write=False) as uow:
-            found = uow.fairness.rows(1, frozenset({f"ACC-{42 % accounts:05d}"}), 1, "K1", year)
+            found = uow.fairness.deviations(1, frozenset({account}), 1, "K1", year)
         [line] = summarise(found)
         elapsed = time.perf_counter() - started
+        timings.append(elapsed)
         deviation = float(line.deviation_increments)
         print(
             f"report of one account over a year ({attempt}): {elapsed * 1000:.1f} ms, "
             f"{line.allocation_count:,} allocations, deviation {deviation:.3f} increments, "
             f"{line.deviation_money_rounded()} in money"
         )
-    print(f"({accounts:,} accounts; target under 100 ms)")
+    warm = sorted(timings[1:])[len(timings[1:]) // 2]
+    print(f"median warm report {warm * 1000:.1f} ms ({accounts:,} accounts; target under 100 ms)")
+
+
+def plan(box: Container, account: str, year: tuple[date, date]) -> str:
+    """The plan of the report's query: an index-only scan, heap fetches 0 once vacuumed."""
+    with box.engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT account_id, "
+            "instrument_id, allocation_key, target_quantity, given_quantity, increment, price, "
+            "trade_date FROM fairness_records WHERE company_id = 1 AND account_id = %(a)s "
+            "AND instrument_id = 1 AND allocation_key = 'K1' AND trade_date >= %(s)s "
+            "AND trade_date <= %(e)s",
+            {"a": account, "s": year[0], "e": year[1]},
+        )
+        return "\n".join(f"  plan: {line}" for (line,) in found)
 
 
 if __name__ == "__main__":

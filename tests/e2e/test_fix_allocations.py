@@ -186,6 +186,13 @@ def test_a_preliminary_instruction_is_split_by_allotment_and_reported(
     assert sorted(report_groups(r)[0][80] for r in reports) == ["10", "30"]
     assert {r.get(794) for r in reports} == {"3"}
     assert _allocated(demo_container) == 40
+    with demo_container.uow(write=False) as uow:  # the engine's exact targets, on the ledger
+        found = uow.fairness.deviations(1, None, None, None, (None, None))
+    assert sorted((row.account_id, row.target_quantity) for row in found) == [
+        ("1574444-01", 10),
+        ("987558-01", 30),
+    ]
+    assert {row.given_quantity for row in found} == {Decimal(10), Decimal(30)}
 
 
 def test_the_block_is_named_by_our_order_id_or_by_one_of_its_executions(

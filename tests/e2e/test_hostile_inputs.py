@@ -163,6 +163,9 @@ WRITES: dict[str, list[Call]] = {
     "POST /api/v1/blocks/{block_id}/fills": [
         Call({"quantity": "1", "price": "135.89"}, path={"block_id": "@block"})
     ],
+    "PUT /api/v1/blocks/{block_id}/intent": [
+        Call({"lines": [{"account_id": "6688", "quantity": "10"}]}, path={"block_id": "@bare"})
+    ],
     "POST /v1.0/allocations/simple": [Call([ETNA_ITEM], auth="etna", query={"atomic": "true"})],
     "PUT /v1.0/allocations/simple": [Call(ETNA_ITEM, auth="etna")],
     "POST /v1.0/allocations/multileg": [Call([ETNA_MULTILEG], auth="etna")],
@@ -249,6 +252,10 @@ READS: dict[str, dict[str, str]] = {
     "/api/v1/allocations/{allocation_id}": {"allocation_id": "@allocation"},
     "/api/v1/blocks/{block_id}": {"block_id": "@block"},
     "/api/v1/blocks/{block_id}/fills": {"block_id": "@block"},
+    "/api/v1/blocks/{block_id}/intent": {"block_id": "@intended"},
+    "/api/v1/blocks/{block_id}/drift": {"block_id": "@intended"},
+    "/api/v1/blocks/{block_id}/drift.csv": {"block_id": "@intended"},
+    "/api/v1/allocations/{allocation_id}/explanation": {"allocation_id": "@allocation"},
     "/trade/v1/allocationkeys/distributions/{AllocationKeyId}": {
         "AllocationKeyId": "227",
         "?Totalamount": "100",
@@ -554,6 +561,8 @@ def resolve(client: TestClient, headers: dict[str, dict[str, str]]) -> dict[str,
     for name, route, call in [
         ("@v4", f"POST {V4}", Call(V4_BODY | {"sourceId": f"h-{uuid.uuid4()}"}, auth="cas")),
         ("@block", "POST /api/v1/blocks", WRITES["POST /api/v1/blocks"][0]),
+        ("@bare", "POST /api/v1/blocks", WRITES["POST /api/v1/blocks"][0]),
+        ("@intended", "POST /api/v1/blocks", WRITES["POST /api/v1/blocks"][0]),
         ("@etna", "POST /v1.0/allocations/simple", Call([ETNA_ITEM], auth="etna")),
         (
             "@account",
@@ -572,6 +581,11 @@ def resolve(client: TestClient, headers: dict[str, dict[str, str]]) -> dict[str,
         assert response.status_code in (200, 201), response.text
         answer = response.json()
         made[name] = "" if name == "@etna" else str(answer.get("id", answer.get("OrderId")))
+    intent = Call(
+        {"lines": [{"account_id": "6688", "quantity": "10"}]}, path={"block_id": made["@intended"]}
+    )
+    route = "/api/v1/blocks/{block_id}/intent"
+    assert send(client, "PUT", route, intent, headers["native"]).status_code == 201
     allocations = client.get("/api/v1/allocations", headers=headers["native"]).json()["items"]
     return made | {"@allocation": str(allocations[0]["id"])}
 

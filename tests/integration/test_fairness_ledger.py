@@ -87,3 +87,18 @@ def test_the_native_api_and_the_cli_answer_the_fairness_report(
     )
     assert as_csv.exit_code == 0, as_csv.output
     assert as_csv.output.splitlines()[1].startswith("SX-2001,")
+
+
+def test_block_trade_child_allocations_record_their_instructed_quantity_as_the_target(
+    client: TestClient, demo_container: Container
+) -> None:
+    from tests.e2e.test_blocktrade_seed import PATH, SEED_JSON, as_json
+
+    assert client.post(PATH, content=SEED_JSON, headers=as_json()).status_code == 200
+    lines = _report(demo_container, FairnessQuery(start=date(2000, 1, 1)))
+    assert {account: line.given_quantity for account, line in lines.items()} == {
+        "1574444-01": 25,
+        "987558-01": 75,
+    }
+    for line in lines.values():
+        assert line.target_quantity == line.given_quantity and line.deviation_increments == 0

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import localcontext
+from fractions import Fraction
 from typing import Protocol
 
 from allotment.domain.accounts import Account, AccountRole
@@ -29,8 +30,9 @@ from allotment.domain.numbers import plain, round_money
 from allotment.services.blocktrade_checks import line_checker
 from allotment.services.blocktrade_reading import BlockAllocation, BlockTradeBlockAllocation
 from allotment.services.booking import book
-from allotment.services.booking_requests import BookingOutcome, BookingRequest
+from allotment.services.booking_requests import BookingOutcome, BookingRequest, FairnessNote
 from allotment.services.context import Context, record
+from allotment.services.fairness import INSTRUCTED, NO_KEY
 from allotment.services.ports import BlockRecord, UnitOfWork
 from allotment.services.registry import house_account
 
@@ -161,6 +163,8 @@ def _booking(
         comment=line.notes_for_client or "",
         reference=line.allocation_reference,
         block_id=master.id,
+        # The fairness ledger's row: the client's instructed quantity is its exact target.
+        fairness=FairnessNote(Fraction(line.quantity), NO_KEY, INSTRUCTED),
     )
 
 

@@ -16,6 +16,7 @@ from allotment.services.desk_blocks import BlotterRepository
 from allotment.services.desk_records import RecordsRepository
 from allotment.services.exports import ExportRepository
 from allotment.services.fairness import FairnessRepository
+from allotment.services.fairness.intent import IntentRepository
 from allotment.services.fix_allocations import FixInstructionRepository
 from allotment.services.fix_orders import FixOrderRepository
 from allotment.services.fix_outbox import FixOutboxRepository
@@ -33,6 +34,7 @@ __all__ = [
     "FairnessRepository",
     "FileClaims",
     "FixRepository",
+    "IntentRepository",
     "SaxoRepository",
 ]
 

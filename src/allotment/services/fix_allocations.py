@@ -14,17 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Protocol
 
 from allotment.domain.accounts import Account, AccountRole
+from allotment.domain.allocation.model import RemainderPolicy
 from allotment.domain.errors import AllotmentError
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
 from allotment.services import fix_checks
 from allotment.services.booking import book
-from allotment.services.booking_requests import BookingRequest
+from allotment.services.booking_requests import BookingRequest, FairnessNote
 from allotment.services.context import Context, record
+from allotment.services.fairness import NO_KEY
 from allotment.services.fix_checks import Refused
 from allotment.services.fix_values import (
     AccountRefusal,
@@ -173,7 +176,7 @@ def _allocate(uow: UnitOfWork, ctx: Context, instruction: Instruction, origin: O
     instrument = uow.instruments.get(block.instrument_id)
     assert instrument is not None
     fix_checks.check_terms(instruction, block, instrument)
-    quantities = fix_checks.quantities(instruction, instrument)
+    quantities, targets = fix_checks.allotted(instruction, instrument)
     checked = fix_checks.check_accounts(uow, ctx, instruction.lines)
     if checked.refusals:
         return _account_reject(instruction, checked.refusals)
@@ -190,8 +193,9 @@ def _allocate(uow: UnitOfWork, ctx: Context, instruction: Instruction, origin: O
             instrument,
             instruction,
             fee_account,
+            _note(targets, index),
         )
-        for line, quantity in zip(instruction.lines, quantities, strict=True)
+        for index, (line, quantity) in enumerate(zip(instruction.lines, quantities, strict=True))
     ]
     outcomes = book(uow, ctx, bookings, atomic=True)
     refusals = tuple(
@@ -221,6 +225,7 @@ def _booking(
     instrument: Instrument,
     instruction: Instruction,
     fee_account: Account,
+    fairness: FairnessNote | None = None,
 ) -> BookingRequest:
     return BookingRequest(
         client=account,
@@ -235,7 +240,15 @@ def _booking(
         fee_account=fee_account,
         comment=f"FIX AllocID {instruction.alloc_id}",
         block_id=block.id,
+        fairness=fairness,
     )
+
+
+def _note(targets: list[Fraction] | None, index: int) -> FairnessNote | None:
+    """A preliminary instruction's line split by the engine records its exact target."""
+    if targets is None:
+        return None
+    return FairnessNote(targets[index], NO_KEY, RemainderPolicy.LARGEST_REMAINDER.value)
 
 
 _CODES = {

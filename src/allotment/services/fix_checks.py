@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.allocation.engine import split
@@ -104,6 +105,14 @@ def check_terms(instruction: Instruction, block: BlockRecord, instrument: Instru
 
 def quantities(instruction: Instruction, instrument: Instrument) -> list[Decimal]:
     """Each line's quantity: as given (calculated), or split by the engine (preliminary)."""
+    return allotted(instruction, instrument)[0]
+
+
+def allotted(
+    instruction: Instruction, instrument: Instrument
+) -> tuple[list[Decimal], list[Fraction] | None]:
+    """Each line's quantity, and, when the engine split them (preliminary), each line's exact
+    target (for the fairness ledger)."""
     lines = instruction.lines
     if not lines:
         raise Refused(RejectCode.INCORRECT_ALLOCATED_QUANTITY, "NoAllocs lists no account")
@@ -120,10 +129,12 @@ def quantities(instruction: Instruction, instrument: Instrument) -> list[Decimal
             RejectCode.INCORRECT_ALLOCATED_QUANTITY,
             f"the AllocQty total {plain(sum(known, Decimal(0)))} is not the Quantity",
         )
-    return known
+    return known, None
 
 
-def _split(instruction: Instruction, instrument: Instrument) -> list[Decimal]:
+def _split(
+    instruction: Instruction, instrument: Instrument
+) -> tuple[list[Decimal], list[Fraction]]:
     weights = [line.quantity for line in instruction.lines]
     ratio = all(weight is not None for weight in weights)
     participants = tuple(
@@ -146,7 +157,8 @@ def _split(instruction: Instruction, instrument: Instrument) -> list[Decimal]:
             RejectCode.INCORRECT_QUANTITY,
             f"{plain(result.remainder)} cannot be split across the accounts",
         )
-    return list(result.quantities)
+    targets = [row.target_quantity for row in result.explanation.participants]
+    return list(result.quantities), targets
 
 
 @dataclass(frozen=True, slots=True)

@@ -360,6 +360,7 @@ class UnitOfWork(Protocol):
     exports: c.ExportRepository
     fairness: c.FairnessRepository
     fix: c.FixRepository
+    intent: c.IntentRepository
     saxo: c.SaxoRepository
 
     def commit(self) -> None: ...

@@ -38,6 +38,7 @@ from allotment.services import blocks, fairness
 from allotment.services.booking import book
 from allotment.services.booking_requests import BookingRequest, FairnessNote
 from allotment.services.context import Context, record
+from allotment.services.fairness.intent import record_adjustments
 from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
 from allotment.services.registry import house_account
 from allotment.services.saxo import repository
@@ -103,6 +104,7 @@ def _allocate(
     notes = _note_targets(parts, participants, fill, order)
     to_error = _book_parts(uow, ctx, block, fill, desk, parts, overfill, error_holder, accounts)
     _record_nothing_given(uow, ctx, (desk.instrument, fill.price, block.id), parts, notes)
+    record_adjustments(uow, ctx, fill, parts, (overfill, order.error_account_id))
     holding = [*participants, error_holder] if error_holder.held_quantity else participants
     adjust(uow, ctx, block, order, desk, pricing, holding, accounts)
     # The holders before the block: on PostgreSQL their rows join the writes still queued,

@@ -18,8 +18,16 @@ from allotment.adapters.database.bulk import insert_values
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import ExactDecimal, UtcDateTime
 from allotment.domain.allocation.exact import fraction_text
-from allotment.services.fairness import FairnessRow
+from allotment.services.fairness import DeviationRow, FairnessRow, parse_target
 
+COVERED = (
+    "instrument_id",
+    "allocation_key",
+    "target_quantity",
+    "given_quantity",
+    "increment",
+    "price",
+)
 # References checked set-based, no per-row foreign keys (bulk booking, as allocations).
 fairness_records = Table(
     "fairness_records",
@@ -39,7 +47,15 @@ fairness_records = Table(
     Column("price", ExactDecimal(), nullable=False),
     Column("trade_date", Date(), nullable=False),
     Column("booked_at", UtcDateTime(), nullable=False),
-    Index("ix_fairness_company_account_date", "company_id", "account_id", "trade_date"),
+    # Covering (PostgreSQL): the report of one account over a period reads the index alone.
+    Index(
+        "ix_fairness_company_account_date",
+        "company_id",
+        "account_id",
+        "trade_date",
+        postgresql_include=list(COVERED),
+    ),
+    Index("ix_fairness_company_block", "company_id", "block_id"),
 )
 
 
@@ -127,3 +143,55 @@ class SqlFairnessRepository:
             query = query.where(table.trade_date <= end)
         query = query.order_by(table.allocation_id)
         return [_row(row) for row in self._db.execute(query)]
+
+    def deviations(
+        self,
+        company_id: int,
+        account_ids: frozenset[str] | None,
+        instrument_id: int | None,
+        key: str | None,
+        period: tuple[date | None, date | None],
+    ) -> list[DeviationRow]:
+        """Only the covered columns, unordered: one account's rows are an index-only scan."""
+        table = fairness_records.c
+        query = select(
+            table.account_id,
+            table.instrument_id,
+            table.allocation_key,
+            table.target_quantity,
+            table.given_quantity,
+            table.increment,
+            table.price,
+            table.trade_date,
+        ).where(table.company_id == company_id)
+        if account_ids is not None:
+            query = query.where(table.account_id.in_(sorted(account_ids)))
+        if instrument_id is not None:
+            query = query.where(table.instrument_id == instrument_id)
+        if key is not None:
+            query = query.where(table.allocation_key == key)
+        start, end = period
+        if start is not None:
+            query = query.where(table.trade_date >= start)
+        if end is not None:
+            query = query.where(table.trade_date <= end)
+        return [
+            DeviationRow(a, i, k, *parse_target(t), g, n, p, d)
+            # fetchall: one call for the rows, not one per row
+            for a, i, k, t, g, n, p, d in self._db.execute(query).all()
+        ]
+
+    def by_allocation(
+        self, company_id: int, account_id: str, trade_date: date, allocation_id: int
+    ) -> FairnessRow | None:
+        """An allocation's row, found through the account's index (its day's rows)."""
+        table = fairness_records.c
+        found = self._db.execute(
+            select(fairness_records).where(
+                table.company_id == company_id,
+                table.account_id == account_id,
+                table.trade_date == trade_date,
+                table.allocation_id == allocation_id,
+            )
+        ).first()
+        return None if found is None else _row(found)

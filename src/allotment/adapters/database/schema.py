@@ -13,6 +13,7 @@ from allotment.adapters.database import (
     exports,
     fairness,
     fix,
+    intent,
     saxo,
     tables,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "exports",
     "fairness",
     "fix",
+    "intent",
     "metadata",
     "saxo",
     "tables",

@@ -20,6 +20,7 @@ from allotment.adapters.database.desk import SqlDeskRepository
 from allotment.adapters.database.exports import SqlExportRepository
 from allotment.adapters.database.fairness import SqlFairnessRepository
 from allotment.adapters.database.fix import SqlFixRepository
+from allotment.adapters.database.intent import SqlIntentRepository
 from allotment.adapters.database.repositories.accounts import (
     SqlAccountRepository,
     SqlInstrumentRepository,
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
         self.exports: c.ExportRepository = SqlExportRepository(connection)
         self.fairness: c.FairnessRepository = SqlFairnessRepository(connection)
         self.fix: c.FixRepository = SqlFixRepository(connection)
+        self.intent: c.IntentRepository = SqlIntentRepository(connection)
         self.saxo: c.SaxoRepository = SqlSaxoRepository(connection)
         self._committed = False
 

@@ -12,11 +12,14 @@ from rich.table import Table
 from allotment.bootstrap import build
 from allotment.domain.allocation.exact import fraction_text
 from allotment.domain.errors import AllotmentError
+from allotment.entrypoints.cli import drift
 from allotment.entrypoints.cli.clearing import _companies, _context, _trade_date
 from allotment.services import fairness
 from allotment.services.fairness import FairnessLine, FairnessQuery
 
 app = typer.Typer(help="The fairness ledger: deviations from the engine's exact targets.")
+app.add_typer(drift.intent_app, name="intent")
+app.command("drift")(drift.drift_command)
 errors = Console(stderr=True)
 
 

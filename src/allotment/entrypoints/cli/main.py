@@ -20,6 +20,7 @@ from allotment.entrypoints.cli import (
     clearing,
     db,
     deployment,
+    drift,
     export,
     fairness,
     fix,
@@ -45,6 +46,7 @@ app.add_typer(bookbuilding.app, name="bookbuilding")
 app.add_typer(export.app, name="export")
 app.add_typer(fix.app, name="fix")
 app.add_typer(fairness.app, name="fairness")
+app.add_typer(drift.allocations_app, name="allocations")
 app.command("allocate")(allocate.allocate)
 app.command("import")(import_command)
 console = Console()

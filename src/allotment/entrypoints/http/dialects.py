@@ -12,6 +12,7 @@ from allotment.entrypoints.http.native import (
     allocation_files,
     calendar,
     clearing,
+    drift,
     exports,
     fairness,
     fix_sessions,
@@ -37,6 +38,7 @@ def routers() -> list[APIRouter]:
         statements.router,
         fix_sessions.router,
         fairness.router,
+        drift.router,
         allocation_files.router,
     ]
 

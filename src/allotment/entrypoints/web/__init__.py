@@ -20,6 +20,7 @@ from allotment.entrypoints.web import (
     ledger,
     session,
 )
+from allotment.entrypoints.web.drift import router as drift_router
 from allotment.entrypoints.web.rendering import HERE, PREFIX, render_error
 
 RENDERERS: tuple[tuple[str, Renderer], ...] = ((PREFIX, render_error),)
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         bookbuilding.router,
         eod.router,
         ledger.router,
+        drift_router,
     ):
         app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="desk-static")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from allotment.domain.allocation.exact import fraction_text, round_fraction
 from allotment.domain.errors import Forbidden, InvalidInstruction, NotFound
@@ -34,6 +34,9 @@ __all__ = ["FairnessNote", "record_booked", "record_nothing_given", "report"]
 
 NO_KEY = ""
 """The key column of an allocation split without a stored allocation key."""
+INSTRUCTED = "Instructed"
+"""The policy column of an allocation whose quantity was instructed, not split (a block-trade
+child allocation): its target is that quantity, its deviation zero."""
 MONEY_PLACES = 2
 
 
@@ -63,8 +66,48 @@ class FairnessRow:
         return (Fraction(self.given_quantity) - self.target_quantity) * Fraction(self.price)
 
 
+class DeviationRow(NamedTuple):
+    """What the report reads of a fairness row: the columns the covering index holds, the
+    exact target as its numerator and denominator (``parse_target``)."""
+
+    account_id: str
+    instrument_id: int
+    key: str
+    target_numerator: int
+    target_denominator: int
+    given_quantity: Decimal
+    increment: Decimal
+    price: Decimal
+    trade_date: date
+
+    @property
+    def target_quantity(self) -> Fraction:
+        return Fraction(self.target_numerator, self.target_denominator)
+
+    @property
+    def deviation_increments(self) -> Fraction:
+        return (Fraction(self.given_quantity) - self.target_quantity) / Fraction(self.increment)
+
+
+def parse_target(text: str) -> tuple[int, int]:
+    """``"301/3"`` -> (301, 3), ``"7"`` -> (7, 1), without building a Fraction."""
+    numerator, _, denominator = text.partition("/")
+    return int(numerator), int(denominator) if denominator else 1
+
+
 class FairnessRepository(Protocol):
     def add_many(self, rows: Sequence[FairnessRow]) -> None: ...
+    def deviations(
+        self,
+        company_id: int,
+        account_ids: frozenset[str] | None,
+        instrument_id: int | None,
+        key: str | None,
+        period: tuple[date | None, date | None],
+    ) -> list[DeviationRow]: ...
+    def by_allocation(
+        self, company_id: int, account_id: str, trade_date: date, allocation_id: int
+    ) -> FairnessRow | None: ...
     def rows(
         self,
         company_id: int,
@@ -220,39 +263,79 @@ def report(uow: UnitOfWork, ctx: Context, query: FairnessQuery) -> list[Fairness
         if instrument is None:
             raise NotFound(f"instrument {query.symbol} does not exist", symbol=query.symbol)
         instrument_id = instrument.id
-    rows = _repository(uow).rows(
+    rows = _repository(uow).deviations(
         ctx.company_id, account_ids, instrument_id, query.key, (query.start, query.end)
     )
     return summarise(rows)
 
 
-@dataclass(slots=True)
+class _Exact:
+    """A sum of fractions kept as one integer numerator per denominator: each addition is an
+    integer addition (the denominators of a report are few: the increments, the prices'
+    powers of ten, the key's weights), and the fraction is reduced once, at the end."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: dict[int, int] = {}
+
+    def add(self, numerator: int, denominator: int) -> None:
+        self.parts[denominator] = self.parts.get(denominator, 0) + numerator
+
+    def value(self) -> Fraction:
+        return sum((Fraction(n, d) for d, n in self.parts.items()), Fraction(0))
+
+
 class _Sum:
-    count: int = 0
-    given: Decimal = Decimal(0)
-    target: Fraction = Fraction(0)
-    increments: Fraction = Fraction(0)
-    money: Fraction = Fraction(0)
+    __slots__ = ("count", "given", "increments", "money", "target")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.given = Decimal(0)
+        self.target = _Exact()
+        self.increments = _Exact()
+        self.money = _Exact()
+
+    def add(self, row: FairnessRow | DeviationRow) -> None:
+        if isinstance(row, DeviationRow):
+            tn, td = row.target_numerator, row.target_denominator
+        else:
+            tn, td = row.target_quantity.numerator, row.target_quantity.denominator
+        gn, gd = row.given_quantity.as_integer_ratio()
+        inc_n, inc_d = row.increment.as_integer_ratio()
+        pn, pd = row.price.as_integer_ratio()
+        self.count += 1
+        self.given += row.given_quantity
+        self.target.add(tn, td)
+        # (given - target) / increment and (given - target) * price, term by term.
+        self.increments.add(gn * inc_d, gd * inc_n)
+        self.increments.add(-tn * inc_d, td * inc_n)
+        self.money.add(gn * pn, gd * pd)
+        self.money.add(-tn * pn, td * pd)
 
 
-def summarise(rows: Sequence[FairnessRow]) -> list[FairnessLine]:
+def summarise(rows: Iterable[FairnessRow | DeviationRow]) -> list[FairnessLine]:
     """Sum the rows exactly per (account, instrument, key), sorted by those."""
     sums: dict[tuple[str, int, str], _Sum] = {}
     for row in rows:
-        held = sums.setdefault((row.account_id, row.instrument_id, row.key), _Sum())
-        held.count += 1
-        held.given += row.given_quantity
-        held.target += row.target_quantity
-        held.increments += row.deviation_increments
-        held.money += row.deviation_money
+        group = (row.account_id, row.instrument_id, row.key)
+        held = sums.get(group)
+        if held is None:
+            held = sums[group] = _Sum()
+        held.add(row)
     return [
-        FairnessLine(account_id, instrument_id, key, *_values(held))
+        FairnessLine(
+            account_id,
+            instrument_id,
+            key,
+            held.count,
+            held.given,
+            held.target.value(),
+            held.increments.value(),
+            held.money.value(),
+        )
         for (account_id, instrument_id, key), held in sorted(sums.items())
     ]
-
-
-def _values(held: _Sum) -> tuple[int, Decimal, Fraction, Fraction, Fraction]:
-    return held.count, held.given, held.target, held.increments, held.money
 
 
 CSV_COLUMNS = (
