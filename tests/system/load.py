@@ -33,6 +33,7 @@ ETNA_COMMISSION = Decimal("1.36")
 MASTER_PRICE = Decimal("6.50")
 BROKERAGE = Decimal("1.00")
 FILL_EPOCH = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+FILL_PRICE = Decimal("10.00")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class Fates:
     unfinished: set[str] = field(default_factory=set)
     size: dict[str, Decimal] = field(default_factory=dict)
     reasons: Counter[str] = field(default_factory=Counter)
+    attempts: dict[str, list[str]] = field(default_factory=dict)
+    """Each reference's request: the time and status of every attempt (0: no answer)."""
 
 
 @dataclass
@@ -104,6 +107,7 @@ class Worker:
     give_up: float
     rng: random.Random = field(init=False)
     sequence: int = 0
+    attempts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.number)
@@ -117,13 +121,17 @@ class Worker:
     ) -> httpx.Response | None:
         """The write's final answer (None when it never came before the load gave up)."""
         key = {"Idempotency-Key": uuid.uuid4().hex}
+        self.attempts = []
         while time.monotonic() < self.give_up:
+            at = f"{time.monotonic() - self.outcome.started:.1f}s"
             try:
                 response = await self.client.post(path, content=body, headers={**headers, **key})
-            except httpx.HTTPError:
+            except httpx.HTTPError as error:
+                self.attempts.append(f"{at} {type(error).__name__}")
                 self.outcome.retries += 1
                 await asyncio.sleep(0.2)
                 continue
+            self.attempts.append(f"{at} {response.status_code}")
             self.outcome.saw(dialect, response.status_code)
             if response.status_code in RETRIED or still_running(response):
                 self.outcome.retries += 1
@@ -160,11 +168,12 @@ def settle(fates: Fates, refs: list[str], response: httpx.Response | None, ok: b
 
 
 def _reason(response: httpx.Response) -> str:
-    text = response.text
-    for marker in ("exceed", "insufficient", "Insufficient", "credit", "cash"):
+    """A short name for why a request was refused, for the report."""
+    text = response.text.lower()
+    for marker in ("exceed", "insufficient", "credit", "cash", "position"):
         if marker in text:
-            return marker.lower()
-    return text[:60]
+            return marker
+    return text[:200]
 
 
 async def etna(worker: Worker) -> None:
@@ -189,8 +198,10 @@ async def etna(worker: Worker) -> None:
     fates = worker.outcome.etna
     fates.size.update({str(i["Comment"]): Decimal(int(i["Quantity"])) for i in items})
     response = await worker.send("etna", ETNA, json.dumps(items), company.etna)
+    fates.attempts.update({comment: worker.attempts for comment in comments})
     answer = _json(response)
-    if response is not None and response.status_code == 200 and isinstance(answer, list):
+    # ETNA answers a batch with a refused item 409, its body still the list of results.
+    if response is not None and response.status_code in (200, 409) and isinstance(answer, list):
         for comment, result in zip(comments, answer, strict=True):
             (fates.booked if result["IsSucceed"] else fates.refused).add(comment)
         return
@@ -205,12 +216,17 @@ async def saxo_fill(worker: Worker) -> None:
     worker.sequence += 1
     executed = FILL_EPOCH + timedelta(microseconds=number)
     ref = f"{order}@{executed.isoformat()}"
-    body = {"quantity": str(quantity), "price": "10.00", "executed_at": executed.isoformat()}
+    body = {
+        "quantity": str(quantity),
+        "price": str(FILL_PRICE),
+        "executed_at": executed.isoformat(),
+    }
     headers = {**worker.plan.companies[0].native, "Content-Type": "application/json"}
     response = await worker.send(
         "native", f"/api/v1/blocks/{order}/fills", json.dumps(body), headers
     )
     worker.outcome.fills.size[ref] = quantity
+    worker.outcome.fills.attempts[ref] = worker.attempts
     settle(
         worker.outcome.fills,
         [ref],
@@ -222,7 +238,8 @@ async def saxo_fill(worker: Worker) -> None:
 async def blocktrade(worker: Worker) -> None:
     """Child allocations of one master for one or both of its clients, in JSON or XML."""
     master, reference = worker.rng.choice(worker.plan.masters)
-    base = worker.tag("bt")
+    worker.sequence += 1
+    base = f"sb{worker.number}.{worker.sequence}"  # the vendor's references have 16 characters
     lines = [
         (f"{base}-{client}", client, Decimal(worker.rng.randint(5, 40)))
         for client in worker.rng.sample([1574444, 987558], worker.rng.randint(1, 2))
@@ -238,6 +255,7 @@ async def blocktrade(worker: Worker) -> None:
     response = await worker.send("blocktrade", BLOCKTRADE, body, headers)
     refs = [ref for ref, _, _ in lines]
     worker.outcome.blocktrade.size.update({ref: quantity for ref, _, quantity in lines})
+    worker.outcome.blocktrade.attempts.update({ref: worker.attempts for ref in refs})
     settle(
         worker.outcome.blocktrade,
         refs,
@@ -301,6 +319,7 @@ async def cas(worker: Worker) -> None:
         body = {**worker.plan.cas_body, "sourceId": source}
         response = await worker.send("bookbuilding", CAS, json.dumps(body), headers)
         ok = response is not None and response.status_code == 201
+        worker.outcome.cas.attempts[source] = worker.attempts
         settle(worker.outcome.cas, [source], response, ok=ok)
         return
     criteria = {"criteria": [{"field": "orderStatus", "operator": "=", "value": "pending"}]}

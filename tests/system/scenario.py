@@ -93,7 +93,7 @@ def _second_books(base: str, headers: dict[str, str]) -> None:
         {"id": "B-AVG", "type": "Margin", "role": "average", "credit_limit": "1000000"},
     )
     post("/api/v1/accounts", {"id": "B-C1", "client_id": 5001, "type": "Cash"})
-    post("/api/v1/ledger/deposits", {"account_id": "B-C1", "amount": "40000.00"})
+    post("/api/v1/ledger/deposits", {"account_id": "B-C1", "amount": "8000.00"})
     post(
         "/api/v1/ledger/opening-positions",
         {"account_id": "B-AVG", "symbol": "AAPL", "quantity": "10000", "price": "135.89"},
@@ -196,16 +196,19 @@ def _rows(url: str, sql: str) -> list[Any]:
 
 
 def totals_by_company(url: str) -> dict[str, dict[tuple[str, str], Decimal]]:
-    """Each company's sum of every balance by kind and asset: a booking moves, never makes."""
+    """What each company's accounts hold, summed by kind and asset, its external account (the
+    contra side of deposits and market fills) left out: bookings between the company's accounts
+    move securities and cash, never make them."""
     rows = _rows(
         url,
-        "SELECT c.name, b.kind, b.asset, sum(b.quantity) FROM balances b "
+        "SELECT c.name, b.kind, i.symbol, b.asset, sum(b.quantity) FROM balances b "
         "JOIN accounts a ON a.id = b.account_id JOIN companies c ON c.id = a.company_id "
-        "GROUP BY c.name, b.kind, b.asset",
+        "LEFT JOIN instruments i ON b.kind = 'security' AND CAST(i.id AS TEXT) = b.asset "
+        "WHERE a.role <> 'external' GROUP BY c.name, b.kind, i.symbol, b.asset",
     )
     totals: dict[str, dict[tuple[str, str], Decimal]] = {}
-    for company, kind, asset, quantity in rows:
-        totals.setdefault(str(company), {})[(str(kind), str(asset))] = Decimal(quantity)
+    for company, kind, symbol, asset, quantity in rows:
+        totals.setdefault(str(company), {})[(str(kind), str(symbol or asset))] = Decimal(quantity)
     return totals
 
 
