@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from opentelemetry import trace
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from allotment.bootstrap import Container
@@ -100,7 +100,7 @@ def test_without_an_otlp_endpoint_nothing_is_installed(
 
     assert app.state.tracer_provider is None
     assert not SQLAlchemyInstrumentor().is_instrumented_by_opentelemetry
-    assert not isinstance(trace.get_tracer_provider(), tracing.TracerProvider)
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
     layers = []
     layer = app.middleware_stack
     while layer is not None:

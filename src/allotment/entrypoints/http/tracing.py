@@ -15,20 +15,15 @@ The standard `OTEL_*` variables keep their meaning (`OTEL_SERVICE_NAME`,
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
 
 from allotment.bootstrap import Container
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 STANDARD_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 UNTRACED = "/health$,/metrics$,/hc/status$"
@@ -52,6 +47,12 @@ def install(app: FastAPI, box: Container, exporter: SpanExporter | None = None) 
     if exporter is None and not configured(box):
         app.state.tracer_provider = None
         return
+    # Imported here: a process without traces does not even load the SDK.
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
     provider = TracerProvider(resource=_resource())
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -81,6 +82,8 @@ def uninstall(app: FastAPI) -> None:
     provider = getattr(app.state, "tracer_provider", None)
     if provider is None:
         return
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
     SQLAlchemyInstrumentor().uninstrument()
     provider.shutdown()
     app.state.tracer_provider = None
@@ -93,5 +96,7 @@ def _by_method(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _resource() -> Resource:
+    from opentelemetry.sdk.resources import Resource
+
     named = os.environ.get("OTEL_SERVICE_NAME")
     return Resource.create({} if named else {"service.name": "allotment"})
