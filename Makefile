@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fix_alloc.py
 	$(BIN)/python bench/desk_blotter.py
 	$(BIN)/python bench/fairness.py
+	$(BIN)/python bench/growth.py
 
 # Every benchmark at a small size, on SQLite and (when a PostgreSQL URL is set) PostgreSQL: CI
 # runs it so that a benchmark cannot rot unnoticed. The figures mean little at this size.
@@ -68,6 +69,7 @@ bench-smoke: $(STAMP)
 	$(BIN)/python bench/desk_blotter.py --allocations 10000 --blocks 200 --runs 2
 	$(BIN)/python bench/import_file.py --rows 2000 --accounts 100
 	$(BIN)/python bench/fairness.py --rows 20000 --accounts 20
+	$(BIN)/python bench/growth.py --postings 20000 --items 200 --participants 1000 --cas 2000 --runs 3 --repeats 1
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

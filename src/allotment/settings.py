@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     """When set, /metrics answers only a request bearing it (Authorization: Bearer ...)."""
     metrics_networks: str = "127.0.0.0/8,::1/128"
     """Without a metrics token, /metrics answers only clients on these networks (CIDR, comma)."""
+    otlp_endpoint: str | None = None
+    """An OTLP/HTTP collector's base URL: when set (or OTEL_EXPORTER_OTLP_ENDPOINT), traces."""
 
     @field_validator("secret_key", mode="before")
     @classmethod

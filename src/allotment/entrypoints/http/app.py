@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from allotment.bootstrap import Container, build, schema_is_current
-from allotment.entrypoints.http import error_handlers, errors, observability, openapi, tokens
+from allotment.entrypoints.http import error_handlers, errors, observability, openapi, tokens, tracing
 from allotment.entrypoints.http.blocktrade_paths import CaseInsensitiveRoutes
 from allotment.entrypoints.http.dry_run import DryRunMiddleware
 from allotment.entrypoints.http.etna import VERSIONS as ETNA_VERSIONS
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(BodySizeLimit, max_bytes=box.settings.max_body_bytes)
     app.add_middleware(CaseInsensitiveRoutes)
     observability.install(app, box.tokens, box.settings)
+    tracing.install(app, box)
     return app
 
 
