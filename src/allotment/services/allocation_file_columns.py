@@ -26,6 +26,8 @@ from allotment.domain.errors import InvalidInstruction
 from allotment.domain.numbers import fits_storage
 
 DATES_KEPT = 10_000
+NUMBERS_KEPT = 10_000
+"""Distinct number texts kept, with what they read as (a value or a refusal)."""
 
 
 class RowRefused(Exception):
@@ -192,6 +194,7 @@ class RowReader:
         self._at = positions
         self._digest = digest
         self._dates: dict[str, date] = {}
+        self._numbers: dict[tuple[str, str], Decimal | RowRefused] = {}
 
     def _text(self, row: Sequence[str], field: str) -> str:
         at = self._at.get(field)
@@ -209,15 +212,26 @@ class RowReader:
         text = self._needed(row, field) if positive else self._text(row, field)
         if not text:
             return Decimal(0)
+        # Files repeat their quantities, prices and fees: each text is read and judged once.
+        known = self._numbers.get((field, text))
+        if known is None:
+            if len(self._numbers) >= NUMBERS_KEPT:
+                self._numbers.clear()
+            known = self._numbers[(field, text)] = self._parse_number(field, text, positive)
+        if isinstance(known, RowRefused):
+            raise RowRefused(known.column, known.reason)
+        return known
+
+    def _parse_number(self, field: str, text: str, positive: bool) -> Decimal | RowRefused:
         column = self.layout.column_names[field]
         try:
             value = Decimal(text.replace(",", "") if self.layout.name == "ibkr" else text)
         except InvalidOperation:
-            raise RowRefused(column, f"{text!r} is not a number") from None
+            return RowRefused(column, f"{text!r} is not a number")
         if not value.is_finite() or not fits_storage(value):
-            raise RowRefused(column, f"{text!r} is out of range")
+            return RowRefused(column, f"{text!r} is out of range")
         if value < 0 or (positive and value == 0):
-            raise RowRefused(column, "must be positive" if positive else "must not be negative")
+            return RowRefused(column, "must be positive" if positive else "must not be negative")
         return value
 
     def read(self, line: int, row: Sequence[str]) -> FileRow:
