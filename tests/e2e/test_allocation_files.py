@@ -297,8 +297,8 @@ def test_rows_over_several_chunks_and_booking_windows_are_booked_block_by_block(
     assert "repeats line 2" in summary.rejects[0].reason
     assert "insufficient funds" in summary.rejects[1].reason
     by_symbol = {block.symbol: block for block in summary.blocks}
-    assert (by_symbol["AAPL"].booked_rows, by_symbol["AAPL"].booked_quantity) == (3, 60)
-    assert (by_symbol["MSFT"].booked_rows, by_symbol["MSFT"].booked_quantity) == (2, 10)
+    assert (by_symbol["AAPL"].booked_rows, by_symbol["AAPL"].booked_quantity) == (3, Decimal(60))
+    assert (by_symbol["MSFT"].booked_rows, by_symbol["MSFT"].booked_quantity) == (2, Decimal(10))
     apple = allocations_of(client, desk, by_symbol["AAPL"].block_id or 0)
     assert sorted((row["reference"], row["account_id"]) for row in apple) == [
         ("w-1", "F-1"),
