@@ -9,15 +9,17 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from allotment.bootstrap import Container
+from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.entrypoints.cli import app as cli
-from allotment.services import ledger
+from allotment.services import allocation_files, demo, ledger
+from allotment.services.context import Context
 from tests.e2e.test_clearing_sessions import business_day
 
 ACCOUNTS = ("F-1", "F-2", "F-3")
@@ -248,3 +250,62 @@ def test_a_file_whose_header_names_no_known_columns_is_refused_whole(
     )
     assert answer.status_code == 422, answer.text
     assert "header" in answer.json()["detail"]
+
+
+def test_rows_over_several_chunks_and_booking_windows_are_booked_block_by_block(
+    client: TestClient,
+    desk: dict[str, str],
+    demo_container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks of 2 rows and windows of 3: a block's rows are booked in batches across windows,
+    a reference repeated in a later chunk is refused, a row the ledger refuses is released."""
+    monkeypatch.setattr(allocation_files, "BOOK_ROWS", 3)
+    day = business_day(demo_container).strftime("%Y%m%d")
+    header = ["client_trade_id", "omni_account_id", "account_id", "date", "exec_mpid"]
+    header += ["side.direction", "instrument.identifier", "instrument.identifier_type"]
+    header += ["quantity", "price", "capacity"]
+    cells = [
+        ("w-1", "F-1", "AAPL", "10", "150.00"),
+        ("w-2", "F-2", "MSFT", "5", "400.00"),
+        ("w-3", "F-3", "AAPL", "20", "150.02"),
+        ("w-4", "F-1", "MSFT", "5", "400.10"),
+        ("w-1", "F-2", "AAPL", "1", "150.00"),  # line 6 repeats line 2's reference
+        ("w-5", "F-3", "MSFT", "5000", "400.00"),  # 2,000,000 USD: more than F-3 holds
+        ("w-6", "F-2", "AAPL", "30", "150.00"),
+    ]
+    rows = [[ref, "AVG-F", account, day, "CLST", "buy", symbol, "ticker", qty, price, "agency"]
+            for ref, account, symbol, qty, price in cells]  # fmt: skip
+    text = csv_text(header, rows)
+    with demo_container.uow(write=False) as uow:
+        company = uow.identity.company_by_name(demo.COMPANY)
+        assert company is not None
+    principal = Principal(company.id, "test", PrincipalKind.USER, ALL_SCOPES, None)
+    ctx = Context(principal, "cli", demo_container.clock.now())
+
+    def source() -> BinaryIO:
+        return io.BytesIO(text.encode())
+
+    summary = allocation_files.import_file(
+        demo_container.uow, ctx, source, allocation_files.ImportOptions(chunk_rows=2)
+    )
+    assert (summary.rows, summary.booked, summary.rejected) == (7, 5, 2)
+    assert [(r.line, r.column, r.reference) for r in summary.rejects] == [
+        (6, "client_trade_id", "w-1"),
+        (7, "quantity", "w-5"),
+    ]
+    assert "repeats line 2" in summary.rejects[0].reason
+    assert "insufficient funds" in summary.rejects[1].reason
+    by_symbol = {block.symbol: block for block in summary.blocks}
+    assert (by_symbol["AAPL"].booked_rows, by_symbol["AAPL"].booked_quantity) == (3, Decimal(60))
+    assert (by_symbol["MSFT"].booked_rows, by_symbol["MSFT"].booked_quantity) == (2, Decimal(10))
+    apple = allocations_of(client, desk, by_symbol["AAPL"].block_id or 0)
+    assert sorted((row["reference"], row["account_id"]) for row in apple) == [
+        ("w-1", "F-1"),
+        ("w-3", "F-3"),
+        ("w-6", "F-2"),
+    ]
+    assert ledger_is_clean(demo_container)
+    fixed = csv_text(header, [[*rows[5][:8], "50", "400.00", "agency"]])
+    again = upload(client, desk, fixed)  # the refused row's claim was released
+    assert (again["booked"], again["already_imported"], again["rejected"]) == (1, 0, 0)

@@ -300,3 +300,50 @@ def test_a_subscribed_session_is_reported_the_allocations_of_other_doors(
             assert oms.nothing_more(1.0)  # no 35=8: the order is not the session's
     finally:
         engine.stop()
+
+
+def cancel_request(cl_ord_id: str, original: str, *, replace: bool = False) -> Any:
+    """35=F, or 35=G with a new OrderQty and OrdType, for the order sent as `original`."""
+    message = fix44.OrderCancelReplaceRequest() if replace else fix44.OrderCancelRequest()
+    message.setField(fix.OrigClOrdID(original))
+    message.setField(fix.ClOrdID(cl_ord_id))
+    message.setField(fix.Symbol("CFD4361"))
+    message.setField(fix.Side("1"))
+    message.setField(60, "20260102-10:05:00")
+    message.setField(38, "30")
+    if replace:
+        message.setField(fix.OrdType("1"))
+    return message
+
+
+def test_cancel_and_replace_of_a_block_order_are_answered_by_an_order_cancel_reject(
+    oms: Oms, http: TestClient, demo_container: Container
+) -> None:
+    lines = [("SX-2001", Decimal(10)), ("SX-2002", Decimal(30))]
+    oms.send(block_order("BO-C", _owner_id(demo_container), lines))
+    order_id = oms.receive(3, timeout=60)[2].get(37)
+    _fill(http, order_id or "", "20", "10.00")
+    assert len(oms.receive(3, timeout=60)) == 3  # the fill's report and two allocations
+    oms.send(cancel_request("BO-C-X", "BO-C"))
+    oms.send(cancel_request("BO-C-R", "BO-C", replace=True))
+    oms.send(cancel_request("BO-?-X", "BO-NEVER"))
+    cancel, replace, unknown = oms.receive(3, timeout=60)
+    assert {cancel.type, replace.type, unknown.type} == {"9"}
+    tags = (37, 11, 41, 39, 434, 102)
+    assert [cancel.get(tag) for tag in tags] == [order_id, "BO-C-X", "BO-C", "1", "1", "2"]
+    assert [replace.get(tag) for tag in tags] == [order_id, "BO-C-R", "BO-C", "1", "2", "2"]
+    assert [unknown.get(tag) for tag in tags] == ["NONE", "BO-?-X", "BO-NEVER", "8", "1", "1"]
+    assert "not cancelled" in (cancel.get(58) or "") and "BO-NEVER" in (unknown.get(58) or "")
+    _fill(http, order_id or "", "20", "10.00")  # the order stands, and fills to the end
+    assert oms.receive(3, timeout=60)[0].get(39) == "2"
+
+
+def test_a_cancel_of_a_refused_block_order_names_it_rejected(
+    oms: Oms, demo_container: Container
+) -> None:
+    lines = [("SX-2001", Decimal(10))]
+    oms.send(block_order("BO-NO", _owner_id(demo_container), lines, quantity=Decimal(40)))
+    assert _statuses(oms.receive(3, timeout=60))[1] == ("P", "1")
+    oms.send(cancel_request("BO-NO-X", "BO-NO"))
+    (answer,) = oms.receive(1, timeout=60)
+    assert (answer.type, answer.get(37), answer.get(39), answer.get(102)) == ("9", "NONE", "8", "2")

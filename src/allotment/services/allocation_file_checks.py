@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.errors import AllotmentError
@@ -17,6 +18,7 @@ from allotment.services.context import Context, visible_account
 from allotment.services.ports import UnitOfWork
 
 ACCOUNTS_KEPT = 100_000
+MULTIPLES_KEPT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class RowChecker:
                 self._instruments[("cusip", instrument.cusip.upper())] = instrument
         self._accounts: dict[str, Account | str] = {}
         self._dates: dict[date, str | None] = {}
+        self._multiples: dict[tuple[Decimal, Decimal], bool] = {}
         self._reader: RowReader | None = None
 
     def instrument_by_id(self, instrument_id: int) -> Instrument:
@@ -66,11 +69,11 @@ class RowChecker:
             )
         if row.currency is not None and row.currency != instrument.currency:
             raise RowRefused(name["currency"], f"{row.identifier} trades in {instrument.currency}")
-        if not is_multiple_of(row.quantity, instrument.quantity_increment):
+        if not self._multiple(row.quantity, instrument.quantity_increment):
             raise RowRefused(
                 name["quantity"], f"must be a multiple of {instrument.quantity_increment}"
             )
-        if not is_multiple_of(row.price, instrument.price_increment):
+        if not self._multiple(row.price, instrument.price_increment):
             raise RowRefused(name["price"], f"must be a multiple of {instrument.price_increment}")
         average = self._account(row.average_account_id, name["average_account_id"], True)
         client = self._account(row.account_id, name["account_id"], False)
@@ -81,6 +84,15 @@ class RowChecker:
             if refused is not None:
                 raise RowRefused(name["trade_date"], refused)
         return Checked(row, average, client, instrument)
+
+    def _multiple(self, value: Decimal, increment: Decimal) -> bool:
+        """`is_multiple_of`, answered once per value and increment (values repeat)."""
+        known = self._multiples.get((value, increment))
+        if known is None:
+            if len(self._multiples) >= MULTIPLES_KEPT:
+                self._multiples.clear()
+            known = self._multiples[(value, increment)] = is_multiple_of(value, increment)
+        return known
 
     def prefetch(self, account_ids: set[str]) -> None:
         """Look the accounts of a chunk up in one query."""
@@ -102,12 +114,15 @@ class RowChecker:
             else:
                 self._accounts[account_id] = account
 
-    def again(self, row: FileRow, average_id: str, client_id: str, instrument_id: int) -> Checked:
-        """A row checked before (the second pass), with its accounts and instrument."""
-        self.prefetch({average_id, client_id})
-        average, client = self._accounts[average_id], self._accounts[client_id]
-        assert not isinstance(average, str) and not isinstance(client, str)
-        return Checked(row, average, client, self._by_id[instrument_id])
+    def accounts(self, account_ids: set[str]) -> dict[str, Account]:
+        """Accounts checked before (the second pass), looked up once per batch."""
+        self.prefetch(account_ids)
+        found: dict[str, Account] = {}
+        for account_id in account_ids:
+            account = self._accounts[account_id]
+            assert not isinstance(account, str), account_id
+            found[account_id] = account
+        return found
 
     def _account(self, account_id: str, column: str, average: bool) -> Account:
         found = self._accounts.get(account_id)

@@ -20,12 +20,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from allotment.domain.errors import InvalidInstruction
 from allotment.domain.numbers import fits_storage
 
 DATES_KEPT = 10_000
+NUMBERS_KEPT = 10_000
+"""Distinct number texts kept, with what they read as (a value or a refusal)."""
 
 
 class RowRefused(Exception):
@@ -190,40 +193,59 @@ class RowReader:
     def __init__(self, layout: Layout, positions: dict[str, int], digest: str) -> None:
         self.layout = layout
         self._at = positions
+        self._fields = tuple(positions)
+        self._width = max(positions.values()) + 1
+        self._take = itemgetter(*positions.values())
         self._digest = digest
         self._dates: dict[str, date] = {}
+        self._numbers: dict[tuple[str, str], Decimal | RowRefused] = {}
 
-    def _text(self, row: Sequence[str], field: str) -> str:
-        at = self._at.get(field)
-        if at is None or at >= len(row):
-            return ""
-        return row[at].strip()
+    def _text(self, row: Mapping[str, str], field: str) -> str:
+        return row.get(field, "")
 
-    def _needed(self, row: Sequence[str], field: str) -> str:
+    def _cells(self, row: Sequence[str]) -> dict[str, str]:
+        """Our fields' texts, stripped, taken from the row at once ("" when it is short)."""
+        if len(row) >= self._width:
+            return dict(zip(self._fields, map(str.strip, self._take(row)), strict=True))
+        return {field: row[at].strip() for field, at in self._at.items() if at < len(row)}
+
+    def _needed(self, row: Mapping[str, str], field: str) -> str:
         text = self._text(row, field)
         if not text and field in self.layout.required:
             raise RowRefused(self.layout.column_names[field], "is required")
         return text
 
-    def _number(self, row: Sequence[str], field: str, *, positive: bool) -> Decimal:
+    def _number(self, row: Mapping[str, str], field: str, *, positive: bool) -> Decimal:
         text = self._needed(row, field) if positive else self._text(row, field)
         if not text:
             return Decimal(0)
+        # Files repeat their quantities, prices and fees: each text is read and judged once.
+        known = self._numbers.get((field, text))
+        if known is None:
+            if len(self._numbers) >= NUMBERS_KEPT:
+                self._numbers.clear()
+            known = self._numbers[(field, text)] = self._parse_number(field, text, positive)
+        if isinstance(known, RowRefused):
+            raise RowRefused(known.column, known.reason)
+        return known
+
+    def _parse_number(self, field: str, text: str, positive: bool) -> Decimal | RowRefused:
         column = self.layout.column_names[field]
         try:
             value = Decimal(text.replace(",", "") if self.layout.name == "ibkr" else text)
         except InvalidOperation:
-            raise RowRefused(column, f"{text!r} is not a number") from None
+            return RowRefused(column, f"{text!r} is not a number")
         if not value.is_finite() or not fits_storage(value):
-            raise RowRefused(column, f"{text!r} is out of range")
+            return RowRefused(column, f"{text!r} is out of range")
         if value < 0 or (positive and value == 0):
-            raise RowRefused(column, "must be positive" if positive else "must not be negative")
+            return RowRefused(column, "must be positive" if positive else "must not be negative")
         return value
 
-    def read(self, line: int, row: Sequence[str]) -> FileRow:
-        if "\x00" in "".join(row):
-            at = next(at for at, text in enumerate(row) if "\x00" in text)
+    def read(self, line: int, cells: Sequence[str]) -> FileRow:
+        if "\x00" in "".join(cells):
+            at = next(at for at, text in enumerate(cells) if "\x00" in text)
             raise RowRefused(self._column_at(at), "holds a NUL character")
+        row = self._cells(cells)
         identifier, identifier_type = self._instrument(row)
         side, short = self._side(row)
         reference = self._text(row, "reference") or None
@@ -255,7 +277,7 @@ class RowReader:
                 return self.layout.column_names[field]
         return f"column {at + 1}"
 
-    def _instrument(self, row: Sequence[str]) -> tuple[str, str]:
+    def _instrument(self, row: Mapping[str, str]) -> tuple[str, str]:
         if self.layout.name == "clearstreet":
             kind = self._needed(row, "identifier_type").lower()
             if kind not in ("ticker", "isin", "cusip"):
@@ -271,7 +293,7 @@ class RowReader:
                 return text, kind
         raise RowRefused("symbol", "is required (or isin, or cusip)")
 
-    def _side(self, row: Sequence[str]) -> tuple[str, bool]:
+    def _side(self, row: Mapping[str, str]) -> tuple[str, bool]:
         text = self._needed(row, "side")
         column = self.layout.column_names["side"]
         if self.layout.name == "ibkr":
@@ -287,7 +309,7 @@ class RowReader:
         short = self.layout.name == "clearstreet" and self._text(row, "short").lower() == "short"
         return side.capitalize(), short
 
-    def _date(self, row: Sequence[str]) -> date | None:
+    def _date(self, row: Mapping[str, str]) -> date | None:
         text = self._needed(row, "trade_date")
         if not text:
             return None

@@ -17,6 +17,10 @@ from typing import BinaryIO, Protocol
 from allotment.domain.errors import InvalidInstruction
 
 CHUNK_ROWS = 10_000
+BOOK_ROWS = 50_000
+"""Rows the second pass gathers before booking them, a batch per block: large enough that a
+block's batch is decided as one uniform batch while the database writes the one before
+(PostgreSQL writes batches of over 5,000 items behind), small enough to bound memory."""
 REJECTS_KEPT = 1_000
 """An answer lists this many rejects (the CLI's rejects file lists them all)."""
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import pickle
 import tempfile
 import uuid
-from datetime import date
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import BinaryIO
 
@@ -34,10 +33,10 @@ from allotment.services.allocation_file_columns import (
     FileRow,
     RowReader,
     RowRefused,
-    astuple,
     detect,
 )
 from allotment.services.allocation_file_parts import (
+    BOOK_ROWS,
     REJECTS_KEPT,
     BlockKey,
     BlockSummary,
@@ -118,6 +117,9 @@ class _Run:
         self.run_id = uuid.uuid4().hex
         self.summary = ImportSummary(options.dry_run, options.atomic, digest=digest)
         self.groups: dict[BlockKey, BlockSummary] = {}
+        self.keys: list[BlockKey] = []
+        self.numbers: dict[BlockKey, int] = {}
+        """Each block key's number, in the order the blocks were met (keys spill small)."""
         self.reader: RowReader | None = None
         self.checker: RowChecker | None = None
         self.spool = spool
@@ -173,10 +175,15 @@ class _Run:
             checked = self._checked(checker, chunk)
             taken = claims.claimed(self.ctx.company_id, [c.row.reference or "" for c in checked])
             fresh: dict[str, int] = {}
-            kept = [item for item in checked if self._claim(item, taken, fresh, checker)]
+            # The claimed rows wait on disk for the second pass, already sorted into their
+            # blocks and cut down to what booking them needs: read, checked and claimed once.
+            spilled: dict[tuple[int, bool], list[Spilled]] = {}
+            for item in checked:
+                if self._claim(item, taken, fresh, checker):
+                    spilled.setdefault((self.numbers[item.block_key], item.row.short), []).append(
+                        _spilled(item)
+                    )
             claims.claim(self.ctx.company_id, self.run_id, list(fresh.items()))
-            # The claimed rows wait on disk for the second pass: read, checked and claimed once.
-            spilled = [(astuple(c.row), c.average.id, c.client.id, c.instrument.id) for c in kept]
             pickle.dump((len(chunk), spilled), self.spool, protocol=pickle.HIGHEST_PROTOCOL)
             self.spooled += 1
             self.flush()
@@ -191,13 +198,13 @@ class _Run:
     ) -> bool:
         row = item.row
         reference = row.reference or ""
-        column = checker.column(self._known_reader(), "reference")
         before = taken.get(reference)
         if before is not None and before[0] != self.run_id:
             self.summary.already_imported += 1
             return False
         if before is not None or reference in fresh:
             line = before[1] if before is not None else fresh[reference]
+            column = checker.column(self._known_reader(), "reference")
             self.refuse(row.line, column, f"{reference!r} repeats line {line}", reference)
             return False
         fresh[reference] = row.line
@@ -208,6 +215,8 @@ class _Run:
                 key[0], item.instrument.symbol, row.side, row.trade_date, row.broker
             )
             self.groups[key] = group
+            self.numbers[key] = len(self.keys)
+            self.keys.append(key)
         group.rows += 1
         group.quantity += row.quantity
         group.notional += row.quantity * row.price
@@ -215,31 +224,30 @@ class _Run:
         return True
 
     def book(self, uow: UnitOfWork) -> None:
+        """Book the spilled rows block by block: the rows of one block (and short rule) in a
+        window of about `BOOK_ROWS` rows go to the ledger as ONE batch, which `booking.book`
+        decides as a uniform batch (one counterparty, instrument, side and price)."""
         checker = self.checker
         assert checker is not None
         self._open_blocks(uow, checker)
         claims = uow.allocation_files
         fee_account = house_account(uow, self.ctx.company_id, AccountRole.FEE)
         self.spool.seek(0)
-        for _ in range(self.spooled):
+        window: dict[tuple[int, bool], list[Spilled]] = {}
+        waiting = read = 0
+        for number in range(self.spooled):
             size, spilled = pickle.load(self.spool)
-            checked = [
-                checker.again(FileRow(*row), average, client, instrument)
-                for row, average, client, instrument in spilled
-            ]
-            # One booking call per block (and short rule): one counterparty, instrument, side
-            # and price, which booking decides as a uniform batch.
-            batches: dict[tuple[BlockKey, bool], list[tuple[Checked, BookingRequest]]] = {}
-            for item in checked:
-                group = self.groups[item.block_key]
-                assert group.block_id is not None and group.average_price is not None
-                batches.setdefault((item.block_key, item.row.short), []).append(
-                    (item, _request(item, group.block_id, group.average_price, fee_account))
-                )
-            for (key, _), pairs in batches.items():
-                self._book_day(uow, claims, key[3], pairs)
-            self.flush()
-            self.listener.progress("booking", size)
+            for batch_key, rows in spilled.items():
+                window.setdefault(batch_key, []).extend(rows)
+                waiting += len(rows)
+            read += size
+            if waiting >= BOOK_ROWS or number == self.spooled - 1:
+                for (index, short), rows in window.items():
+                    self._book_batch(uow, claims, checker, fee_account, index, short, rows)
+                window, waiting = {}, 0
+                self.flush()
+                self.listener.progress("booking", read)
+                read = 0
         for group in self.groups.values():
             self._allocated(uow, group)
 
@@ -264,25 +272,41 @@ class _Run:
             group.block_id = block.id
             group.fills = {}
 
-    def _book_day(
+    def _book_batch(
         self,
         uow: UnitOfWork,
         claims: FileClaims,
-        trade_date: date | None,
-        pairs: list[tuple[Checked, BookingRequest]],
+        checker: RowChecker,
+        fee_account: Account,
+        index: int,
+        short: bool,
+        rows: list[Spilled],
     ) -> None:
-        ctx = on_trade_date(self.ctx, trade_date)
-        outcomes = book(uow, ctx, [request for _, request in pairs], atomic=self.options.atomic)
+        key = self.keys[index]
+        group = self.groups[key]
+        block_id, price = group.block_id, group.average_price
+        assert block_id is not None and price is not None
+        clients = checker.accounts({row[2] for row in rows} | {key[0]})
+        average, instrument, side = clients[key[0]], checker.instrument_by_id(key[1]), key[2]
+        # Positional, in BookingRequest's order: a window builds tens of thousands of them.
+        requests = [
+            BookingRequest(
+                clients[client_id], average, instrument, side, quantity, price, commission,
+                tax, other_fees, "", short, fee_account, comment, reference, block_id,
+            )
+            for _, reference, client_id, quantity, commission, tax, other_fees, comment in rows
+        ]  # fmt: skip
+        ctx = on_trade_date(self.ctx, key[3])
+        outcomes = book(uow, ctx, requests, atomic=self.options.atomic)
         released: list[str] = []
-        for (item, request), outcome in zip(pairs, outcomes, strict=True):
+        for row, outcome in zip(rows, outcomes, strict=True):
             if outcome.code is BookingCode.OK:
                 self.summary.booked += 1
-                group = self.groups[item.block_key]
                 group.booked_rows += 1
-                group.booked_quantity += request.quantity
+                group.booked_quantity += row[3]
                 continue
-            released.append(item.row.reference or "")
-            self.refuse(item.row.line, "quantity", _refusal(outcome.code), item.row.reference)
+            released.append(row[1])
+            self.refuse(row[0], "quantity", _refusal(outcome.code), row[1])
         if released and not self.options.atomic:
             claims.release(self.ctx.company_id, released)
         if self.options.atomic and released:
@@ -296,23 +320,22 @@ class _Run:
         uow.blocks.update(block)
 
 
-def _request(item: Checked, block_id: int, price: Decimal, fee_account: Account) -> BookingRequest:
+Spilled = tuple[int, str, str, Decimal, Decimal, Decimal, Decimal, str]
+"""A claimed row as the second pass books it: line, reference, client account, quantity,
+commission, tax, other fees, comment (its block and short rule key the list it is in)."""
+
+
+def _spilled(item: Checked) -> Spilled:
     row = item.row
-    return BookingRequest(
-        client=item.client,
-        counterparty=item.average,
-        instrument=item.instrument,
-        side=row.side,
-        quantity=row.quantity,
-        price=price,
-        commission=row.commission,
-        tax=row.tax,
-        other_fees=row.other_fees,
-        short_allowed=row.short,
-        fee_account=fee_account,
-        comment=row.comment,
-        reference=row.reference,
-        block_id=block_id,
+    return (
+        row.line,
+        row.reference or "",
+        item.client.id,
+        row.quantity,
+        row.commission,
+        row.tax,
+        row.other_fees,
+        row.comment,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.allocation.model import RemainderPolicy
-from allotment.domain.errors import AllotmentError
+from allotment.domain.errors import AllotmentError, NotFound
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
@@ -43,7 +43,7 @@ from allotment.services.fix_values import (
 )
 from allotment.services.ledger import reverse_entry
 from allotment.services.ports import AllocationRow, BlockRecord, UnitOfWork, UnitOfWorkFactory
-from allotment.services.registry import house_account
+from allotment.services.registry import house_account_id
 
 LIVE, REFUSED, CANCELLED, REPLACED, DONE = "live", "refused", "cancelled", "replaced", "done"
 """An instruction's state: its allocations are booked (live), it was refused, a later
@@ -177,12 +177,14 @@ def _allocate(uow: UnitOfWork, ctx: Context, instruction: Instruction, origin: O
     assert instrument is not None
     fix_checks.check_terms(instruction, block, instrument)
     quantities, targets = fix_checks.allotted(instruction, instrument)
-    checked = fix_checks.check_accounts(uow, ctx, instruction.lines)
+    fee_id = house_account_id(ctx.company_id, AccountRole.FEE)
+    checked = fix_checks.check_accounts(uow, ctx, instruction.lines, (block.account_id, fee_id))
     if checked.refusals:
         return _account_reject(instruction, checked.refusals)
-    average = uow.accounts.account(block.account_id)
-    assert average is not None
-    fee_account = house_account(uow, ctx.company_id, AccountRole.FEE)
+    average = checked.accounts[block.account_id]
+    fee_account = checked.accounts.get(fee_id)
+    if fee_account is None:
+        raise NotFound("the company has no fee account", role=AccountRole.FEE.value)
     bookings = [
         _booking(
             line,

@@ -167,9 +167,13 @@ class AccountCheck:
     refusals: tuple[AccountRefusal, ...]
 
 
-def check_accounts(uow: UnitOfWork, ctx: Context, lines: Sequence[AllocLine]) -> AccountCheck:
-    """Every line's account: known in the company, a client account, open, permitted."""
-    found = uow.accounts.accounts_by_ids(sorted({line.account for line in lines}))
+def check_accounts(
+    uow: UnitOfWork, ctx: Context, lines: Sequence[AllocLine], also: Sequence[str] = ()
+) -> AccountCheck:
+    """Every line's account: known in the company, a client account, open, permitted. The
+    accounts `also` names (the block's average account, the fee account) are read in the same
+    query and returned with them, unchecked."""
+    found = uow.accounts.accounts_by_ids(sorted({line.account for line in lines} | set(also)))
     refusals: list[AccountRefusal] = []
     seen: set[str] = set()
     for line in lines:

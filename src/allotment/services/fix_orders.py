@@ -301,3 +301,28 @@ def _remember(
             block_id=answer.block_id,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """A block order as an OrderCancelReject (35=9) tells it: its OrderID (our block id, None
+    when it was refused) and FIX's OrdStatus (39)."""
+
+    block_id: int | None
+    status: str
+
+
+def order_state(uow: UnitOfWork, ctx: Context, cl_ord_id: str) -> OrderState | None:
+    """The block order placed with this ClOrdID: New (0), Partially filled (1), Filled (2),
+    Canceled (4) or, refused when it came, Rejected (8); None when no order has it."""
+    stored = _repository(uow).order(ctx.company_id, cl_ord_id)
+    if stored is None:
+        return None
+    block = None if stored.block_id is None else uow.blocks.get(ctx.company_id, stored.block_id)
+    if block is None:
+        return OrderState(None, "8")
+    if block.status == "cancelled":
+        return OrderState(block.id, "4")
+    filled = block.filled_quantity
+    status = "0" if not filled else "2" if filled >= block.ordered_quantity else "1"
+    return OrderState(block.id, status)

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Column, Connection, ForeignKey, String, Table, delete, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    ForeignKey,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from allotment.adapters.database.bulk import insert_rows
 from allotment.adapters.database.tables import metadata
@@ -31,6 +43,13 @@ class SqlAllocationFileRepository:
         r = allocation_file_rows
         found: dict[str, tuple[str, int]] = {}
         unique = sorted(set(references))
+        if self._db.dialect.name == "postgresql":
+            # One array parameter: a chunk's references in one statement, nothing to expand.
+            wanted = bindparam("references", unique, type_=ARRAY(String))
+            query = select(r.c.reference, r.c.import_id, r.c.line).where(
+                r.c.company_id == company_id, r.c.reference == any_(wanted)
+            )
+            return {ref: (import_id, line) for ref, import_id, line in self._db.execute(query)}
         for start in range(0, len(unique), LOOKUP_CHUNK):
             query = select(r.c.reference, r.c.import_id, r.c.line).where(
                 r.c.company_id == company_id,

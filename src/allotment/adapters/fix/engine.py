@@ -27,7 +27,7 @@ from allotment.adapters.fix.dictionary import engine_dictionary, with_saxo_tags
 from allotment.domain.errors import Unauthorized
 from allotment.domain.numbers import ZERO
 from allotment.services.fix_checks import Refused
-from allotment.services.fix_orders import NewOrder, OrderAnswer
+from allotment.services.fix_orders import NewOrder, OrderAnswer, OrderState
 from allotment.services.fix_outbox import AllocationNews, Outbox
 from allotment.services.fix_values import (
     AllocStatus,
@@ -41,7 +41,9 @@ from allotment.services.fix_values import (
 log = logging.getLogger("allotment.fix")
 BEGIN_STRING = "FIX.4.4"
 POLL_PAUSE_SECONDS = 0.001
-"""Between two polls of the engine with nothing to do (a poll returns at once)."""
+"""Between two polls of the engine with nothing to do (a poll returns at once). A poll that
+handed the application a message is followed by the next at once: on a busy machine a pause
+asked for as a millisecond lasts several, one per instruction."""
 OUTBOX_PAUSE_SECONDS = 0.2
 """Between two looks at what the logged-on sessions have not been told yet (fills reported
 and allocations booked by other processes)."""
@@ -64,6 +66,9 @@ class Door(Protocol):
     def order(self, order: NewOrder, origin: Origin) -> OrderAnswer:
         """The answer to a block order (35=D) of the session `origin` names."""
 
+    def order_state(self, cl_ord_id: str, origin: Origin) -> OrderState | None:
+        """The block order placed with this ClOrdID, as a cancel reject tells it."""
+
     def outbox(self, theirs: str, ours: str) -> Outbox | None:
         """What the session has not been told yet."""
 
@@ -80,6 +85,8 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
     def __init__(self, door: Door) -> None:
         super().__init__()
         self.door = door
+        self.handled = 0
+        """Application messages handed to the door so far (the polling thread reads it)."""
         self.engine: Callable[[], Any] = lambda: None
         """The acceptor whose sessions answer (set once it is built), held weakly: the engine
         holds the application, and a cycle would let the collector destroy the engine's parts
@@ -113,11 +120,15 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
             raise fix.RejectLogon(error.message) from error
 
     def fromApp(self, message: Any, session_id: Any) -> None:
+        self.handled += 1
         kind = codec.header(message, 35)
         if kind == "AT":  # AllocationReportAck: the buy side affirms a report
             return
         if kind == "D":
             self._order(message, session_id)
+            return
+        if kind in ("F", "G"):
+            self._cancel_reject(message, session_id, replace=kind == "G")
             return
         if kind != "J":
             raise fix.UnsupportedMessageType()
@@ -151,6 +162,21 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
             )
         self._send(order_codec.order_ack(answer, answer.status, _now()), session_id)
         self._send(order_codec.order_report(answer, _now()), session_id)
+
+    def _cancel_reject(self, message: Any, session_id: Any, *, replace: bool) -> None:
+        """A block order is placed once and stands (decision 0034): an OrderCancelRequest
+        (35=F) or OrderCancelReplaceRequest (35=G) is answered with an OrderCancelReject
+        (35=9) naming the order as it is, or unknown."""
+        origin = Origin(session_name(session_id), int(codec.header(message, 34)))
+        cl_ord_id, original = str(message.getField(11)), str(message.getField(41))
+        try:
+            state = self.door.order_state(original, origin)
+        except Exception:  # never let the engine's thread die; the buy side may send again
+            log.exception("FIX cancel of %s by %s failed", original, origin.session)
+            reject = order_codec.CancelReject(cl_ord_id, original, replace, None, failed=True)
+        else:
+            reject = order_codec.CancelReject(cl_ord_id, original, replace, state)
+        self._send(order_codec.cancel_reject(reject), session_id)
 
     def deliver(self) -> None:
         """Tell every logged-on session what it has not been told yet: an ExecutionReport
@@ -291,6 +317,7 @@ class Acceptor:
     def _serve(self) -> None:
         next_look = time.monotonic()
         while not self._stopping.is_set():
+            handled = self.application.handled
             if not self._engine.poll():
                 return
             if time.monotonic() >= next_look:
@@ -299,7 +326,8 @@ class Acceptor:
                 except Exception:  # the database may be away for a while: look again later
                     log.exception("FIX reports could not be read or sent")
                 next_look = time.monotonic() + OUTBOX_PAUSE_SECONDS
-            time.sleep(POLL_PAUSE_SECONDS)
+            if self.application.handled == handled:
+                time.sleep(POLL_PAUSE_SECONDS)
 
     def log_out(self, grace_seconds: float = 3.0) -> None:
         """Log every session out and wait for the Logouts (or the grace)."""

@@ -8,6 +8,7 @@ Tags: AllocID (70), NoAllocs (78) with AllocAccount (79), AllocQty (80) or CashA
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from allotment.adapters.fix.codec import decimal as _decimal
 from allotment.adapters.fix.codec import text as _text
 from allotment.domain.numbers import ZERO, plain
 from allotment.services.fix_checks import Refused
-from allotment.services.fix_orders import NewOrder, OrderAnswer, OrderLine
+from allotment.services.fix_orders import NewOrder, OrderAnswer, OrderLine, OrderState
 from allotment.services.fix_outbox import FillNews
 from allotment.services.fix_values import AllocStatus, RejectCode
 
@@ -112,6 +113,45 @@ def order_report(answer: OrderAnswer, now: datetime) -> Any:
     message.setField(14, "0")
     message.setField(6, "0")
     message.setField(60, _timestamp(now))
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReject:
+    cl_ord_id: str
+    original: str
+    """OrigClOrdID (41): the order the request names."""
+    replace: bool
+    state: OrderState | None
+    failed: bool = False
+    """We could not look the order up (a failure of ours)."""
+
+
+UNKNOWN_ORDER, BROKER_OPTION, OTHER = "1", "2", "99"
+"""CxlRejReason (102)."""
+
+
+def cancel_reject(reject: CancelReject) -> Any:
+    """An OrderCancelReject (35=9): a block order placed by FIX is neither cancelled nor
+    replaced by FIX; an order we do not know is said to be unknown."""
+    message = fix44.OrderCancelReject()
+    state = reject.state
+    known = state is not None and state.block_id is not None
+    message.setField(37, str(state.block_id) if state is not None and known else "NONE")
+    message.setField(11, reject.cl_ord_id)
+    message.setField(41, reject.original)
+    message.setField(39, state.status if state is not None else "8")
+    message.setField(434, "2" if reject.replace else "1")
+    if reject.failed:
+        reason, text = OTHER, "not processed (a failure of ours): send it again"
+    elif state is None:
+        reason, text = UNKNOWN_ORDER, f"no block order has ClOrdID {reject.original}"
+    else:
+        asked = "replaced" if reject.replace else "cancelled"
+        reason = BROKER_OPTION
+        text = f"a block order placed by FIX is not {asked} by FIX (ClOrdID {reject.original})"
+    message.setField(102, reason)
+    message.setField(58, text[:500])
     return message
 
 

@@ -12,7 +12,7 @@ from allotment.domain.errors import Unauthorized
 from allotment.domain.identity import Principal
 from allotment.services import fix_allocations, fix_orders, fix_outbox, fix_sessions
 from allotment.services.context import Context
-from allotment.services.fix_orders import NewOrder, OrderAnswer
+from allotment.services.fix_orders import NewOrder, OrderAnswer, OrderState
 from allotment.services.fix_outbox import Outbox
 from allotment.services.fix_values import Answer, Instruction, Origin
 
@@ -45,6 +45,10 @@ class ServicesDoor:
     def order(self, order: NewOrder, origin: Origin) -> OrderAnswer:
         answer, _ = fix_orders.handle(self.box.uow, self._context(origin), order, origin)
         return answer
+
+    def order_state(self, cl_ord_id: str, origin: Origin) -> OrderState | None:
+        with self.box.uow(write=False) as uow:
+            return fix_orders.order_state(uow, self._context(origin), cl_ord_id)
 
     def outbox(self, theirs: str, ours: str) -> Outbox | None:
         with self.box.uow(write=False) as uow:

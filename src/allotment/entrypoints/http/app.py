@@ -6,7 +6,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from allotment.bootstrap import Container, build, schema_is_current
-from allotment.entrypoints.http import error_handlers, errors, observability, openapi, tokens, tracing
+from allotment.entrypoints.http import (
+    error_handlers,
+    errors,
+    observability,
+    openapi,
+    tokens,
+    tracing,
+)
 from allotment.entrypoints.http.blocktrade_paths import CaseInsensitiveRoutes
 from allotment.entrypoints.http.dry_run import DryRunMiddleware
 from allotment.entrypoints.http.etna import VERSIONS as ETNA_VERSIONS
