@@ -103,7 +103,11 @@ def run(backend: str, url: str, folder: str, count: int, with_fees: bool) -> tup
         started, cpu = time.perf_counter(), time.process_time()
         with box.uow() as uow:
             blocks.report_fill(
-                uow, ctx, block.id, blocks.FillInput(Decimal(count * SHARES_EACH), PRICE)
+                uow,
+                ctx,
+                block.id,
+                blocks.FillInput(Decimal(count * SHARES_EACH), PRICE),
+                listeners=box.fill_listeners,
             )
             uow.commit()
         timings["fill"] = time.perf_counter() - started

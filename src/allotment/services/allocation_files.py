@@ -262,6 +262,7 @@ class _Run:
                 side=group.side,
                 quantity=group.quantity,
                 fills=fills,
+                listeners=(),
             )
             group.block_id = block.id
             group.fills = {}

@@ -38,6 +38,7 @@ from allotment.services.calendar import SettlementDates
 from allotment.services.clearing import open_session
 from allotment.services.context import Context
 from allotment.services.fairness import record_booked
+from allotment.services.journal import Journal
 from allotment.services.ports import AllocationRow, UnitOfWork
 
 
@@ -48,21 +49,40 @@ def book(
     *,
     atomic: bool = False,
     groups: Sequence[int] | None = None,
+    journal: Journal | None = None,
 ) -> list[BookingOutcome]:
     """Book every request that passes; items given as a BookingCode were refused upstream.
 
-        With `atomic`, one refusal books nothing (the refused items keep their codes). `groups`
-        (one value per item, equal values adjacent) makes each group all or nothing on its own: a
-        refused member gives its code to every member of its group (ETNA's multi-leg requests).
-        Bookings are dated on the context's trade date (`open_session`: the company's business
-    date, or the next open one when that is closed).
-        Nothing is committed here: the caller commits the unit of work.
+    With `atomic`, one refusal books nothing (the refused items keep their codes). `groups`
+    (one value per item, equal values adjacent) makes each group all or nothing on its own: a
+    refused member gives its code to every member of its group (ETNA's multi-leg requests).
+    Bookings are dated on the context's trade date (`open_session`: the company's business
+    date, or the next open one when that is closed). Given a `journal`, the batch is decided on
+    its balances and the balances are left for it to write (a fill writes them once).
+    Nothing is committed here: the caller commits the unit of work.
     """
     if groups is not None and len(groups) != len(requests):
         raise ValueError("groups needs one value per request")
+    own = journal is None
+    journal = journal or Journal(uow)
     terms = uniform_terms(requests) if not atomic and groups is None else None
     if terms is not None:
-        return _book_uniform(uow, ctx, requests, terms)
+        outcomes = _book_uniform(uow, ctx, requests, terms, journal)
+    else:
+        outcomes = _book_general(uow, ctx, requests, atomic, groups, journal)
+    if own:
+        journal.write()
+    return outcomes
+
+
+def _book_general(
+    uow: UnitOfWork,
+    ctx: Context,
+    requests: Sequence[BookingRequest | BookingCode],
+    atomic: bool,
+    groups: Sequence[int] | None,
+    journal: Journal,
+) -> list[BookingOutcome]:
     trades = {i: r.trade() for i, r in enumerate(requests) if isinstance(r, BookingRequest)}
     if not trades:
         return [BookingOutcome(code) for code in requests if isinstance(code, BookingCode)]
@@ -71,24 +91,26 @@ def book(
     accounts = _accounts_of(requests)
     if atomic or not _pipelined(uow, len(requests)):
         keys = _posting_keys(batch, range(len(requests)))
-        state = LedgerState(accounts, uow.ledger.lock_balances(keys))
+        state = journal.balances(accounts, keys)
+        saved = (dict(state.balances), set(state.touched)) if atomic else None
         codes = _decide(state, batch, range(len(requests)))
-        if atomic and any(code is not BookingCode.OK for code in codes):
+        if saved is not None and any(code is not BookingCode.OK for code in codes):
+            state.balances, state.touched = saved
             return [BookingOutcome(code) for code in codes]
         booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
     else:
         keys = {key for trade in trades.values() for key in _trade_keys(trade)}
-        state = LedgerState(accounts, uow.ledger.lock_balances(keys))
+        state = journal.balances(accounts, keys)
 
         def decide(chunk: range) -> list[BookingCode]:
             missing = _posting_keys(batch, chunk) - keys
             if missing:  # never for trades: their keys are all known
-                state.balances.update(uow.ledger.lock_balances(missing))
+                journal.balances(journal.accounts, missing)
                 keys.update(missing)
             return _decide(state, batch, chunk)
 
         codes, booked = _decide_in_chunks(batch, decide)
-    return _finish(uow, state, codes, booked)
+    return _outcomes(codes, booked)
 
 
 def _book_uniform(
@@ -96,13 +118,14 @@ def _book_uniform(
     ctx: Context,
     requests: Sequence[BookingRequest | BookingCode],
     terms: UniformTerms,
+    journal: Journal,
 ) -> list[BookingOutcome]:
     """A uniform batch (booking_uniform): the same decisions, a few additions per item."""
     values = trade_values(terms, requests)
     ctx = open_session(uow, ctx)
     batch = _Batch(uow, ctx, requests, None)
     keys = uniform_keys(terms, requests)
-    state = LedgerState(_accounts_of(requests), uow.ledger.lock_balances(keys.every))
+    state = journal.balances(_accounts_of(requests), keys.every)
 
     def decide(chunk: range) -> list[BookingCode]:
         return decide_uniform(
@@ -114,17 +137,13 @@ def _book_uniform(
     else:
         codes = decide(range(len(requests)))
         booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
-    return _finish(uow, state, codes, booked)
+    return _outcomes(codes, booked)
 
 
-def _finish(
-    uow: UnitOfWork,
-    state: LedgerState,
-    codes: Sequence[BookingCode],
-    booked: dict[int, tuple[int, int]],
+def _outcomes(
+    codes: Sequence[BookingCode], booked: dict[int, tuple[int, int]]
 ) -> list[BookingOutcome]:
-    """The final balances written at once; each item's outcome."""
-    uow.ledger.write_balances(state.changed())
+    """Each item's outcome."""
     unbooked = (None, None)
     return [
         BookingOutcome(code, *booked.get(i, unbooked))

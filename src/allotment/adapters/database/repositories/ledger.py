@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
-from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import Any, cast
 
@@ -57,7 +56,6 @@ ENTRY_COLUMNS = (
     "reverses_entry_id",
 )
 POSTING_COLUMNS = ("entry_id", "line", "account_id", "kind", "asset", "amount", "price")
-_new = tuple.__new__
 _ACCOUNT, _QUANTITY, _COST = itemgetter(0), attrgetter("quantity"), attrgetter("cost_amount")
 _KINDS = {kind.value: kind for kind in AssetKind}
 _KIND_TEXT = {kind: kind.value for kind in AssetKind}
@@ -128,10 +126,14 @@ class SqlLedgerRepository:
         its participants' cash to plan, then books) does not ask the database again."""
 
     # Locks and balances -----------------------------------------------------------------------
-    def lock_accounts(self, company_id: int, ids: Sequence[str]) -> dict[str, Account]:
+    def lock_accounts(
+        self, company_id: int, ids: Sequence[str], *, with_balances: bool = False
+    ) -> dict[str, Account]:
         """The company's accounts among `ids`, locked for booking until the transaction ends:
         the lock `lock_balances` takes, taken up front by a batch that reads its accounts
         anyway (one statement, account id order; others' accounts are neither read nor locked).
+        `with_balances`: every balance of those accounts read at once as well, so that later
+        `lock_balances` calls for them answer from memory.
         """
         wanted = sorted(set(ids))
         if self._postgres:
@@ -147,6 +149,12 @@ class SqlLedgerRepository:
             rows = self._sqlite_accounts(company_id, wanted)
         found = {row[0]: account_from_row(row) for row in rows}
         self._locked.update(found)
+        if with_balances:
+            unread = [
+                account_id for account_id in sorted(found) if account_id not in self._read_accounts
+            ]
+            if unread:
+                self._read(unread)
         return found
 
     def _sqlite_accounts(self, company_id: int, wanted: Sequence[str]) -> list[Sequence[Any]]:
@@ -225,8 +233,7 @@ class SqlLedgerRepository:
                 )
             if not rows:
                 continue
-            # Column by column, the named tuples built in C (all fields given), each figure
-            # converted once: no Python code per row (a fill reads 100,000 of them).
+            # Column by column, each figure converted once (a fill reads 100,000 rows).
             account_ids, kinds, assets, quantities, costs = zip(*rows, strict=True)
             keys = zip(account_ids, map(_KINDS.__getitem__, kinds), assets, strict=True)
             figures = zip(
@@ -234,8 +241,8 @@ class SqlLedgerRepository:
             )
             known.update(
                 zip(
-                    map(_new, repeat(BalanceKey), keys),
-                    map(_new, repeat(Balance), figures),
+                    map(BalanceKey._make, keys),
+                    map(Balance._make, figures),
                     strict=True,
                 )
             )
