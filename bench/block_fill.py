@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from decimal import Decimal
@@ -72,6 +73,8 @@ def main() -> None:
     print(f"One fill of a Saxo block order across {args.participants:,} participants ({fees}):")
     for line in lines:
         print(line)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024  # KiB on Linux
+    print(f"  peak memory of this process (both runs, set-up included): {peak:.2f} GiB")
 
 
 def run(backend: str, url: str, folder: str, count: int, with_fees: bool) -> tuple[str, float]:
