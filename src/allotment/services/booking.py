@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from allotment.domain.accounts import Account
@@ -27,6 +26,7 @@ from allotment.domain.ledger import (
     security_key,
 )
 from allotment.services.booking_requests import BookingOutcome, BookingRequest, shape_code
+from allotment.services.booking_rows import allocation_rows
 from allotment.services.booking_uniform import (
     UniformTerms,
     decide_uniform,
@@ -34,12 +34,11 @@ from allotment.services.booking_uniform import (
     uniform_keys,
     uniform_terms,
 )
-from allotment.services.calendar import SettlementDates
 from allotment.services.clearing import open_session
 from allotment.services.context import Context
 from allotment.services.fairness import record_booked
 from allotment.services.journal import Journal
-from allotment.services.ports import AllocationRow, UnitOfWork
+from allotment.services.ports import UnitOfWork
 
 
 def book(
@@ -357,55 +356,12 @@ def _write_rows(
         ctx.dialect,
         entry_ids,
     )
-    batch.uow.allocations.add_many(_allocation_rows(batch, accepted, entry_ids), allocation_ids)
+    rows = allocation_rows(
+        batch.uow,
+        ctx,
+        [(batch.requests[i], batch.values[i]) for i in accepted],
+        entry_ids,
+    )
+    batch.uow.allocations.add_many(rows, allocation_ids)
     record_booked(batch.uow, batch.ctx, batch.requests, zip(accepted, allocation_ids, strict=True))
     return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
-
-
-def _allocation_rows(
-    batch: _Batch, accepted: Sequence[int], entry_ids: Sequence[int]
-) -> list[AllocationRow]:
-    ctx, requests, values = batch.ctx, batch.requests, batch.values
-    settlement = SettlementDates(batch.uow, ctx.today)
-    rows = []
-    for index, entry_id in zip(accepted, entry_ids, strict=True):
-        request = requests[index]
-        assert isinstance(request, BookingRequest)
-        rows.append(
-            _allocation_row(
-                ctx, request, values[index], entry_id, settlement.of(request.instrument)
-            )
-        )
-    return rows
-
-
-def _allocation_row(
-    ctx: Context, request: BookingRequest, value: Decimal, entry_id: int, settles: date
-) -> AllocationRow:
-    # Positional, in AllocationRow's order: half the cost of keywords, 100,000 times a fill.
-    return AllocationRow(
-        ctx.company_id,
-        entry_id,
-        ctx.dialect,
-        ctx.today,
-        request.client.id,
-        request.counterparty.id,
-        request.instrument.id,
-        request.side,
-        request.action or request.side,
-        request.quantity,
-        request.price,
-        value,
-        request.commission,
-        request.tax,
-        request.other_fees,
-        request.net_amount(value),
-        request.comment,
-        ctx.now,
-        ctx.principal.subject,
-        request.block_id,
-        request.reference,
-        "booked",
-        settles,
-        ctx.late,
-    )
