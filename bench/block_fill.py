@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from decimal import Decimal
@@ -72,6 +73,8 @@ def main() -> None:
     print(f"One fill of a Saxo block order across {args.participants:,} participants ({fees}):")
     for line in lines:
         print(line)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024  # KiB on Linux
+    print(f"  peak memory of this process (both runs, set-up included): {peak:.2f} GiB")
 
 
 def run(backend: str, url: str, folder: str, count: int, with_fees: bool) -> tuple[str, float]:
@@ -103,7 +106,11 @@ def run(backend: str, url: str, folder: str, count: int, with_fees: bool) -> tup
         started, cpu = time.perf_counter(), time.process_time()
         with box.uow() as uow:
             blocks.report_fill(
-                uow, ctx, block.id, blocks.FillInput(Decimal(count * SHARES_EACH), PRICE)
+                uow,
+                ctx,
+                block.id,
+                blocks.FillInput(Decimal(count * SHARES_EACH), PRICE),
+                listeners=box.fill_listeners,
             )
             uow.commit()
         timings["fill"] = time.perf_counter() - started

@@ -69,6 +69,7 @@ def prepare(settings: Settings, instructions: int, accounts: int) -> None:
         blocks.create_block(
             uow, ctx, account_id="6687", instrument=instrument, side="Buy", quantity=total,
             fills=[blocks.FillInput(total, PRICE)], master_reference=BLOCK_REFERENCE,
+            listeners=box.fill_listeners,
         )  # fmt: skip
         uow.commit()
     box.engine.dispose()

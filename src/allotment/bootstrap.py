@@ -14,6 +14,8 @@ from allotment.adapters.database.engine import make_engine
 from allotment.adapters.database.migrate import is_current, upgrade
 from allotment.adapters.database.uow import SqlUnitOfWorkFactory
 from allotment.adapters.security import Argon2PasswordHasher, JwtTokenCodec, load_or_create_secret
+from allotment.services import saxo_orders
+from allotment.services.blocks import FillListener
 from allotment.services.ports import Clock, PasswordHasher, TokenCodec, UnitOfWorkFactory
 from allotment.settings import Settings
 
@@ -26,6 +28,8 @@ class Container:
     hasher: PasswordHasher
     tokens: TokenCodec
     clock: Clock
+    fill_listeners: tuple[FillListener, ...]
+    """What allocates a block's fills as they arrive, handed to every entry point adding fills."""
 
 
 def build(settings: Settings | None = None) -> Container:
@@ -41,6 +45,7 @@ def build(settings: Settings | None = None) -> Container:
         hasher=Argon2PasswordHasher(fast=settings.fast_password_hashing),
         tokens=JwtTokenCodec(secret, settings.previous_secrets()),
         clock=SystemClock(),
+        fill_listeners=(saxo_orders.allocates_fills,),
     )
 
 

@@ -31,7 +31,13 @@ def add_blocks(box: Container, count: int) -> None:
         assert aapl is not None
         for _ in range(count):
             blocks.create_block(
-                uow, ctx, account_id="6687", instrument=aapl, side="Buy", quantity=Decimal(10)
+                uow,
+                ctx,
+                account_id="6687",
+                instrument=aapl,
+                side="Buy",
+                quantity=Decimal(10),
+                listeners=box.fill_listeners,
             )
         uow.commit()
 

@@ -78,6 +78,7 @@ def _second_company(box: Container) -> Other:
             side="Buy",
             quantity=D(10),
             fills=[blocks.FillInput(D(10), D("100.00"))],
+            listeners=(),
         )
         [outcome] = booking.book(
             uow,

@@ -268,7 +268,7 @@ def test_entries_of_one_shape_store_the_postings_the_general_write_stores(
     def entry(n: int) -> JournalEntry:
         quantity, cash = Decimal(n + 1), Decimal(n + 1) * price
         client = f"BW-{n:05d}"
-        return JournalEntry.balanced(
+        return JournalEntry(
             "trade",
             (
                 Posting("BW-AVG", AssetKind.SECURITY, "7", -quantity, price),

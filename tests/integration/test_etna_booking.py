@@ -41,13 +41,13 @@ def test_a_pipelined_batch_decides_exactly_as_a_sequential_one(
     company_id, _ = demo_ids(demo_container)
     ctx = admin_context(demo_container, company_id)
     batch = requests(60, seed=7)
-    monkeypatch.setattr(booking, "_pipelined", lambda uow, count: False)
+    monkeypatch.setattr(booking, "_chunked", lambda count: False)
     with demo_container.uow() as uow:
         sequential = etna.allocate(uow, ctx, batch)  # rolled back: never committed
         before = uow.ledger.balances(["6687", "6688"])
         uow.rollback()
     monkeypatch.setattr(booking, "PIPELINE_CHUNK", 4)
-    monkeypatch.setattr(booking, "_pipelined", lambda uow, count: uow.dialect_name != "sqlite")
+    monkeypatch.setattr(booking, "_chunked", lambda count: True)
     with demo_container.uow() as uow:
         pipelined = etna.allocate(uow, ctx, batch)
         uow.commit()
@@ -71,12 +71,12 @@ def test_balances_missing_from_the_early_read_are_read_before_their_chunk_is_dec
     company_id, _ = demo_ids(demo_container)
     ctx = admin_context(demo_container, company_id)
     batch = requests(30, seed=11)
-    monkeypatch.setattr(booking, "_pipelined", lambda uow, count: False)
+    monkeypatch.setattr(booking, "_chunked", lambda count: False)
     with demo_container.uow() as uow:
         sequential = [r.code for r in etna.allocate(uow, ctx, batch)]
         uow.rollback()
     monkeypatch.setattr(booking, "PIPELINE_CHUNK", 4)
-    monkeypatch.setattr(booking, "_pipelined", lambda uow, count: True)
+    monkeypatch.setattr(booking, "_chunked", lambda count: True)
     monkeypatch.setattr(booking, "_trade_keys", lambda trade: [])  # nothing read up front
 
     with demo_container.uow() as uow:

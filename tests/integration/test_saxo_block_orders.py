@@ -87,7 +87,13 @@ def order(box: Container, key_id: str, amount: int, side: str = "Buy") -> int:
 
 def fill(box: Container, block_id: int, quantity: int, price: str) -> None:
     with box.uow() as uow:
-        blocks.report_fill(uow, context(uow), block_id, blocks.FillInput(D(quantity), D(price)))
+        blocks.report_fill(
+            uow,
+            context(uow),
+            block_id,
+            blocks.FillInput(D(quantity), D(price)),
+            listeners=box.fill_listeners,
+        )
         uow.commit()
 
 

@@ -87,20 +87,6 @@ class JournalEntry:
             unbalanced = {key: total for key, total in totals.items() if total != 0}
             raise UnbalancedEntry(f"entry does not balance: {unbalanced}")
 
-    @classmethod
-    def balanced(
-        cls, entry_type: str, postings: tuple[Posting, ...], description: str = ""
-    ) -> JournalEntry:
-        """An entry whose postings balance by construction (a trade's legs, built from one
-        quantity and one amount each way), made without summing them again: a large batch
-        builds 100,000 of them. Tests hold each such builder to the checked constructor."""
-        entry = object.__new__(cls)
-        object.__setattr__(entry, "entry_type", entry_type)
-        object.__setattr__(entry, "postings", postings)
-        object.__setattr__(entry, "description", description)
-        object.__setattr__(entry, "reverses_entry_id", None)
-        return entry
-
     def reversal(self, original_id: int, description: str = "") -> JournalEntry:
         postings = tuple(posting.reversed() for posting in self.postings)
         return JournalEntry("reversal", postings, description, reverses_entry_id=original_id)
@@ -267,9 +253,12 @@ class FeeLeg:
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Trade:
-    """Securities from seller to buyer at a price, cash the other way, fees to the fee account."""
+    """Securities from seller to buyer at a price, cash the other way, fees to the fee account.
+
+    Not frozen: its trade value is computed once, when it is made (a refusal of too many
+    digits comes before anything is decided), and kept with it."""
 
     seller_account_id: str
     buyer_account_id: str
@@ -282,7 +271,7 @@ class Trade:
     both need it)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "trade_value", value_of(self.quantity, self.price))
+        self.trade_value = value_of(self.quantity, self.price)
 
     def entry(self, entry_type: str = "trade", description: str = "") -> JournalEntry:
         security, currency = str(self.instrument.id), self.instrument.currency

@@ -268,6 +268,7 @@ class _Run:
                 side=group.side,
                 quantity=group.quantity,
                 fills=fills,
+                listeners=(),
             )
             group.block_id = block.id
             group.fills = {}

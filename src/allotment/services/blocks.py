@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Protocol
 
 from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.errors import Conflict, InvalidInstruction, NotFound
@@ -19,6 +20,7 @@ from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import Trade
 from allotment.domain.numbers import fits_storage, is_multiple_of
 from allotment.services.context import Context, record, visible_account
+from allotment.services.journal import Journal
 from allotment.services.ledger import post_entry
 from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
 from allotment.services.registry import house_account
@@ -34,14 +36,23 @@ class FillInput:
     executed_at: datetime | None = None
 
 
-FillListener = Callable[[UnitOfWork, Context, BlockRecord, FillRecord], None]
-_FILL_LISTENERS: list[FillListener] = []
+class FillAllocation(Protocol):
+    """A fill's allocation, read and checked before anything is locked."""
+
+    @property
+    def account_ids(self) -> Sequence[str]:
+        """Every account it books on: locked with the fill's own, in one statement."""
+        ...
+
+    def allocate(self, journal: Journal, fill: FillRecord) -> None:
+        """Allocate the booked fill, deciding on the fill's journal (which writes)."""
+        ...
 
 
-def on_fill(listener: FillListener) -> None:
-    """Dialects that allocate fills as they arrive (Saxo's block orders) register here."""
-    if listener not in _FILL_LISTENERS:
-        _FILL_LISTENERS.append(listener)
+FillListener = Callable[[UnitOfWork, Context, BlockRecord], FillAllocation | None]
+"""What allocates a block's fills as they arrive (Saxo's block orders): given the block before
+the fill is booked, its allocation of the fill, or None when it does not allocate this block.
+The entry points pass theirs explicitly (the application's container holds them)."""
 
 
 def average_price(block: BlockRecord) -> Decimal | None:
@@ -69,7 +80,10 @@ def create_block(
     master_reference: str | None = None,
     allocation_key_id: str | None = None,
     block_id: int | None = None,
+    listeners: Sequence[FillListener],
 ) -> BlockRecord:
+    """A block on an average account, with its fills so far (each allocated by `listeners`
+    as `report_fill` allocates it)."""
     ctx.require(Scope.WRITE)
     if side not in SIDES:
         raise InvalidInstruction(f"side must be Buy or Sell, not {side!r}", side=side)
@@ -112,7 +126,7 @@ def create_block(
         after={"side": side, "quantity": quantity, "symbol": instrument.symbol},
     )
     for fill in fills:
-        add_fill(uow, ctx, block, account, instrument, fill)
+        add_fill(uow, ctx, block, account, instrument, fill, listeners)
     return block
 
 
@@ -125,14 +139,21 @@ def _check_quantity(quantity: Decimal, instrument: Instrument, what: str) -> Non
         )
 
 
-def report_fill(uow: UnitOfWork, ctx: Context, block_id: int, fill: FillInput) -> FillRecord:
-    """A new execution of a block, booked, then handed to the allocating dialects."""
+def report_fill(
+    uow: UnitOfWork,
+    ctx: Context,
+    block_id: int,
+    fill: FillInput,
+    *,
+    listeners: Sequence[FillListener],
+) -> FillRecord:
+    """A new execution of a block, booked and allocated by `listeners` (see `add_fill`)."""
     ctx.require(Scope.WRITE)
     block = get_block(uow, ctx, block_id, lock=True)
     account = visible_account(uow, ctx, block.account_id)
     instrument = uow.instruments.get(block.instrument_id)
     assert instrument is not None
-    return add_fill(uow, ctx, block, account, instrument, fill)
+    return add_fill(uow, ctx, block, account, instrument, fill, listeners)
 
 
 def add_fill(
@@ -142,7 +163,41 @@ def add_fill(
     account: Account,
     instrument: Instrument,
     fill: FillInput,
+    listeners: Sequence[FillListener],
 ) -> FillRecord:
+    """Book the fill and allocate it on one journal: everything is read and checked first,
+    then every account the fill and its allocations touch is locked in one statement, the
+    whole fill decided on those balances, and the balances written once."""
+    _check_fill(block, instrument, fill)
+    external = house_account(uow, ctx.company_id, AccountRole.EXTERNAL)
+    allocations = [
+        allocation
+        for allocation in (listener(uow, ctx, block) for listener in listeners)
+        if allocation is not None
+    ]
+    journal = Journal(uow)
+    journal.lock(
+        ctx.company_id,
+        [external.id, account.id, *(i for a in allocations for i in a.account_ids)],
+    )
+    seller, buyer = (external, account) if block.side == "Buy" else (account, external)
+    trade = Trade(seller.id, buyer.id, instrument, fill.quantity, fill.price)
+    entry_id = post_entry(
+        uow,
+        ctx,
+        trade.entry("fill", f"fill of block {block.id}"),
+        {external.id: external, account.id: account},
+        force=True,
+        journal=journal,
+    )
+    stored = _store_fill(uow, ctx, block, fill, entry_id)
+    for allocation in allocations:
+        allocation.allocate(journal, stored)
+    journal.write()
+    return stored
+
+
+def _check_fill(block: BlockRecord, instrument: Instrument, fill: FillInput) -> None:
     _check_quantity(fill.quantity, instrument, "fill quantity")
     if fill.price <= 0 or not is_multiple_of(fill.price, instrument.price_increment):
         raise InvalidInstruction(
@@ -157,16 +212,12 @@ def add_fill(
             filled=block.filled_quantity,
             fill=fill.quantity,
         )
-    external = house_account(uow, ctx.company_id, AccountRole.EXTERNAL)
-    seller, buyer = (external, account) if block.side == "Buy" else (account, external)
-    trade = Trade(seller.id, buyer.id, instrument, fill.quantity, fill.price)
-    entry_id = post_entry(
-        uow,
-        ctx,
-        trade.entry("fill", f"fill of block {block.id}"),
-        {external.id: external, account.id: account},
-        force=True,
-    )
+
+
+def _store_fill(
+    uow: UnitOfWork, ctx: Context, block: BlockRecord, fill: FillInput, entry_id: int
+) -> FillRecord:
+    """The fill's row, and the block's filled quantity and notional moved by it."""
     assert block.id is not None
     stored = uow.blocks.add_fill(
         FillRecord(
@@ -191,8 +242,6 @@ def add_fill(
         block.id,
         after={"quantity": fill.quantity, "price": fill.price, "entry_id": entry_id},
     )
-    for listener in _FILL_LISTENERS:
-        listener(uow, ctx, block, stored)
     return stored
 
 

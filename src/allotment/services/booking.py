@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from allotment.domain.accounts import Account
@@ -27,6 +26,7 @@ from allotment.domain.ledger import (
     security_key,
 )
 from allotment.services.booking_requests import BookingOutcome, BookingRequest, shape_code
+from allotment.services.booking_rows import allocation_rows
 from allotment.services.booking_uniform import (
     UniformTerms,
     decide_uniform,
@@ -34,11 +34,11 @@ from allotment.services.booking_uniform import (
     uniform_keys,
     uniform_terms,
 )
-from allotment.services.calendar import SettlementDates
 from allotment.services.clearing import open_session
 from allotment.services.context import Context
 from allotment.services.fairness import record_booked
-from allotment.services.ports import AllocationRow, UnitOfWork
+from allotment.services.journal import Journal
+from allotment.services.ports import UnitOfWork
 
 
 def book(
@@ -48,47 +48,68 @@ def book(
     *,
     atomic: bool = False,
     groups: Sequence[int] | None = None,
+    journal: Journal | None = None,
 ) -> list[BookingOutcome]:
     """Book every request that passes; items given as a BookingCode were refused upstream.
 
-        With `atomic`, one refusal books nothing (the refused items keep their codes). `groups`
-        (one value per item, equal values adjacent) makes each group all or nothing on its own: a
-        refused member gives its code to every member of its group (ETNA's multi-leg requests).
-        Bookings are dated on the context's trade date (`open_session`: the company's business
-    date, or the next open one when that is closed).
-        Nothing is committed here: the caller commits the unit of work.
+    With `atomic`, one refusal books nothing (the refused items keep their codes). `groups`
+    (one value per item, equal values adjacent) makes each group all or nothing on its own: a
+    refused member gives its code to every member of its group (ETNA's multi-leg requests).
+    Bookings are dated on the context's trade date (`open_session`: the company's business
+    date, or the next open one when that is closed). Given a `journal`, the batch is decided on
+    its balances and the balances are left for it to write (a fill writes them once).
+    Nothing is committed here: the caller commits the unit of work.
     """
     if groups is not None and len(groups) != len(requests):
         raise ValueError("groups needs one value per request")
+    own = journal is None
+    journal = journal or Journal(uow)
     terms = uniform_terms(requests) if not atomic and groups is None else None
     if terms is not None:
-        return _book_uniform(uow, ctx, requests, terms)
+        outcomes = _book_uniform(uow, ctx, requests, terms, journal)
+    else:
+        outcomes = _book_general(uow, ctx, requests, atomic, groups, journal)
+    if own:
+        journal.write()
+    return outcomes
+
+
+def _book_general(
+    uow: UnitOfWork,
+    ctx: Context,
+    requests: Sequence[BookingRequest | BookingCode],
+    atomic: bool,
+    groups: Sequence[int] | None,
+    journal: Journal,
+) -> list[BookingOutcome]:
     trades = {i: r.trade() for i, r in enumerate(requests) if isinstance(r, BookingRequest)}
     if not trades:
         return [BookingOutcome(code) for code in requests if isinstance(code, BookingCode)]
     ctx = open_session(uow, ctx)
     batch = _Batch(uow, ctx, requests, groups, trades)
     accounts = _accounts_of(requests)
-    if atomic or not _pipelined(uow, len(requests)):
+    if atomic or not _chunked(len(requests)):
         keys = _posting_keys(batch, range(len(requests)))
-        state = LedgerState(accounts, uow.ledger.lock_balances(keys))
+        state = journal.balances(accounts, keys)
+        saved = (dict(state.balances), set(state.touched)) if atomic else None
         codes = _decide(state, batch, range(len(requests)))
-        if atomic and any(code is not BookingCode.OK for code in codes):
+        if saved is not None and any(code is not BookingCode.OK for code in codes):
+            state.balances, state.touched = saved
             return [BookingOutcome(code) for code in codes]
         booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
     else:
         keys = {key for trade in trades.values() for key in _trade_keys(trade)}
-        state = LedgerState(accounts, uow.ledger.lock_balances(keys))
+        state = journal.balances(accounts, keys)
 
         def decide(chunk: range) -> list[BookingCode]:
             missing = _posting_keys(batch, chunk) - keys
             if missing:  # never for trades: their keys are all known
-                state.balances.update(uow.ledger.lock_balances(missing))
+                journal.balances(journal.accounts, missing)
                 keys.update(missing)
             return _decide(state, batch, chunk)
 
         codes, booked = _decide_in_chunks(batch, decide)
-    return _finish(uow, state, codes, booked)
+    return _outcomes(codes, booked)
 
 
 def _book_uniform(
@@ -96,35 +117,32 @@ def _book_uniform(
     ctx: Context,
     requests: Sequence[BookingRequest | BookingCode],
     terms: UniformTerms,
+    journal: Journal,
 ) -> list[BookingOutcome]:
     """A uniform batch (booking_uniform): the same decisions, a few additions per item."""
     values = trade_values(terms, requests)
     ctx = open_session(uow, ctx)
     batch = _Batch(uow, ctx, requests, None)
     keys = uniform_keys(terms, requests)
-    state = LedgerState(_accounts_of(requests), uow.ledger.lock_balances(keys.every))
+    state = journal.balances(_accounts_of(requests), keys.every)
 
     def decide(chunk: range) -> list[BookingCode]:
         return decide_uniform(
             state, terms, keys, requests, chunk, values, batch.entries, batch.values
         )
 
-    if _pipelined(uow, len(requests)):
+    if _chunked(len(requests)):
         codes, booked = _decide_in_chunks(batch, decide)
     else:
         codes = decide(range(len(requests)))
         booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
-    return _finish(uow, state, codes, booked)
+    return _outcomes(codes, booked)
 
 
-def _finish(
-    uow: UnitOfWork,
-    state: LedgerState,
-    codes: Sequence[BookingCode],
-    booked: dict[int, tuple[int, int]],
+def _outcomes(
+    codes: Sequence[BookingCode], booked: dict[int, tuple[int, int]]
 ) -> list[BookingOutcome]:
-    """The final balances written at once; each item's outcome."""
-    uow.ledger.write_balances(state.changed())
+    """Each item's outcome."""
     unbooked = (None, None)
     return [
         BookingOutcome(code, *booked.get(i, unbooked))
@@ -139,9 +157,9 @@ def _accepted(indexes: range, codes: Sequence[BookingCode]) -> list[int]:
 
 
 PIPELINE_CHUNK = 5_000
-"""Items decided per step while the previous steps' rows are written (PostgreSQL). Each step
-starts three COPYs; since the ids are reserved once per batch, 5,000 items a step took less
-CPU on both sides than 2,000 in three of four alternating runs of a 100,000-item fill."""
+"""Items decided per step, each step's rows written before the next is decided. Each step
+starts three bulk writes; since the ids are reserved once per batch, 5,000 items a step took
+less CPU on both sides than 2,000 in three of four alternating runs of a 100,000-item fill."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,16 +171,17 @@ class _Batch:
     trades: dict[int, Trade] = field(default_factory=dict)
     """The general path's trades, by item index."""
     entries: dict[int, JournalEntry] = field(default_factory=dict)
+    """The entries decided and not written yet, by item index."""
     values: dict[int, Decimal] = field(default_factory=dict)
     """Each entry's trade value, by item index."""
 
 
-def _pipelined(uow: UnitOfWork, count: int) -> bool:
-    """Large batches on PostgreSQL overlap deciding with writing: each chunk's rows are
-    written as soon as it is decided, and the unit of work writes them behind, on a thread of
-    its own, while this one decides the next chunk. SQLite writes in this thread, so it
-    decides everything first and writes once."""
-    return uow.dialect_name == "postgresql" and count > PIPELINE_CHUNK
+def _chunked(count: int) -> bool:
+    """Large batches are decided and written step by step: each step's rows are written as
+    soon as it is decided (behind, on a thread of its own, where the unit of work writes
+    behind), and its entries let go, so that what a large batch holds in memory stays the
+    size of a step."""
+    return count > PIPELINE_CHUNK
 
 
 Decide = Callable[[range], list[BookingCode]]
@@ -326,66 +345,23 @@ def _write_rows(
     allocation_ids: Sequence[int],
 ) -> dict[int, tuple[int, int]]:
     """Write the accepted items' entries (with their reserved ids) and their allocation rows;
-    (allocation id, entry id) per item index."""
+    (allocation id, entry id) per item index. The entries written are let go."""
     ctx = batch.ctx
     batch.uow.ledger.add_entries(
         ctx.company_id,
-        [batch.entries[i] for i in accepted],
+        list(map(batch.entries.pop, accepted)),
         ctx.today,
         ctx.now,
         ctx.principal.subject,
         ctx.dialect,
         entry_ids,
     )
-    batch.uow.allocations.add_many(_allocation_rows(batch, accepted, entry_ids), allocation_ids)
+    rows = allocation_rows(
+        batch.uow,
+        ctx,
+        [(batch.requests[i], batch.values[i]) for i in accepted],
+        entry_ids,
+    )
+    batch.uow.allocations.add_many(rows, allocation_ids)
     record_booked(batch.uow, batch.ctx, batch.requests, zip(accepted, allocation_ids, strict=True))
     return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))
-
-
-def _allocation_rows(
-    batch: _Batch, accepted: Sequence[int], entry_ids: Sequence[int]
-) -> list[AllocationRow]:
-    ctx, requests, values = batch.ctx, batch.requests, batch.values
-    settlement = SettlementDates(batch.uow, ctx.today)
-    rows = []
-    for index, entry_id in zip(accepted, entry_ids, strict=True):
-        request = requests[index]
-        assert isinstance(request, BookingRequest)
-        rows.append(
-            _allocation_row(
-                ctx, request, values[index], entry_id, settlement.of(request.instrument)
-            )
-        )
-    return rows
-
-
-def _allocation_row(
-    ctx: Context, request: BookingRequest, value: Decimal, entry_id: int, settles: date
-) -> AllocationRow:
-    # Positional, in AllocationRow's order: half the cost of keywords, 100,000 times a fill.
-    return AllocationRow(
-        ctx.company_id,
-        entry_id,
-        ctx.dialect,
-        ctx.today,
-        request.client.id,
-        request.counterparty.id,
-        request.instrument.id,
-        request.side,
-        request.action or request.side,
-        request.quantity,
-        request.price,
-        value,
-        request.commission,
-        request.tax,
-        request.other_fees,
-        request.net_amount(value),
-        request.comment,
-        ctx.now,
-        ctx.principal.subject,
-        request.block_id,
-        request.reference,
-        "booked",
-        settles,
-        ctx.late,
-    )

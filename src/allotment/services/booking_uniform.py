@@ -38,9 +38,6 @@ from allotment.services.booking_requests import BookingRequest, shape_code
 _OK = BookingCode.OK
 _SECURITY = AssetKind.SECURITY
 _CASH = AssetKind.CASH
-_new = tuple.__new__
-"""A named tuple from all its fields, built in C: the generated constructor is a call into
-Python, and an item builds up to ten of them (Balance, Posting; every field given)."""
 
 
 class UniformTerms(NamedTuple):
@@ -128,8 +125,8 @@ def uniform_keys(
             client_id = request.client.id
             if client_id not in of_client:
                 of_client[client_id] = (
-                    _new(BalanceKey, (client_id, _SECURITY, security)),
-                    _new(BalanceKey, (client_id, _CASH, currency)),
+                    BalanceKey(client_id, _SECURITY, security),
+                    BalanceKey(client_id, _CASH, currency),
                 )
             charged = charged or bool(request.commission or request.tax or request.other_fees)
     every = dict.fromkeys(chain.from_iterable(of_client.values()))
@@ -258,30 +255,30 @@ def decide_uniform(
         if refused:
             codes.append(min(refused)[1])
             continue
-        balances[my_security] = _new(
-            Balance, (my_position_after, moved_cost(my_position, client_moves, price))
+        balances[my_security] = Balance(
+            my_position_after, moved_cost(my_position, client_moves, price)
         )
-        balances[my_cash] = _new(Balance, (my_money_after, my_money.cost_amount))
-        balances[their_security] = _new(
-            Balance, (their_position_after, moved_cost(their_position, their_moves, price))
+        balances[my_cash] = Balance(my_money_after, my_money.cost_amount)
+        balances[their_security] = Balance(
+            their_position_after, moved_cost(their_position, their_moves, price)
         )
-        balances[their_cash] = _new(Balance, (their_money_after, their_money.cost_amount))
+        balances[their_cash] = Balance(their_money_after, their_money.cost_amount)
         seller, buyer = (counterparty.id, client_id) if buying else (client_id, counterparty.id)
         buyer_cash, seller_cash = (
             (client_cash, their_cash_move) if buying else (their_cash_move, client_cash)
         )
         postings: tuple[Posting, ...] = (
-            _new(Posting, (seller, _SECURITY, security, -quantity, price)),
-            _new(Posting, (buyer, _SECURITY, security, quantity, price)),
-            _new(Posting, (buyer, _CASH, currency, buyer_cash, None)),
-            _new(Posting, (seller, _CASH, currency, seller_cash, None)),
+            Posting(seller, _SECURITY, security, -quantity, price),
+            Posting(buyer, _SECURITY, security, quantity, price),
+            Posting(buyer, _CASH, currency, buyer_cash, None),
+            Posting(seller, _CASH, currency, seller_cash, None),
         )
         if charged:
             assert fee_id is not None
-            balances[fee_key] = _new(Balance, (fee_money_after, fee_money.cost_amount))
-            postings += (_new(Posting, (fee_id, _CASH, currency, fees, None)),)
+            balances[fee_key] = Balance(fee_money_after, fee_money.cost_amount)
+            postings += (Posting(fee_id, _CASH, currency, fees, None),)
             charged_any = True
-        entries[index] = JournalEntry.balanced("trade", postings)
+        entries[index] = JournalEntry("trade", postings)
         booked_values[index] = value
         accepted.append(client_id)
         codes.append(_OK)

@@ -207,4 +207,5 @@ def _master_195(uow: UnitOfWork, ctx: Context) -> None:
         fills=[blocks.FillInput(D(100), D("6.75"))],
         master_reference="XCCMa3aR573uzw",
         block_id=195,
+        listeners=(),
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from allotment.domain.instruments import Instrument
-from allotment.services import saxo_orders  # noqa: F401  (allocates block orders' fills)
 from allotment.services.context import Context
 from allotment.services.ports import UnitOfWork
 from allotment.services.saxo import KeyDraft, ParticipantDraft, create_key

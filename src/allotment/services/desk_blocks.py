@@ -253,12 +253,18 @@ def participant_choices(uow: UnitOfWork, ctx: Context, block: BlockRecord) -> li
     return sorted(found)[:CHOICES_SHOWN]
 
 
-def book_fill(uow: UnitOfWork, ctx: Context, block_id: int, fill: blocks.FillInput) -> BlockRecord:
+def book_fill(
+    uow: UnitOfWork,
+    ctx: Context,
+    block_id: int,
+    fill: blocks.FillInput,
+    listeners: Sequence[blocks.FillListener],
+) -> BlockRecord:
     """Book a fill of a block placed with an allocation key (a Saxo block order, or a native
     block given a key): `blocks.report_fill`, as `POST /api/v1/blocks/{id}/fills`, which
     allocates it to the key's participants. The caller commits."""
     block = blocks.get_block(uow, ctx, block_id)
     if block.allocation_key_id is None:
         raise InvalidInstruction(f"block {block_id} was not placed with an allocation key")
-    blocks.report_fill(uow, ctx, block_id, fill)
+    blocks.report_fill(uow, ctx, block_id, fill, listeners=listeners)
     return blocks.get_block(uow, ctx, block_id)

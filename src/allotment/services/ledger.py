@@ -16,7 +16,6 @@ from allotment.domain.ledger import (
     Balance,
     BookingCode,
     JournalEntry,
-    LedgerState,
     cash_entry,
     keys_of,
     position_entry,
@@ -24,6 +23,7 @@ from allotment.domain.ledger import (
 from allotment.domain.numbers import fits_storage, is_multiple_of
 from allotment.services.clearing import open_session
 from allotment.services.context import Context, record, visible_account, visible_account_ids
+from allotment.services.journal import Journal
 from allotment.services.ports import (
     DanglingReference,
     EntryFilter,
@@ -50,14 +50,18 @@ def post_entry(
     *,
     short_allowed: bool = False,
     force: bool = False,
+    journal: Journal | None = None,
 ) -> int:
     """Lock the touched balances, apply the entry under the rules, write it. Returns its id.
 
     The entry is dated on the context's trade date (`open_session`): never a closed one, so a
-    reversal of a closed session's booking always lands in an open, later session.
+    reversal of a closed session's booking always lands in an open, later session. Given a
+    `journal`, the entry is decided on its balances and the balances are left for it to write.
     """
     ctx = open_session(uow, ctx)
-    state = LedgerState(accounts, uow.ledger.lock_balances(sorted(keys_of([entry]))))
+    own = journal is None
+    journal = journal or Journal(uow)
+    state = journal.balances(accounts, sorted(keys_of([entry])))
     if force:
         state.force(entry)
     else:
@@ -67,7 +71,8 @@ def post_entry(
     [entry_id] = uow.ledger.add_entries(
         ctx.company_id, [entry], ctx.today, ctx.now, ctx.principal.subject, ctx.dialect
     )
-    uow.ledger.write_balances(state.changed())
+    if own:
+        journal.write()
     return entry_id
 
 

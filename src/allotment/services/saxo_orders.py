@@ -4,8 +4,8 @@ key (`POST /trade/v2/orders`), allocated to the key's participants as its fills 
 A block order is a block (services.blocks) plus the key's rules as they were when it was
 placed and each participant's target: the engine's split of the ordered amount by the key. A
 one-time key (OneTime, DeactivateAfterOrderPlacement) becomes Inactive once its order is placed.
-Fills come through the native API (`POST /api/v1/blocks/{id}/fills`); `on_block_fill` is the
-listener services.blocks calls after booking each one.
+Fills come through the native API (`POST /api/v1/blocks/{id}/fills`); `allocates_fills` is the
+listener the entry points hand to services.blocks for each one.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
 from allotment.services import blocks, saxo_fills
 from allotment.services.context import Context, record
-from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
+from allotment.services.ports import BlockRecord, UnitOfWork
 from allotment.services.saxo import (
     MAX_EXTERNAL_REFERENCE,
     AllocationKeyNotFound,
@@ -146,6 +146,7 @@ def place_block_order(uow: UnitOfWork, ctx: Context, draft: OrderDraft) -> Block
         side=draft.buy_sell,
         quantity=draft.amount,
         allocation_key_id=str(key.id),
+        listeners=(),
     )
     attach(uow, ctx, block, key, checked.instrument, draft.order_type, draft.external_reference)
     if key.status in ONE_TIME_STATUSES:
@@ -237,14 +238,17 @@ def attach(
     return order
 
 
-def on_block_fill(uow: UnitOfWork, ctx: Context, block: BlockRecord, fill: FillRecord) -> None:
-    """services.blocks' fill listener: a block placed with an allocation key is allocated."""
+def allocates_fills(
+    uow: UnitOfWork, ctx: Context, block: BlockRecord
+) -> saxo_fills.SaxoFill | None:
+    """A fill listener (services.blocks): a block placed with an allocation key is allocated
+    fill by fill; a native block naming a key becomes a block order at its first fill."""
     if block.allocation_key_id is None or block.id is None:
-        return
+        return None
     order = repository(uow).block_order(block.id)
     if order is None:
         order = _attach_native_block(uow, ctx, block)
-    saxo_fills.allocate(uow, ctx, block, fill, order)
+    return saxo_fills.prepare(uow, ctx, block, order)
 
 
 def _attach_native_block(uow: UnitOfWork, ctx: Context, block: BlockRecord) -> BlockOrder:
@@ -327,6 +331,3 @@ def _participant(holder: Holder, allocated_total: Decimal, target_total: Decimal
 
 def _text(value: Decimal) -> str:
     return format(value, "f")
-
-
-blocks.on_fill(on_block_fill)

@@ -11,7 +11,7 @@ the error account, so that the average account ends flat in cash for the block.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from operator import attrgetter
@@ -31,6 +31,7 @@ from allotment.domain.ledger import (
 from allotment.domain.numbers import ZERO, round_money
 from allotment.services.clearing import open_session
 from allotment.services.context import Context
+from allotment.services.journal import Journal
 from allotment.services.ports import BlockRecord, UnitOfWork
 from allotment.services.saxo import repository
 from allotment.services.saxo_fill_plan import Pricing
@@ -74,7 +75,7 @@ def adjust(
     desk: Desk,
     pricing: Pricing,
     holders: Sequence[Holder],
-    accounts: Mapping[str, Account],
+    journal: Journal,
 ) -> None:
     """Bring every holder to the running average price, then book the residue (see the module
     docstring). A holder whose adjustment a ledger rule refuses keeps what it paid; the
@@ -87,8 +88,7 @@ def adjust(
         keys.add(cash_key(account_id, pricing.currency))
         if target.restated:
             keys.add(security_key(account_id, desk.instrument.id))
-    every = {**accounts, desk.average.id: desk.average, desk.error.id: desk.error}
-    state = LedgerState(every, uow.ledger.lock_balances(sorted(keys)))
+    state = journal.balances({desk.average.id: desk.average, desk.error.id: desk.error}, keys)
     written: list[JournalEntry] = []
     for target in targets:
         entry = _adjustment(target, desk, pricing, sign, state)
@@ -108,7 +108,6 @@ def adjust(
     uow.ledger.add_entries(
         ctx.company_id, written, ctx.today, ctx.now, ctx.principal.subject, ctx.dialect
     )
-    uow.ledger.write_balances(state.changed())
 
 
 def _target(holder: Holder, pricing: Pricing, sign: Decimal) -> _Target | None:

@@ -11,13 +11,10 @@ when the whole batch is refused at once (a closed clearing session, a concurrent
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import secrets
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -201,50 +198,15 @@ def _media_type(request: Request) -> str:
     return "application/json"
 
 
-PAUSE_FROM_BYTES = 100_000
-"""Bodies from this size (about 500 requests) book with the cycle collector paused."""
-_pauses = 0
-_pauses_lock = threading.Lock()
-_collector_was_enabled = True
-
-
-@contextmanager
-def collector_paused(body_bytes: int) -> Iterator[None]:
-    """Pause Python's cycle collector while a large batch is parsed, booked and answered.
-
-    A 10,000-item batch allocates some hundreds of thousands of container objects (the parsed
-    requests, their bookings, entries and rows); the collector would walk them again and again,
-    about a fifth of the batch's time. They are all freed by reference counting; any cycle
-    waits for the collector, which resumes when the last large batch in the process ends.
-    """
-    global _pauses, _collector_was_enabled
-    if body_bytes < PAUSE_FROM_BYTES:
-        yield
-        return
-    with _pauses_lock:
-        if _pauses == 0:
-            _collector_was_enabled = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pauses_lock:
-            _pauses -= 1
-            if _pauses == 0 and _collector_was_enabled:
-                gc.enable()
-
-
 def simple_batch(
     ctx: Writer, box: ContainerDep, body: RawBody, request: Request, atomic: Atomic = None
 ) -> Response:
     """Create batch allocation requests: each transfers securities between two trading
     accounts at the given price, the commission charged to ToAccount."""
-    with collector_paused(len(body)):
-        items = _batch(body, box.settings.max_batch_items)
-        requests = [parse_simple(item, f"[{index}]") for index, item in enumerate(items)]
-        status, answers = _book(box, ctx, items, requests, _atomic(atomic))
-        return render(answers, status, request)
+    items = _batch(body, box.settings.max_batch_items)
+    requests = [parse_simple(item, f"[{index}]") for index, item in enumerate(items)]
+    status, answers = _book(box, ctx, items, requests, _atomic(atomic))
+    return render(answers, status, request)
 
 
 def simple_single(ctx: Writer, box: ContainerDep, body: RawBody, request: Request) -> Response:
@@ -259,11 +221,10 @@ def multileg_batch(
 ) -> Response:
     """Create batch multi-leg allocation requests (needs an admin token): the legs of one
     request are booked all or none, its commission charged once."""
-    with collector_paused(len(body)):
-        items = _batch(body, box.settings.max_batch_items)
-        requests = [parse_multileg(item, f"[{index}]") for index, item in enumerate(items)]
-        status, answers = _book(box, ctx, items, requests, _atomic(atomic), multileg=True)
-        return render(answers, status, request)
+    items = _batch(body, box.settings.max_batch_items)
+    requests = [parse_multileg(item, f"[{index}]") for index, item in enumerate(items)]
+    status, answers = _book(box, ctx, items, requests, _atomic(atomic), multileg=True)
+    return render(answers, status, request)
 
 
 def multileg_single(ctx: Writer, box: ContainerDep, body: RawBody, request: Request) -> Response:

@@ -57,7 +57,7 @@ async def book_fill(request: Request, block_id: int, found: Writer) -> Response:
     try:
         fill = _fill(form)
         with found.box.uow() as uow:
-            desk_blocks.book_fill(uow, found.ctx, block_id, fill)
+            desk_blocks.book_fill(uow, found.ctx, block_id, fill, found.box.fill_listeners)
             uow.commit()
     except AllotmentError as refused:
         values["error"] = str(refused)

@@ -11,16 +11,14 @@ balances with one upsert, or on PostgreSQL a copy of the new ones and an update 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
-from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Connection, func, or_, select, text
+from sqlalchemy import Connection, text
 
 from allotment.adapters import metrics
 from allotment.adapters.database import tables as t
@@ -39,9 +37,17 @@ from allotment.adapters.database.bulk import (
     stage,
 )
 from allotment.adapters.database.repositories.accounts import ACCOUNT_COLUMNS, account_from_row
+from allotment.adapters.database.repositories.ledger_reads import LedgerReads
+from allotment.adapters.database.repositories.ledger_sql import (
+    BALANCE_STAGE,
+    ON_CONFLICT,
+    UNNEST_VALUES,
+    UPSERT,
+    key_arrays,
+    unnest_ids,
+)
 from allotment.domain.accounts import Account
-from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry, Posting
-from allotment.services.ports import DanglingReference, EntryFilter, Mismatch, StoredEntry
+from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry
 
 CHUNK = 5000
 ZERO = Decimal(0)
@@ -57,62 +63,14 @@ ENTRY_COLUMNS = (
     "reverses_entry_id",
 )
 POSTING_COLUMNS = ("entry_id", "line", "account_id", "kind", "asset", "amount", "price")
-_new = tuple.__new__
 _ACCOUNT, _QUANTITY, _COST = itemgetter(0), attrgetter("quantity"), attrgetter("cost_amount")
 _KINDS = {kind.value: kind for kind in AssetKind}
 _KIND_TEXT = {kind: kind.value for kind in AssetKind}
 _FIGURE_TYPES = {Decimal, type(None)}
 """Enum `.value` is a descriptor call; a dict lookup is several times cheaper per row."""
-_ID_SEPARATOR = "\x1f"
-"""ASCII's unit separator: what splits a list of ids sent as one text (`_unnest_ids`)."""
 
 
-def _unnest_ids(ids: Sequence[str], placeholder: str) -> tuple[str, str | list[str]]:
-    """PostgreSQL: the ids as rows `v(id)` to join (not `= ANY(array)`: a generic plan would
-    compare each row with the whole array), and the one parameter they take. The ids go as
-    one text the server splits: psycopg builds an array parameter in Python, id by id, which
-    took 0.1 s for 100,000 ids, four times the whole statement otherwise. As an array when
-    an id holds the separator."""
-    joined = _ID_SEPARATOR.join(ids)
-    if ids and joined.count(_ID_SEPARATOR) == len(ids) - 1:
-        return f"unnest(string_to_array({placeholder}, E'\\x1f')) AS v(id)", joined
-    return f"unnest(CAST({placeholder} AS text[])) AS v(id)", list(ids)
-
-
-_UNNEST_VALUES = (
-    "unnest(CAST(:account_ids AS text[]), CAST(:kinds AS text[]), CAST(:assets AS text[]), "
-    "CAST(:quantities AS numeric[]), CAST(:costs AS numeric[])) "
-    "AS v(account_id, kind, asset, quantity, cost_amount)"
-)
-
-
-_UPSERT = (
-    "INSERT INTO balances (account_id, kind, asset, quantity, cost_amount) "
-    "SELECT v.account_id, v.kind, v.asset, v.quantity, v.cost_amount"
-)
-_ON_CONFLICT = (
-    "ON CONFLICT (account_id, kind, asset) DO UPDATE "
-    "SET quantity = EXCLUDED.quantity, cost_amount = EXCLUDED.cost_amount"
-)
-
-_BALANCE_STAGE = (
-    ("account_id", "text"),
-    ("kind", "text"),
-    ("asset", "text"),
-    ("quantity", "numeric"),
-    ("cost_amount", "numeric"),
-)
-
-
-def _key_arrays(keys: Sequence[BalanceKey]) -> dict[str, list[str]]:
-    return {
-        "account_ids": [key.account_id for key in keys],
-        "kinds": [_KIND_TEXT[key.kind] for key in keys],
-        "assets": [key.asset for key in keys],
-    }
-
-
-class SqlLedgerRepository:
+class SqlLedgerRepository(LedgerReads):
     def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._postgres = connection.dialect.name == "postgresql"
@@ -128,14 +86,18 @@ class SqlLedgerRepository:
         its participants' cash to plan, then books) does not ask the database again."""
 
     # Locks and balances -----------------------------------------------------------------------
-    def lock_accounts(self, company_id: int, ids: Sequence[str]) -> dict[str, Account]:
+    def lock_accounts(
+        self, company_id: int, ids: Sequence[str], *, with_balances: bool = False
+    ) -> dict[str, Account]:
         """The company's accounts among `ids`, locked for booking until the transaction ends:
         the lock `lock_balances` takes, taken up front by a batch that reads its accounts
         anyway (one statement, account id order; others' accounts are neither read nor locked).
+        `with_balances`: every balance of those accounts read at once as well, so that later
+        `lock_balances` calls for them answer from memory.
         """
         wanted = sorted(set(ids))
         if self._postgres:
-            source, ids = _unnest_ids(wanted, "%(ids)s")
+            source, ids = unnest_ids(wanted, "%(ids)s")
             rows: Iterable[Sequence[Any]] = driver_rows(
                 self._db,
                 f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a JOIN {source} "
@@ -147,6 +109,12 @@ class SqlLedgerRepository:
             rows = self._sqlite_accounts(company_id, wanted)
         found = {row[0]: account_from_row(row) for row in rows}
         self._locked.update(found)
+        if with_balances:
+            unread = [
+                account_id for account_id in sorted(found) if account_id not in self._read_accounts
+            ]
+            if unread:
+                self._read(unread)
         return found
 
     def _sqlite_accounts(self, company_id: int, wanted: Sequence[str]) -> list[Sequence[Any]]:
@@ -185,7 +153,7 @@ class SqlLedgerRepository:
         unlocked = accounts - self._locked if self._postgres else ()
         if unlocked:
             self._locked.update(unlocked)
-            source, ids = _unnest_ids(sorted(unlocked), ":ids")
+            source, ids = unnest_ids(sorted(unlocked), ":ids")
             self._db.execute(
                 text(
                     f"SELECT a.id FROM accounts AS a JOIN {source} ON a.id = v.id "
@@ -208,7 +176,7 @@ class SqlLedgerRepository:
         for start in range(0, len(accounts), CHUNK):
             chunk = accounts[start : start + CHUNK]
             if self._postgres:
-                source, ids = _unnest_ids(chunk, "%(ids)s")
+                source, ids = unnest_ids(chunk, "%(ids)s")
                 rows = driver_rows(
                     self._db,
                     "SELECT b.account_id, b.kind, b.asset, b.quantity, b.cost_amount "
@@ -225,8 +193,7 @@ class SqlLedgerRepository:
                 )
             if not rows:
                 continue
-            # Column by column, the named tuples built in C (all fields given), each figure
-            # converted once: no Python code per row (a fill reads 100,000 of them).
+            # Column by column, each figure converted once (a fill reads 100,000 rows).
             account_ids, kinds, assets, quantities, costs = zip(*rows, strict=True)
             keys = zip(account_ids, map(_KINDS.__getitem__, kinds), assets, strict=True)
             figures = zip(
@@ -234,8 +201,8 @@ class SqlLedgerRepository:
             )
             known.update(
                 zip(
-                    map(_new, repeat(BalanceKey), keys),
-                    map(_new, repeat(Balance), figures),
+                    map(BalanceKey._make, keys),
+                    map(Balance._make, figures),
                     strict=True,
                 )
             )
@@ -284,8 +251,8 @@ class SqlLedgerRepository:
         from a staging table, any other upserted from one."""
         if len(keys) < STAGE_THRESHOLD:
             self._db.execute(
-                text(f"{_UPSERT} FROM {_UNNEST_VALUES} {_ON_CONFLICT}"),
-                {**_key_arrays(keys), "quantities": quantities, "costs": costs},
+                text(f"{UPSERT} FROM {UNNEST_VALUES} {ON_CONFLICT}"),
+                {**key_arrays(keys), "quantities": quantities, "costs": costs},
             )
         else:
             groups: dict[bool | None, list[tuple[str, str, str, Decimal, Decimal]]] = {
@@ -305,19 +272,19 @@ class SqlLedgerRepository:
 
     def _upsert_staged(self, rows: Sequence[Sequence[Any]]) -> None:
         """Balances whose account's reading is not known: inserted or updated."""
-        staged = stage(self._db, "balance_changes", _BALANCE_STAGE, rows)
-        self._db.execute(text(f"{_UPSERT} FROM {staged} AS v {_ON_CONFLICT}"))
+        staged = stage(self._db, "balance_changes", BALANCE_STAGE, rows)
+        self._db.execute(text(f"{UPSERT} FROM {staged} AS v {ON_CONFLICT}"))
 
     def _insert_new(self, rows: Sequence[Sequence[Any]]) -> None:
         """Balances the lock's reading found absent: no row can have appeared since."""
-        insert_values(self._db, t.balances, [name for name, _ in _BALANCE_STAGE], rows)
+        insert_values(self._db, t.balances, [name for name, _ in BALANCE_STAGE], rows)
 
     def _update_existing(self, rows: Sequence[Sequence[Any]]) -> None:
         """Balances the lock's reading found: every one of them is updated, or the batch fails
         (a row gone meanwhile would mean a broken lock, never a silently lost balance)."""
         if not rows:
             return
-        staged = stage(self._db, "balance_updates", _BALANCE_STAGE, rows)
+        staged = stage(self._db, "balance_updates", BALANCE_STAGE, rows)
         updated = self._db.execute(
             text(
                 f"UPDATE balances AS b SET quantity = v.quantity, cost_amount = v.cost_amount "
@@ -327,33 +294,6 @@ class SqlLedgerRepository:
         ).rowcount
         if updated != len(rows):
             raise RuntimeError(f"{len(rows)} balances to update, {updated} found")
-
-    def balances(
-        self, account_ids: Sequence[str], kind: str | None = None
-    ) -> dict[BalanceKey, Balance]:
-        found: dict[BalanceKey, Balance] = {}
-        wanted = sorted(set(account_ids))
-        for start in range(0, len(wanted), CHUNK):
-            query = select(t.balances).where(
-                t.balances.c.account_id.in_(wanted[start : start + CHUNK])
-            )
-            if kind is not None:
-                query = query.where(t.balances.c.kind == kind)
-            for row in self._db.execute(query):
-                found[BalanceKey(row.account_id, AssetKind(row.kind), row.asset)] = Balance(
-                    row.quantity, row.cost_amount
-                )
-        return found
-
-    def iter_balances(self) -> Iterator[tuple[BalanceKey, Balance]]:
-        query = select(t.balances).order_by(
-            t.balances.c.account_id, t.balances.c.kind, t.balances.c.asset
-        )
-        for row in self._db.execute(query):
-            yield (
-                BalanceKey(row.account_id, AssetKind(row.kind), row.asset),
-                Balance(row.quantity, row.cost_amount),
-            )
 
     # Journal ----------------------------------------------------------------------------------
     def add_entries(
@@ -448,136 +388,3 @@ class SqlLedgerRepository:
     def reserve_entry_ids(self, count: int) -> list[int]:
         """Ids for entries to add later in this transaction, drawn at once."""
         return reserve_ids(self._db, t.journal_entries, count)
-
-    def entry(self, company_id: int, entry_id: int) -> StoredEntry | None:
-        row = self._db.execute(
-            select(t.journal_entries).where(
-                t.journal_entries.c.id == entry_id, t.journal_entries.c.company_id == company_id
-            )
-        ).first()
-        if row is None:
-            return None
-        return self._stored([row])[0]
-
-    def entries(self, query: EntryFilter) -> list[StoredEntry]:
-        j, p = t.journal_entries, t.postings
-        statement = select(j).where(j.c.company_id == query.company_id, j.c.id > query.after_id)
-        account_filter = None
-        if query.account_id is not None:
-            account_filter = [query.account_id]
-        if query.account_ids is not None:
-            allowed = sorted(query.account_ids)
-            account_filter = [a for a in (account_filter or allowed) if a in query.account_ids]
-        if account_filter is not None:
-            statement = statement.where(
-                j.c.id.in_(select(p.c.entry_id).where(p.c.account_id.in_(account_filter)))
-            )
-        if query.trade_date_from is not None:
-            statement = statement.where(j.c.trade_date >= query.trade_date_from)
-        if query.trade_date_to is not None:
-            statement = statement.where(j.c.trade_date <= query.trade_date_to)
-        if query.entry_type is not None:
-            statement = statement.where(j.c.entry_type == query.entry_type)
-        rows = self._db.execute(statement.order_by(j.c.id).limit(query.limit)).all()
-        return self._stored(rows)
-
-    def _stored(self, rows: Sequence[object]) -> list[StoredEntry]:
-        ids = [row.id for row in rows]  # type: ignore[attr-defined]
-        by_entry: dict[int, list[Posting]] = defaultdict(list)
-        if ids:
-            query = (
-                select(t.postings)
-                .where(t.postings.c.entry_id.in_(ids))
-                .order_by(t.postings.c.entry_id, t.postings.c.line)
-            )
-            for p in self._db.execute(query):
-                by_entry[p.entry_id].append(
-                    Posting(p.account_id, AssetKind(p.kind), p.asset, p.amount, p.price)
-                )
-        return [
-            StoredEntry(
-                id=row.id,  # type: ignore[attr-defined]
-                company_id=row.company_id,  # type: ignore[attr-defined]
-                entry=JournalEntry(
-                    row.entry_type,  # type: ignore[attr-defined]
-                    tuple(by_entry[row.id]),  # type: ignore[attr-defined]
-                    row.description,  # type: ignore[attr-defined]
-                    row.reverses_entry_id,  # type: ignore[attr-defined]
-                ),
-                trade_date=row.trade_date,  # type: ignore[attr-defined]
-                created_at=row.created_at,  # type: ignore[attr-defined]
-                created_by=row.created_by,  # type: ignore[attr-defined]
-                dialect=row.dialect,  # type: ignore[attr-defined]
-            )
-            for row in rows
-        ]
-
-    def is_reversed(self, entry_id: int) -> bool:
-        found = self._db.execute(
-            select(t.journal_entries.c.id).where(t.journal_entries.c.reverses_entry_id == entry_id)
-        ).first()
-        return found is not None
-
-    def recompute(self) -> list[Mismatch]:
-        """Every balance recomputed from the postings, compared with the stored running total."""
-        sums: dict[BalanceKey, Decimal] = defaultdict(Decimal)
-        query = select(
-            t.postings.c.account_id, t.postings.c.kind, t.postings.c.asset, t.postings.c.amount
-        )
-        if self._postgres:
-            query = select(
-                t.postings.c.account_id,
-                t.postings.c.kind,
-                t.postings.c.asset,
-                func.sum(t.postings.c.amount),
-            ).group_by(t.postings.c.account_id, t.postings.c.kind, t.postings.c.asset)
-        for account_id, kind, asset, amount in self._db.execute(query):
-            sums[BalanceKey(account_id, AssetKind(kind), asset)] += Decimal(amount)
-        mismatches = []
-        stored = dict(self.iter_balances())
-        for key in sorted(set(sums) | set(stored)):
-            recomputed = sums.get(key, ZERO)
-            held = stored[key].quantity if key in stored else ZERO
-            if recomputed != held:
-                mismatches.append(Mismatch(key, held, recomputed))
-        return mismatches
-
-    # References -------------------------------------------------------------------------------
-    def dangling_references(self) -> list[DanglingReference]:
-        """Rows of the ledger tables whose reference names no row, found set-based: one scan per
-        table, outer-joined to each referred table, keeping the rows where a referred row is
-        missing. These tables carry no per-row foreign keys (bulk booking; decision 0009)."""
-        checked = (
-            (t.journal_entries, (("company_id", t.companies),)),
-            (t.postings, (("entry_id", t.journal_entries), ("account_id", t.accounts))),
-            (
-                t.allocations,
-                (
-                    ("company_id", t.companies),
-                    ("entry_id", t.journal_entries),
-                    ("account_id", t.accounts),
-                    ("source_account_id", t.accounts),
-                    ("instrument_id", t.instruments),
-                    ("block_id", t.blocks),
-                ),
-            ),
-            (t.balances, (("account_id", t.accounts),)),
-        )
-        found: list[DanglingReference] = []
-        for table, references in checked:
-            # A row is named by its id; a balance, which has none, by its key.
-            named_by = list(table.primary_key.columns)
-            width = len(named_by)
-            referred = [(name, parent.alias(f"referred_{name}")) for name, parent in references]
-            pairs = [c for name, r in referred for c in (table.c[name], r.c.id)]
-            query = select(*named_by, *pairs).select_from(table)
-            for name, r in referred:
-                query = query.outerjoin(r, r.c.id == table.c[name])
-            missing = or_(*(table.c[name].is_not(None) & r.c.id.is_(None) for name, r in referred))
-            for row in self._db.execute(query.where(missing).order_by(*named_by)):
-                row_id = row[0] if width == 1 else " ".join(str(v) for v in row[:width])
-                for index, (name, _) in enumerate(referred):
-                    value, referred_id = row[width + 2 * index], row[width + 1 + 2 * index]
-                    if value is not None and referred_id is None:
-                        found.append(DanglingReference(table.name, name, row_id, str(value)))
-        return found

@@ -100,6 +100,7 @@ def create_block(
             master_reference=body.master_reference,
             allocation_key_id=body.allocation_key_id,
             block_id=body.id,
+            listeners=box.fill_listeners,
         )
         out = block_out(uow, ctx, block, providers)
         uow.commit()
@@ -143,6 +144,7 @@ def add_fill(block_id: IdPath, body: FillIn, ctx: NativeContext, box: ContainerD
             on_trade_date(ctx, body.trade_date),
             block_id,
             blocks.FillInput(body.quantity, body.price, body.executed_at),
+            listeners=box.fill_listeners,
         )
         uow.commit()
     return _fill(fill)
