@@ -55,6 +55,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/bookbuilding_search.py
 	$(BIN)/python bench/fix_alloc.py
 	$(BIN)/python bench/desk_blotter.py
+	$(BIN)/python bench/small_writes.py --clients 4 --workers 2 --seconds 30
+	$(BIN)/python bench/small_writes.py --clients 8 --workers 2 --seconds 30
+	$(BIN)/python bench/small_writes.py --clients 8 --via-proxy --seconds 30
 
 # Every benchmark at a small size, on SQLite and (when a PostgreSQL URL is set) PostgreSQL: CI
 # runs it so that a benchmark cannot rot unnoticed. The figures mean little at this size.
@@ -66,6 +69,7 @@ bench-smoke: $(STAMP)
 	$(BIN)/python bench/fix_alloc.py --instructions 50
 	$(BIN)/python bench/desk_blotter.py --allocations 10000 --blocks 200 --runs 2
 	$(BIN)/python bench/import_file.py --rows 2000 --accounts 100
+	$(BIN)/python bench/small_writes.py --clients 2 --seconds 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
