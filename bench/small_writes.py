@@ -89,6 +89,7 @@ class Result:
     app_cpu: float
     db_cpu: float
     health_p50: float
+    health_one_worker: float | None = None
 
     @property
     def rate(self) -> float:
@@ -102,11 +103,12 @@ class Result:
         failed = f" | FAILED {self.failures}" if self.failures else ""
         per = 1000 / max(self.requests, 1)
         p50, p99 = self.pct(0.5), self.pct(0.99)
+        one = "" if self.health_one_worker is None else f" (1 worker {self.health_one_worker:.1f})"
         return (
             f"{self.rate:7,.0f} requests/s | p50 {p50:6.1f} ms | p99 {p99:6.1f} ms"
             f" | server CPU/request app {self.app_cpu * per:5.2f} ms + db"
             f" {self.db_cpu * per:5.2f} ms | kept-alive GET /health p50 {self.health_p50:5.1f} ms"
-            f"{failed}"
+            f"{one}{failed}"
         )
 
     @staticmethod
@@ -147,6 +149,8 @@ def run(checkout: Path, admin_url: str | None, args: argparse.Namespace) -> Resu
             base = f"http://127.0.0.1:{port}"
         headers = prepare(base)
         result = asyncio.run(load(base, headers, args.clients, args.seconds, servers, url))
+        if workers > 1 and not args.via_proxy:
+            result.health_one_worker = one_worker_health(allotment, env, folder)
         check = subprocess.run(
             [str(allotment), "ledger", "check"], env=env, capture_output=True, text=True
         )
@@ -212,6 +216,13 @@ def serve_command(allotment: Path, port: int, workers: int) -> list[str]:
         return [*command, "--workers", str(workers)] if workers > 1 else command
     python = allotment.parent / "python"
     return [str(python), "-c", BASELINE_SERVE, "127.0.0.1", str(port), str(workers)]
+
+
+def one_worker_health(allotment: Path, env: dict[str, str], folder: Path) -> float:
+    """The kept-alive `GET /health` p50 of one worker on the same database, for comparison."""
+    port = cluster.free_port()
+    with served(allotment, env, port, 1, folder):
+        return asyncio.run(health_p50(f"http://127.0.0.1:{port}"))
 
 
 def prepare(base: str) -> dict[str, str]:
