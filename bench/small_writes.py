@@ -69,7 +69,8 @@ def main() -> None:
             result = run(checkout, admin_url, args)
             results[name].append(result)
             print(f"round {round_ + 1} {name:<8} {result.line()}", flush=True)
-    mode = "3 hosts behind nginx" if args.via_proxy else f"--workers {args.workers}"
+    workers = args.workers if admin_url else 1
+    mode = "3 hosts behind nginx" if args.via_proxy else f"--workers {workers}"
     backend = "PostgreSQL" if admin_url else "SQLite (one worker)"
     print()
     print(f"small writes, {args.clients} clients, {mode}, {backend}, {args.seconds:g} s each:")
