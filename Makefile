@@ -57,6 +57,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/desk_blotter.py
 	$(BIN)/python bench/fairness.py
 	$(BIN)/python bench/growth.py
+	$(BIN)/python bench/small_writes.py --clients 4 --workers 2 --seconds 30
+	$(BIN)/python bench/small_writes.py --clients 8 --workers 2 --seconds 30
+	$(BIN)/python bench/small_writes.py --clients 8 --via-proxy --seconds 30
 
 # Every benchmark at a small size, on SQLite and (when a PostgreSQL URL is set) PostgreSQL: CI
 # runs it so that a benchmark cannot rot unnoticed. The figures mean little at this size.
@@ -70,6 +73,7 @@ bench-smoke: $(STAMP)
 	$(BIN)/python bench/import_file.py --rows 2000 --accounts 100
 	$(BIN)/python bench/fairness.py --rows 20000 --accounts 20
 	$(BIN)/python bench/growth.py --postings 20000 --items 200 --participants 1000 --cas 2000 --runs 3 --repeats 1
+	$(BIN)/python bench/small_writes.py --clients 2 --seconds 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -59,8 +62,27 @@ def _decoy(hasher: PasswordHasher) -> str:
 _DECOYS: dict[int, tuple[PasswordHasher, str]] = {}
 
 
+_APP_KEY_CHECKED: ContextVar[tuple[str, int] | None] = ContextVar(
+    "allotment_app_key_checked", default=None
+)
+
+
+@contextmanager
+def app_key_checked(key: str, company_id: int) -> Iterator[None]:
+    """Within this block (the rest of one request, whose app key was just read), the key is
+    known to be `company_id`'s: `check_app_key` answers it without reading it again."""
+    reset = _APP_KEY_CHECKED.set((key, company_id))
+    try:
+        yield
+    finally:
+        _APP_KEY_CHECKED.reset(reset)
+
+
 def check_app_key(uow: UnitOfWork, key: str | None) -> int:
     """The company an ETNA application key belongs to; Forbidden when missing or unknown."""
+    checked = _APP_KEY_CHECKED.get()
+    if key and checked is not None and checked[0] == key:
+        return checked[1]
     record = uow.identity.app_key(key) if key else None
     if record is None or not record.active:
         raise Forbidden("Application key is not defined or does not exist")

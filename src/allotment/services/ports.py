@@ -371,7 +371,7 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(
-        self, *, write: bool = True
+        self, *, write: bool = True, single: bool = False
     ) -> AbstractContextManager[UnitOfWork, bool | None]: ...
 
 

@@ -89,10 +89,17 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
 
     @contextmanager
-    def __call__(self, *, write: bool = True) -> Iterator[SqlUnitOfWork]:
+    def __call__(self, *, write: bool = True, single: bool = False) -> Iterator[SqlUnitOfWork]:
+        """`single`: statements that need no transaction around them (each stands alone, as
+        a claim of an Idempotency-Key or a look-up of who calls): on PostgreSQL they run in
+        autocommit, saving the BEGIN and the COMMIT or ROLLBACK round trips (decision 0037)."""
         dry = dryrun.current()
         if dry is not None:
             with self._dry(dry) as uow:
+                yield uow
+            return
+        if single and self.engine.dialect.name == "postgresql":
+            with self._alone() as uow:
                 yield uow
             return
         options = {} if write else {"sqlite_begin": "DEFERRED"}
@@ -136,6 +143,15 @@ class SqlUnitOfWorkFactory:
                     raise
             else:
                 transaction.rollback()
+
+    @contextmanager
+    def _alone(self) -> Iterator[SqlUnitOfWork]:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            try:
+                yield SqlUnitOfWork(connection)
+            except IntegrityError as error:
+                log.info("integrity error turned into a conflict: %s", error.orig)
+                raise Conflict("the change clashes with data stored meanwhile") from error
 
     @contextmanager
     def _dry(self, dry: dryrun.DryRun) -> Iterator[SqlUnitOfWork]:

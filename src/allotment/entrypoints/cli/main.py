@@ -97,6 +97,10 @@ def load_demo(box: Container) -> bool:
     return loaded
 
 
+WORKER_START_SECONDS = 60
+"""How long a `--workers` process may take to start and to answer a health check."""
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
@@ -106,6 +110,8 @@ def serve(
 ) -> None:
     """Serve every API on one port (OpenAPI at /docs)."""
     import uvicorn
+
+    from allotment.entrypoints.http import transport
 
     refused = deployment.refusal(Settings(), workers)
     if refused is not None:
@@ -129,6 +135,11 @@ def serve(
         log_level=box.settings.log_level.lower(),
         access_log=False,
         factory=False,
+        http=transport.PROTOCOL,
+        # A worker answers the supervisor's health check only once it has imported the app,
+        # which takes seconds on a busy host: within uvicorn's 5 s default it was killed and
+        # spawned again, endlessly (decision 0037).
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
 
 

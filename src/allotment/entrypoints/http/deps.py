@@ -76,7 +76,8 @@ def resolve_principal(request: Request, box: Container, *, allow_basic: bool = F
 
 def _verified_principal(request: Request, box: Container, *, allow_basic: bool) -> Principal:
     token = bearer_token(request)
-    with box.uow(write=False) as uow:
+    # One look-up (of the user or API client), no transaction around it.
+    with box.uow(write=False, single=True) as uow:
         if token is not None:
             return auth.principal_from_token(uow, box.tokens, token)
         credentials = basic_credentials(request) if allow_basic else None

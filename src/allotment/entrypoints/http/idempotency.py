@@ -21,6 +21,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -97,8 +98,8 @@ class IdempotencyMiddleware:
         body = await _read_all(receive)
         if body is None:
             return  # the client went away (or its body was refused as too large): nothing to do
-        claim = Claim(caller[0], key, secrets.token_hex(16))
-        digest = _digest(scope, headers, body, caller[1])
+        claim = Claim(caller.company_id, key, secrets.token_hex(16))
+        digest = _digest(scope, headers, body, caller.subject)
         try:
             claimed = await run_in_threadpool(self._reserve, claim, digest)
             if not claimed:
@@ -107,9 +108,13 @@ class IdempotencyMiddleware:
         except Exception as failure:
             await self._fail(request, failure, send)
             return
-        await self._run(scope, body, send, claim)
+        if caller.app_key is None:
+            await self._run(scope, body, send, claim)
+            return
+        with auth.app_key_checked(caller.app_key, caller.company_id):  # the route reads it once
+            await self._run(scope, body, send, claim)
 
-    def _caller_of(self, request: Request, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
+    def _caller_of(self, request: Request, headers: dict[bytes, bytes]) -> Caller | None:
         """The verified caller's company (whose keys these are) and subject (part of the
         request: another caller reusing a key gets 422, never the first caller's answer); None
         when the application will refuse the caller."""
@@ -120,20 +125,22 @@ class IdempotencyMiddleware:
             )
         except Unauthorized:
             return None
-        if path.startswith(ETNA_PREFIXES):
-            app_key = headers.get(b"et-app-key", b"").decode("latin-1") or None
-            try:
-                with self.box.uow(write=False) as uow:
-                    company_id = auth.check_app_key(uow, app_key)
-            except Forbidden:
-                return None
-            if company_id != principal.company_id:
-                return None
-        return principal.company_id, f"{principal.kind.value}:{principal.subject}"
+        subject = f"{principal.kind.value}:{principal.subject}"
+        if not path.startswith(ETNA_PREFIXES):
+            return Caller(principal.company_id, subject, None)
+        app_key = headers.get(b"et-app-key", b"").decode("latin-1") or None
+        try:
+            with self.box.uow(write=False, single=True) as uow:
+                company_id = auth.check_app_key(uow, app_key)
+        except Forbidden:
+            return None
+        if company_id != principal.company_id or app_key is None:
+            return None
+        return Caller(principal.company_id, subject, app_key)
 
     def _reserve(self, claim: Claim, digest: str) -> bool:
         now = self.box.clock.now()
-        with self.box.uow() as uow:
+        with self.box.uow(single=True) as uow:  # each statement of a claim stands alone
             claimed = uow.idempotency.reserve(
                 claim.company_id, claim.key, digest, now, now + self.lease, claim.token
             )
@@ -147,7 +154,7 @@ class IdempotencyMiddleware:
         await unavailable_answer(request)(request.scope, _no_receive, send)
 
     async def _replay(self, request: Request, claim: Claim, digest: str, send: Send) -> None:
-        with self.box.uow(write=False) as uow:
+        with self.box.uow(write=False, single=True) as uow:
             stored = uow.idempotency.get(claim.company_id, claim.key)
         if stored is not None and stored.request_hash == digest and stored.state == "done":
             response = _stored_answer(request, stored)
@@ -214,7 +221,7 @@ class IdempotencyMiddleware:
                 log.warning("could not renew the lease of an Idempotency-Key: %s", error)
 
     def _renew(self, claim: Claim) -> None:
-        with self.box.uow() as uow:
+        with self.box.uow(single=True) as uow:
             until = self.box.clock.now() + self.lease
             uow.idempotency.renew(claim.company_id, claim.key, claim.token, until)
             uow.commit()
@@ -226,7 +233,7 @@ class IdempotencyMiddleware:
         if "no-store" in headers.get(b"cache-control", ""):
             content_type, body = WITHHELD, b""
         try:
-            with self.box.uow() as uow:
+            with self.box.uow(single=status < 500) as uow:  # storing the answer: one statement
                 if status >= 500:
                     uow.idempotency.release(claim.company_id, claim.key, claim.token)
                 else:
@@ -239,6 +246,16 @@ class IdempotencyMiddleware:
                 raise
             # Its lease will pass: a retry then runs again, or learns that it was booked.
             log.warning("could not store the answer of an Idempotency-Key: %s", error)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Whose keys these are (the company), who asks (part of the request), and the ETNA app
+    key that was checked for it (None off ETNA's paths)."""
+
+    company_id: int
+    subject: str
+    app_key: str | None
 
 
 def _stored_answer(request: Request, stored: IdempotencyRecord) -> Response:
