@@ -351,7 +351,6 @@ class UnitOfWork(Protocol):
     @property
     def dialect_name(self) -> str: ...
 
-    # Each capability's repository, built by the unit of work itself (decision 0038).
     allocation_files: c.FileClaims
     blocktrade: c.ClientOrderRepository
     bookbuilding: c.BookbuildingRepository
