@@ -9,22 +9,9 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "allotment"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-PENDING = frozenset(
-    {
-        "adapters/database/repositories/ledger.py",
-        "domain/ledger.py",
-        "entrypoints/http/etna.py",
-        "services/booking_uniform.py",
-        "services/saxo_fills.py",
-    }
-)
-"""Modules of the booking path being rewritten to this shape; checked by the xfail test below
-until they are, then this set is emptied and the xfail removed."""
 
 
 @dataclass(frozen=True)
@@ -105,11 +92,10 @@ def tricks(module: str, text: str) -> list[Finding]:
     return visitor.found
 
 
-def findings(*, pending: bool) -> list[str]:
+def findings() -> list[str]:
     return [
         str(finding)
         for module, text in modules()
-        if (module in PENDING) == pending
         for finding in (*sizes(module, text), *tricks(module, text))
     ]
 
@@ -132,15 +118,4 @@ def test_the_checks_see_what_they_look_for() -> None:
 
 
 def test_every_module_keeps_the_shape() -> None:
-    assert findings(pending=False) == []
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="being rewritten on the booking path: adapters/database/repositories/ledger.py "
-    "(583 lines, tuple.__new__), domain/ledger.py (object.__new__, object.__setattr__), "
-    "services/booking_uniform.py (decide_uniform 116 lines, tuple.__new__), "
-    "services/saxo_fills.py and entrypoints/http/etna.py (gc.disable)",
-)
-def test_the_booking_path_modules_keep_the_shape() -> None:
-    assert findings(pending=True) == []
+    assert findings() == []

@@ -185,109 +185,170 @@ def decide_uniform(
     """Each item's code, in order, as the general path decides it; an accepted item's entry
     (the postings of `Trade.entry`, in its order) and trade value go into `entries` and
     `booked_values`, and its balances into `state`."""
-    shape = _Shape(terms)
-    counterparty, price = terms.counterparty, terms.price
-    security, currency = str(terms.instrument.id), terms.instrument.currency
-    buying = terms.side == "Buy"
-    fee_id = None if terms.fee_account is None else terms.fee_account.id
-    by_client, short_allowed = terms.fees_paid_by_client, terms.short_allowed
-    their_security = BalanceKey(counterparty.id, _SECURITY, security)
-    their_cash = BalanceKey(counterparty.id, _CASH, currency)
-    fee_key = BalanceKey(fee_id or "", _CASH, currency)
-    balances, of_client = state.balances, keys.of_client
-    floors = {key: state.floor(key, short_allowed) for key in (their_security, their_cash)}
-    if fee_id is not None:
-        floors[fee_key] = state.floor(fee_key, short_allowed)
+    decider = _Uniform(state, terms, keys)
     codes: list[BookingCode] = []
     accepted: list[str] = []
-    charged_any = False
     for index in indexes:
         request = requests[index]
         if not isinstance(request, BookingRequest):
             codes.append(request)
             continue
-        code = shape(request)
-        their_position = balances.get(their_security) or _NOTHING
-        if code is _OK and buying and premium_refused(counterparty, their_position, price):
-            code = BookingCode.PREMIUM_NOT_ALLOWED
-        if code is not _OK:
-            codes.append(code)
-            continue
-        client_id, quantity = request.client.id, request.quantity
-        value = values[quantity]
-        # Trade.entry: the fees, summed as its FeeLegs are, netted into the payer's cash line.
+        value = values[request.quantity]
+        code, entry = decider.decide(request, value)
+        codes.append(code)
+        if entry is not None:
+            entries[index] = entry
+            booked_values[index] = value
+            accepted.append(request.client.id)
+    if accepted:
+        state.touched.update(chain.from_iterable(map(keys.of_client.__getitem__, accepted)))
+        state.touched.update((decider.their_security, decider.their_cash))
+        if decider.charged_any:
+            state.touched.add(decider.fee_key)
+    return codes
+
+
+class _Uniform:
+    """One uniform batch's shared terms and running balances: `decide` answers one item as
+    `Trade.entry` + `LedgerState.apply` would."""
+
+    def __init__(self, state: LedgerState, terms: UniformTerms, keys: UniformKeys) -> None:
+        self.state, self.terms, self.of_client = state, terms, keys.of_client
+        self.shape = _Shape(terms)
+        self.security, self.currency = str(terms.instrument.id), terms.instrument.currency
+        self.buying = terms.side == "Buy"
+        self.fee_id = None if terms.fee_account is None else terms.fee_account.id
+        counterparty = terms.counterparty.id
+        self.their_security = BalanceKey(counterparty, _SECURITY, self.security)
+        self.their_cash = BalanceKey(counterparty, _CASH, self.currency)
+        self.fee_key = BalanceKey(self.fee_id or "", _CASH, self.currency)
+        keys_with_floors = [self.their_security, self.their_cash]
+        if self.fee_id is not None:
+            keys_with_floors.append(self.fee_key)
+        self.floors = {key: state.floor(key, terms.short_allowed) for key in keys_with_floors}
+        self.charged_any = False
+
+    def _fees(self, request: BookingRequest) -> tuple[Decimal, bool]:
+        """Trade.entry's fees, summed as its FeeLegs are, and whether any was charged."""
         fees, charged = ZERO, False
-        if fee_id is not None:
+        if self.fee_id is not None:
             for amount in (request.commission, request.tax, request.other_fees):
                 if amount:
                     fees += amount
                     charged = True
-        client_fees, their_fees = (fees, ZERO) if by_client else (ZERO, fees)
-        if buying:
+        return fees, charged
+
+    def _refusal(
+        self, moves: list[tuple[BalanceKey, Balance, Decimal, Decimal | None]]
+    ) -> BookingCode | None:
+        """The rule the first shrinking balance below its floor breaks (as LedgerState.apply
+        orders them), or None."""
+        refused = []
+        for key, before, after, floor in moves:
+            if after < before.quantity:
+                if floor is _ASK:
+                    floor = self.state.floor(key, self.terms.short_allowed)
+                if floor is not None and after < floor:
+                    refused.append((key, self.state.rule_for(key, after, self.terms.short_allowed)))
+        return min(refused)[1] if refused else None
+
+    def decide(
+        self, request: BookingRequest, value: Decimal
+    ) -> tuple[BookingCode, JournalEntry | None]:
+        terms, balances = self.terms, self.state.balances
+        price = terms.price
+        code = self.shape(request)
+        their_position = balances.get(self.their_security) or _NOTHING
+        if (
+            code is _OK
+            and self.buying
+            and premium_refused(terms.counterparty, their_position, price)
+        ):
+            code = BookingCode.PREMIUM_NOT_ALLOWED
+        if code is not _OK:
+            return code, None
+        client_id, quantity = request.client.id, request.quantity
+        fees, charged = self._fees(request)
+        client_fees, their_fees = (fees, ZERO) if terms.fees_paid_by_client else (ZERO, fees)
+        if self.buying:
             client_moves, their_moves = quantity, -quantity
             client_cash, their_cash_move = -value - client_fees, value - their_fees
         else:
             client_moves, their_moves = -quantity, quantity
             client_cash, their_cash_move = value - client_fees, -value - their_fees
-        my_security, my_cash = of_client[client_id]
+        my_security, my_cash = self.of_client[client_id]
         my_position = balances.get(my_security) or _NOTHING
         my_money = balances.get(my_cash) or _NOTHING
-        their_money = balances.get(their_cash) or _NOTHING
-        fee_money = balances.get(fee_key) or _NOTHING
-        my_position_after = my_position.quantity + client_moves
-        my_money_after = my_money.quantity + client_cash
-        their_position_after = their_position.quantity + their_moves
-        their_money_after = their_money.quantity + their_cash_move
-        fee_money_after = fee_money.quantity + fees
-        refused = []
-        for key, before, after, floor in (
-            (my_security, my_position, my_position_after, _ASK),
-            (my_cash, my_money, my_money_after, _ASK),
-            (their_security, their_position, their_position_after, floors[their_security]),
-            (their_cash, their_money, their_money_after, floors[their_cash]),
-            (fee_key, fee_money, fee_money_after, floors[fee_key] if charged else None),
-        ):
-            if after < before.quantity:
-                if floor is _ASK:
-                    floor = state.floor(key, short_allowed)
-                if floor is not None and after < floor:
-                    refused.append((key, state.rule_for(key, after, short_allowed)))
-        if refused:
-            codes.append(min(refused)[1])
-            continue
-        balances[my_security] = Balance(
-            my_position_after, moved_cost(my_position, client_moves, price)
+        their_money = balances.get(self.their_cash) or _NOTHING
+        fee_money = balances.get(self.fee_key) or _NOTHING
+        moves = [
+            (my_security, my_position, my_position.quantity + client_moves, _ASK),
+            (my_cash, my_money, my_money.quantity + client_cash, _ASK),
+            (
+                self.their_security,
+                their_position,
+                their_position.quantity + their_moves,
+                self.floors[self.their_security],
+            ),
+            (
+                self.their_cash,
+                their_money,
+                their_money.quantity + their_cash_move,
+                self.floors[self.their_cash],
+            ),
+            (
+                self.fee_key,
+                fee_money,
+                fee_money.quantity + fees,
+                self.floors[self.fee_key] if charged else None,
+            ),
+        ]
+        refused = self._refusal(moves)
+        if refused is not None:
+            return refused, None
+        cash = (client_cash, their_cash_move, fees if charged else None)
+        return _OK, self._apply(request, moves, cash)
+
+    def _apply(
+        self,
+        request: BookingRequest,
+        moves: list[tuple[BalanceKey, Balance, Decimal, Decimal | None]],
+        cash: tuple[Decimal, Decimal, Decimal | None],
+    ) -> JournalEntry:
+        """An accepted item's balances into the running state, and its entry."""
+        balances, price = self.state.balances, self.terms.price
+        counterparty, client_id, quantity = (
+            self.terms.counterparty.id,
+            request.client.id,
+            request.quantity,
         )
-        balances[my_cash] = Balance(my_money_after, my_money.cost_amount)
-        balances[their_security] = Balance(
-            their_position_after, moved_cost(their_position, their_moves, price)
+        (mine, my_position, _, _), (my_cash, my_money, _, _) = moves[0], moves[1]
+        their_position, their_money = moves[2][1], moves[3][1]
+        client_moves = quantity if self.buying else -quantity
+        balances[mine] = Balance(moves[0][2], moved_cost(my_position, client_moves, price))
+        balances[my_cash] = Balance(moves[1][2], my_money.cost_amount)
+        balances[self.their_security] = Balance(
+            moves[2][2], moved_cost(their_position, -client_moves, price)
         )
-        balances[their_cash] = Balance(their_money_after, their_money.cost_amount)
-        seller, buyer = (counterparty.id, client_id) if buying else (client_id, counterparty.id)
+        balances[self.their_cash] = Balance(moves[3][2], their_money.cost_amount)
+        client_cash, their_cash_move, fees = cash
+        seller, buyer = (counterparty, client_id) if self.buying else (client_id, counterparty)
         buyer_cash, seller_cash = (
-            (client_cash, their_cash_move) if buying else (their_cash_move, client_cash)
+            (client_cash, their_cash_move) if self.buying else (their_cash_move, client_cash)
         )
+        security, currency = self.security, self.currency
         postings: tuple[Posting, ...] = (
             Posting(seller, _SECURITY, security, -quantity, price),
             Posting(buyer, _SECURITY, security, quantity, price),
             Posting(buyer, _CASH, currency, buyer_cash, None),
             Posting(seller, _CASH, currency, seller_cash, None),
         )
-        if charged:
-            assert fee_id is not None
-            balances[fee_key] = Balance(fee_money_after, fee_money.cost_amount)
-            postings += (Posting(fee_id, _CASH, currency, fees, None),)
-            charged_any = True
-        entries[index] = JournalEntry("trade", postings)
-        booked_values[index] = value
-        accepted.append(client_id)
-        codes.append(_OK)
-    if accepted:
-        state.touched.update(chain.from_iterable(map(of_client.__getitem__, accepted)))
-        state.touched.update((their_security, their_cash))
-        if charged_any:
-            state.touched.add(fee_key)
-    return codes
+        if fees is not None:
+            assert self.fee_id is not None
+            balances[self.fee_key] = Balance(moves[4][2], moves[4][1].cost_amount)
+            postings += (Posting(self.fee_id, _CASH, currency, fees, None),)
+            self.charged_any = True
+        return JournalEntry("trade", postings)
 
 
 _ASK = Decimal("NaN")
