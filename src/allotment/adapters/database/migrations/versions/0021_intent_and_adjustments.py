@@ -1,7 +1,7 @@
 """pre-trade intent, allocation adjustments, and the fairness ledger read by a covering index
 
-Revision ID: 0022
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Written by hand. A block's intended allocation (a key's split or an explicit list, written once
 before its first fill), each adjustment a fill's allocation made to what the engine decided (a
 margin reduction, a refusal, a booking to the error account, an over-fill), and the fairness
@@ -18,8 +18,8 @@ from alembic import op
 
 import allotment.adapters.database.types
 
-revision: str = "0022"
-down_revision: str | Sequence[str] | None = "0019"
+revision: str = "0021"
+down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """refusals: the allocation items each dialect refused; the audit trail searchable by object
 
-Revision ID: 0021
+Revision ID: 0020
 Revises: 0019
 Written by hand. The desk's exceptions queue lists refused allocation items (decision 0027,
 later additions): each dialect records the items it refuses with the account, the code and the
@@ -16,7 +16,7 @@ from alembic import op
 
 import allotment.adapters.database.types
 
-revision: str = "0021"
+revision: str = "0020"
 down_revision: str | Sequence[str] | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
