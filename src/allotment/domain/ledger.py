@@ -51,7 +51,7 @@ class BalanceKey(NamedTuple):
 
 class Posting(NamedTuple):
     """One line of an entry. A named tuple: a large batch builds millions of them, and a
-    tuple is built several times faster than a frozen dataclass (and is as immutable)."""
+    tuple is cheaper to build than a frozen dataclass (and is as immutable; decision 0028)."""
 
     account_id: str
     kind: AssetKind

@@ -2,8 +2,8 @@
 the order they were asked for, while the thread that asked goes on computing.
 
 A large write (a COPY, a staged update) mostly waits on the server. Run where it is asked for,
-it keeps the deciding thread waiting too: a 100,000-participant fill waited about 4 s for its
-own writes, with nothing left to compute in the meantime. Queued here instead, the deciding
+it keeps the deciding thread waiting too, with nothing left to compute in the meantime
+(decision 0015). Queued here instead, the deciding
 thread builds the next rows while the server takes the last ones.
 
 The connection is used by one thread at a time, and every statement sees the writes asked for
