@@ -35,9 +35,12 @@ from allotment.domain.accounts import AccountRole, AccountType
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import AssetKind, JournalEntry, LedgerState, Posting, keys_of
-from allotment.services import blocks, registry, saxo, saxo_fees, saxo_orders
+from allotment.services import blocks, registry
 from allotment.services.context import Context
-from allotment.services.saxo_records import MarginHandling, UnitType
+from allotment.services.saxo import fees as saxo_fees
+from allotment.services.saxo import keys as saxo
+from allotment.services.saxo import orders as saxo_orders
+from allotment.services.saxo.records import MarginHandling, UnitType
 from allotment.settings import Settings
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"

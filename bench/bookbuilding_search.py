@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from allotment.adapters.database import bookbuilding_tables as tables
-from allotment.adapters.database.bookbuilding import allocation_row
+from allotment.adapters.database.bookbuilding import tables
+from allotment.adapters.database.bookbuilding.repository import allocation_row
 from allotment.adapters.database.bulk import insert_rows
 from allotment.adapters.database.engine import make_engine
 from allotment.adapters.database.migrate import upgrade
@@ -39,7 +39,7 @@ from allotment.domain.bookbuilding import (
     ValueType,
 )
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
-from allotment.services import bookbuilding as service
+from allotment.services.bookbuilding import allocations as service
 from allotment.services.context import Context
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

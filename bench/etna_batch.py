@@ -39,8 +39,9 @@ from allotment.bootstrap import Container, build
 from allotment.domain.accounts import AccountRole
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.domain.ledger import AssetKind, JournalEntry, Posting
-from allotment.services import demo, ledger
+from allotment.services import demo
 from allotment.services.context import Context
+from allotment.services.journal import ledger
 from allotment.services.registry import house_account_id
 from allotment.settings import Settings
 

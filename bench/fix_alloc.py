@@ -33,8 +33,9 @@ from allotment.adapters.fix.engine import dictionary_path
 from allotment.bootstrap import build, migrate
 from allotment.domain.accounts import AccountRole, AccountType, Client
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
-from allotment.services import blocks, demo, ledger, registry
+from allotment.services import blocks, demo, registry
 from allotment.services.context import Context
+from allotment.services.journal import ledger
 from allotment.settings import Settings
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"

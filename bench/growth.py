@@ -44,16 +44,19 @@ from etna_batch import SECRET, _json, prepare
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from allotment.adapters.database import bookbuilding as cas_tables
 from allotment.adapters.database import tables as t
+from allotment.adapters.database.bookbuilding import repository as cas_tables
 from allotment.adapters.database.bulk import insert_rows, reserve_ids
 from allotment.bootstrap import Container, build, migrate
 from allotment.domain.accounts import AccountRole, AccountType
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.domain.instruments import Instrument
 from allotment.entrypoints.http.app import create_app
-from allotment.services import blocks, bookbuilding, demo, registry, saxo, saxo_orders
+from allotment.services import blocks, demo, registry
+from allotment.services.bookbuilding import allocations as bookbuilding
 from allotment.services.context import Context
+from allotment.services.saxo import keys as saxo
+from allotment.services.saxo import orders as saxo_orders
 from allotment.settings import Settings
 
 TARGET = 1.5

@@ -14,9 +14,9 @@ from allotment.adapters.database.engine import make_engine
 from allotment.adapters.database.migrate import is_current, upgrade
 from allotment.adapters.database.uow import SqlUnitOfWorkFactory
 from allotment.adapters.security import Argon2PasswordHasher, JwtTokenCodec, load_or_create_secret
-from allotment.services import saxo_orders
 from allotment.services.blocks import FillListener
 from allotment.services.ports import Clock, PasswordHasher, TokenCodec, UnitOfWorkFactory
+from allotment.services.saxo import orders as saxo_orders
 from allotment.settings import Settings
 
 

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from allotment.adapters.clock import FixedClock
 from allotment.adapters.one_time_codes import TotpCodes
 from allotment.bootstrap import Container
+from allotment.services.bookbuilding.demo import TRANCHE_ID
 from allotment.services.demo import COMPANY
-from allotment.services.demo_bookbuilding import TRANCHE_ID
-from allotment.services.demo_saxo import OWNER_ACCOUNT_KEY
+from allotment.services.saxo.demo import OWNER_ACCOUNT_KEY
 from tests.desk.support import BOOKING, START, log_in
 from tests.e2e.test_blocktrade_seed import PATH, as_json, encode, line, seed_request
 from tests.e2e.test_etna_codes import body as etna_body

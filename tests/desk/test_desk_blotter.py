@@ -11,9 +11,10 @@ from allotment.bootstrap import Container
 from allotment.domain.allocation.model import Method
 from allotment.domain.errors import Forbidden, InvalidInstruction
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind, Scope
-from allotment.services import blocks, desk_blocks
+from allotment.services import blocks
 from allotment.services.context import Context
-from allotment.services.desk_blocks import Participant
+from allotment.services.desk import blocks as desk_blocks
+from allotment.services.desk.blocks import Participant
 
 
 def ctx_of(box: Container, clients: frozenset[int] | None = None) -> Context:

@@ -18,8 +18,10 @@ from typer.testing import CliRunner
 from allotment.bootstrap import Container
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.entrypoints.cli import app as cli
-from allotment.services import allocation_files, demo, ledger
+from allotment.services import demo
+from allotment.services.allocation_files import importer as allocation_files
 from allotment.services.context import Context
+from allotment.services.journal import ledger
 from tests.e2e.test_clearing_sessions import business_day
 
 ACCOUNTS = ("F-1", "F-2", "F-3")

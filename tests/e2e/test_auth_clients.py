@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.domain.ledger import BookingCode
-from allotment.services import booking
-from allotment.services.booking_requests import BookingRequest
 from allotment.services.context import Context
+from allotment.services.journal import book as booking
+from allotment.services.journal.requests import BookingRequest
 from tests.conftest import bearer
 
 NOW = datetime.now(UTC)

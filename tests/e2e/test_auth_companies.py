@@ -17,8 +17,10 @@ from allotment.bootstrap import Container
 from allotment.domain.accounts import AccountRole, AccountType
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.domain.ledger import BookingCode
-from allotment.services import blocks, booking, ledger, registry
+from allotment.services import blocks, registry
 from allotment.services.context import Context
+from allotment.services.journal import book as booking
+from allotment.services.journal import ledger
 from tests.conftest import bearer
 
 NOW = datetime.now(UTC)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from allotment.services.demo_bookbuilding import DEAL_ID, TRANCHE_ID, demo_id
+from allotment.services.bookbuilding.demo import DEAL_ID, TRANCHE_ID, demo_id
 
 ROOT = "/book-building/allocations"
 V4 = f"{ROOT}/v4/allocations"

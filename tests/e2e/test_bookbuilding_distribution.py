@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from allotment.entrypoints.cli.main import app as cli
-from allotment.services.demo_bookbuilding import TRANCHE_ID
+from allotment.services.bookbuilding.demo import TRANCHE_ID
 from allotment.settings import Settings
 from tests.e2e.test_bookbuilding_allocations import V4, cas_token
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from allotment.bootstrap import Container
 from allotment.domain.bookbuilding import Deal, Indication, InvestorAccount, Tranche, ValueType
-from allotment.services.bookbuilding_ports import repository
+from allotment.services.bookbuilding.ports import repository
 from allotment.services.demo import COMPANY
 from tests.e2e.test_bookbuilding_allocations import V4, cas_token, create
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from allotment.services.demo_bookbuilding import demo_id
+from allotment.services.bookbuilding.demo import demo_id
 from tests.e2e.test_bookbuilding_allocations import V4, cas_token, create
 
 # (sourceId, investor, amount, orderStatus after creation, distributionType)

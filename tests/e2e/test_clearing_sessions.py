@@ -19,7 +19,8 @@ from allotment.bootstrap import Container
 from allotment.domain.accounts import AccountRole
 from allotment.domain.errors import SessionClosed
 from allotment.entrypoints.cli import app as cli
-from allotment.services import calendar, clearing, demo, ledger, registry
+from allotment.services import calendar, clearing, demo, registry
+from allotment.services.journal import ledger
 from allotment.services.ports import EntryFilter
 from tests.conftest import SECRET, bearer
 from tests.e2e.test_etna_codes import request, send

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from allotment.services.demo_saxo import OWNER_ACCOUNT_KEY
+from allotment.services.saxo.demo import OWNER_ACCOUNT_KEY
 from tests.serving import CHROMIUM, CHROMIUM_ARGS, served_demo
 
 SCREENSHOTS = os.environ.get("ALLOTMENT_DESK_SCREENSHOTS")

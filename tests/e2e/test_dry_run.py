@@ -22,7 +22,7 @@ from sqlalchemy import Engine, MetaData, func, select, text
 
 from allotment.bootstrap import Container
 from allotment.entrypoints.http.app import create_app
-from allotment.services import ledger
+from allotment.services.journal import ledger
 from tests.e2e.test_hostile_inputs import (
     ETNA_ITEM,
     WRITES,

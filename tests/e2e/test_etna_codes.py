@@ -16,7 +16,8 @@ from allotment.bootstrap import Container
 from allotment.domain.accounts import AccountRole, AccountType
 from allotment.domain.ledger import BookingCode
 from allotment.entrypoints.http.app import create_app
-from allotment.services import ledger, registry
+from allotment.services import registry
+from allotment.services.journal import ledger
 from tests.e2e.test_etna_seed import admin_context, allocation_count, demo_ids, etna_headers
 
 PATH = "/v1.0/allocations/simple"

@@ -22,7 +22,8 @@ from allotment.domain.accounts import AccountRole, AccountType
 from allotment.domain.ledger import AssetKind
 from allotment.entrypoints.cli import app as cli
 from allotment.entrypoints.http.app import create_app
-from allotment.services import ledger, registry
+from allotment.services import registry
+from allotment.services.journal import ledger
 from tests.conftest import SECRET
 from tests.e2e.test_etna_codes import body
 from tests.e2e.test_etna_seed import admin_context, demo_ids

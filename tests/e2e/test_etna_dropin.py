@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from allotment.bootstrap import Container
 from allotment.domain.errors import Conflict, RuleViolation, SessionClosed
-from allotment.entrypoints.http.etna_wire import refusal_code
+from allotment.entrypoints.http.etna.wire import refusal_code
 from tests.e2e.test_clearing_sessions import close, today
 from tests.e2e.test_etna_codes import body, request
 from tests.e2e.test_etna_multileg import leg, multileg

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from allotment.bootstrap import Container
 from allotment.entrypoints.cli import app
-from allotment.services import fix_sessions
+from allotment.services.fix import sessions as fix_sessions
 from tests.conftest import bearer
 
 SESSIONS = "/api/v1/fix-sessions"

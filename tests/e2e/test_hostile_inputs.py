@@ -26,8 +26,8 @@ from httpx import Response
 
 from allotment.bootstrap import Container
 from allotment.entrypoints.http.app import create_app
-from allotment.services import ledger
-from allotment.services.demo_bookbuilding import DEAL_ID, TRANCHE_ID, demo_id
+from allotment.services.bookbuilding.demo import DEAL_ID, TRANCHE_ID, demo_id
+from allotment.services.journal import ledger
 from tests.e2e.test_blocktrade_seed import SEED_JSON, SEED_XML
 
 HOSTILE_TEXT = {"NUL": "\x00", "lone surrogate": "\ud800"}

@@ -76,7 +76,7 @@ def test_a_key_whose_request_was_killed_before_booking_is_retried_and_books_exac
     headers = {**etna_headers(client), "Idempotency-Key": "etna-killed"}
     # The process dies mid-batch: nothing is booked, and nothing after runs (no answer kept).
     monkeypatch.setattr(IdempotencyMiddleware, "_store", lambda *args: None)
-    monkeypatch.setattr("allotment.entrypoints.http.etna._book", _killed)
+    monkeypatch.setattr("allotment.entrypoints.http.etna.routes._book", _killed)
     with pytest.raises(RuntimeError, match="killed"):
         client.post(ETNA, content=SEED_REQUEST, headers=headers)
     monkeypatch.undo()

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
 from allotment.bootstrap import Container
-from allotment.services import ledger
+from allotment.services.journal import ledger
 from tests.conftest import SECRET
 
 OWNER = "LZTc7DdejXODf-WSl2aCyQ=="

@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
-from allotment.entrypoints.http.blocktrade_docs import EXAMPLE as BLOCKTRADE_SEED
-from allotment.entrypoints.http.etna_wire import SEED_REQUEST as ETNA_SEED
+from allotment.entrypoints.http.blocktrade.docs import EXAMPLE as BLOCKTRADE_SEED
+from allotment.entrypoints.http.etna.wire import SEED_REQUEST as ETNA_SEED
 
 DOCUMENTS = ["/openapi.json", "/book-building/allocations/docs/v4/openapi.json"]
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}

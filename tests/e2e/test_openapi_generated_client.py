@@ -23,9 +23,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from allotment.entrypoints.http.blocktrade_docs import EXAMPLE as BLOCKTRADE_SEED
-from allotment.entrypoints.http.etna_wire import SEED_REQUEST as ETNA_SEED
-from allotment.services.demo_bookbuilding import DEAL_ID, TRANCHE_ID, demo_id
+from allotment.entrypoints.http.blocktrade.docs import EXAMPLE as BLOCKTRADE_SEED
+from allotment.entrypoints.http.etna.wire import SEED_REQUEST as ETNA_SEED
+from allotment.services.bookbuilding.demo import DEAL_ID, TRANCHE_ID, demo_id
 
 BASE = "http://allotment.test"
 CAS_ALLOCATION: dict[str, Any] = {

@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 from allotment.bootstrap import Container
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.entrypoints.cli.main import app
-from allotment.services import blocktrade, ledger
-from allotment.services.blocktrade import Outcome
-from allotment.services.blocktrade_reading import BlockAllocation, BlockTradeBlockAllocation
+from allotment.services.blocktrade import children as blocktrade
+from allotment.services.blocktrade.children import Outcome
+from allotment.services.blocktrade.reading import BlockAllocation, BlockTradeBlockAllocation
 from allotment.services.context import Context
 from allotment.services.demo import COMPANY
+from allotment.services.journal import ledger
 from tests.conftest import SECRET
 
 D = Decimal

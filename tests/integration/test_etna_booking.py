@@ -11,7 +11,9 @@ import pytest
 from allotment.bootstrap import Container
 from allotment.domain.accounts import AccountType
 from allotment.domain.ledger import BookingCode
-from allotment.services import booking, etna, ledger
+from allotment.services.etna import batches as etna
+from allotment.services.journal import book as booking
+from allotment.services.journal import ledger
 from tests.e2e.test_etna_seed import admin_context, demo_ids
 
 D = Decimal

@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from allotment.bootstrap import Container
 from allotment.entrypoints.cli import app
-from allotment.services import fairness, ledger
+from allotment.services import fairness
 from allotment.services.fairness import FairnessQuery
+from allotment.services.journal import ledger
 from tests.conftest import bearer
 from tests.integration.test_saxo_block_orders import D, context, fill, order
 

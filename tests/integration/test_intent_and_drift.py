@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from allotment.adapters.database.tables import allocations
 from allotment.bootstrap import Container
 from allotment.entrypoints.cli import app
-from allotment.services import ledger
+from allotment.services.journal import ledger
 from tests.conftest import bearer
 from tests.integration.test_saxo_block_orders import D, context, error_account, fill, order
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from allotment.adapters.database.migrate import MIGRATIONS, is_current, upgrade
 from allotment.bootstrap import Container
 from allotment.entrypoints.cli import app
-from allotment.services import ledger
+from allotment.services.journal import ledger
 from allotment.services.ports import DanglingReference
 
 UNKNOWN_ACCOUNT = "NO-SUCH-ACCOUNT"

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event, text
 from allotment.bootstrap import Container, build
 from allotment.entrypoints.http.app import create_app
 from allotment.services import demo
-from allotment.services.demo_bookbuilding import DEAL_ID, demo_id
+from allotment.services.bookbuilding.demo import DEAL_ID, demo_id
 from allotment.settings import Settings
 from tests.conftest import SECRET, _truncate_postgres, bearer
 from tests.e2e.test_bookbuilding_allocations import V4, allocation, cas_token

@@ -10,17 +10,21 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from allotment.adapters.database import saxo_blocks
 from allotment.adapters.database.repositories import ledger as ledger_repository
+from allotment.adapters.database.saxo import blocks as saxo_blocks
 from allotment.bootstrap import Container
 from allotment.domain.accounts import AccountRole
 from allotment.domain.errors import RuleViolation
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.entrypoints.cli import app
-from allotment.services import blocks, ledger, registry, saxo, saxo_fees, saxo_orders
+from allotment.services import blocks, registry
 from allotment.services.context import Context
+from allotment.services.journal import ledger
 from allotment.services.ports import UnitOfWork
-from allotment.services.saxo_records import Holder, KeyStatus, MarginHandling, UnitType
+from allotment.services.saxo import fees as saxo_fees
+from allotment.services.saxo import keys as saxo
+from allotment.services.saxo import orders as saxo_orders
+from allotment.services.saxo.records import Holder, KeyStatus, MarginHandling, UnitType
 from tests.conftest import SECRET
 
 D = Decimal
@@ -244,7 +248,7 @@ def test_a_participant_whose_booking_the_ledger_refuses_is_booked_to_the_error_a
 ) -> None:
     # The affordability check reads balances without a lock; should the cash go meanwhile,
     # the booking itself refuses the part, and the error account takes it.
-    from allotment.services import saxo_fills
+    from allotment.services.saxo import fills as saxo_fills
 
     block_id = order(box, "227", 100)
     with box.uow() as uow:

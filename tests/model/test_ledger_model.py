@@ -37,8 +37,10 @@ from allotment.domain.errors import Conflict, InvalidInstruction
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
-from allotment.services import booking, ledger, registry
+from allotment.services import registry
 from allotment.services.context import Context
+from allotment.services.journal import book as booking
+from allotment.services.journal import ledger
 from allotment.services.ports import EntryFilter
 from allotment.settings import Settings
 

@@ -22,7 +22,7 @@ from allotment.adapters.database.engine import make_engine
 from allotment.bootstrap import Container
 from allotment.domain.identity import ALL_SCOPES
 from allotment.services import registry
-from allotment.services.demo_bookbuilding import DEAL_ID, TRANCHE_ID, demo_id
+from allotment.services.bookbuilding.demo import DEAL_ID, TRANCHE_ID, demo_id
 from allotment.services.ports import AppKeyRecord, UserRecord
 from tests.system.load import MASTER_PRICE, Company, Plan
 

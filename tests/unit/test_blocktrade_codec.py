@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from allotment.adapters import blocktrade_xml
 from allotment.domain.errors import LimitExceeded
-from allotment.entrypoints.http.blocktrade import json_document
-from allotment.services.blocktrade import ChildAllocation, LineError, Outcome
-from allotment.services.blocktrade_reading import BlockAllocation, RequestInvalid, read_request
+from allotment.entrypoints.http.blocktrade import codec as blocktrade_xml
+from allotment.entrypoints.http.blocktrade.routes import json_document
+from allotment.services.blocktrade.children import ChildAllocation, LineError, Outcome
+from allotment.services.blocktrade.reading import BlockAllocation, RequestInvalid, read_request
 
 GOLDEN = Path(__file__).parent.parent / "e2e" / "golden"
 D = Decimal

@@ -9,8 +9,8 @@ import pytest
 from allotment.domain.accounts import Account, AccountRole, AccountStatus, AccountType
 from allotment.domain.allocation.fees import FeeSchedule
 from allotment.domain.errors import RuleViolation
-from allotment.services.saxo_fill_plan import Pricing, need, plan_parts
-from allotment.services.saxo_records import Holder, MarginHandling
+from allotment.services.saxo.fill_plan import Pricing, need, plan_parts
+from allotment.services.saxo.records import Holder, MarginHandling
 
 D = Decimal
 BUY = Pricing("Buy", D("10.00"), D("10.00"), D(1), "USD")

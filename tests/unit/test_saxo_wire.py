@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from allotment.entrypoints.http.saxo_wire import KeyIn, encode, model_state
+from allotment.entrypoints.http.saxo.wire import KeyIn, encode, model_state
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import socket
 
 from uvicorn.importer import import_from_string
 
-from allotment.entrypoints.http import transport
+from allotment.entrypoints import transport
 
 
 async def _nodelay_of_accepted(*, switch_off_nagle: bool) -> int:

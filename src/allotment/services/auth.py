@@ -21,7 +21,7 @@ from allotment.services.ports import (
     UnitOfWork,
     UserRecord,
 )
-from allotment.services.saxo_accounts import master_client_key
+from allotment.services.saxo.accounts import master_client_key
 
 log = logging.getLogger("allotment.auth")
 """Who logged in or was refused, by name; never a password, secret or token."""

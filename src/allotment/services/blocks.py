@@ -21,7 +21,7 @@ from allotment.domain.ledger import Trade
 from allotment.domain.numbers import fits_storage, is_multiple_of
 from allotment.services.context import Context, record, visible_account
 from allotment.services.journal import Journal
-from allotment.services.ledger import post_entry
+from allotment.services.journal.ledger import post_entry
 from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
 from allotment.services.registry import house_account
 

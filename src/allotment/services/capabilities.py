@@ -7,21 +7,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
-from allotment.services.allocation_file_parts import FileClaims
-from allotment.services.blocktrade import ClientOrderRepository
-from allotment.services.bookbuilding_ports import BookbuildingRepository
+from allotment.services.allocation_files.parts import FileClaims
+from allotment.services.blocktrade.children import ClientOrderRepository
+from allotment.services.bookbuilding.ports import BookbuildingRepository
 from allotment.services.clearing import ClearingRepository
-from allotment.services.desk import SessionRepository
-from allotment.services.desk_blocks import BlotterRepository
-from allotment.services.desk_records import RecordsRepository
+from allotment.services.desk.blocks import BlotterRepository
+from allotment.services.desk.records import RecordsRepository
+from allotment.services.desk.sessions import SessionRepository
 from allotment.services.exports import ExportRepository
 from allotment.services.fairness import FairnessRepository
 from allotment.services.fairness.intent import IntentRepository
-from allotment.services.fix_allocations import FixInstructionRepository
-from allotment.services.fix_orders import FixOrderRepository
-from allotment.services.fix_outbox import FixOutboxRepository
-from allotment.services.fix_sessions import FixSessionRepository
-from allotment.services.saxo_records import SaxoRepository
+from allotment.services.fix.allocations import FixInstructionRepository
+from allotment.services.fix.orders import FixOrderRepository
+from allotment.services.fix.outbox import FixOutboxRepository
+from allotment.services.fix.sessions import FixSessionRepository
+from allotment.services.saxo.records import SaxoRepository
 
 __all__ = [
     "BookbuildingRepository",

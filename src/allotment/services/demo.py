@@ -11,16 +11,11 @@ from allotment.domain.accounts import AccountRole, AccountType, Client
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind, Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.numbers import ZERO
-from allotment.services import (
-    blocks,
-    calendar,
-    demo_bookbuilding,
-    demo_saxo,
-    fix_sessions,
-    ledger,
-    registry,
-)
+from allotment.services import blocks, calendar, registry
+from allotment.services.bookbuilding import demo as demo_bookbuilding
 from allotment.services.context import Context
+from allotment.services.fix import sessions as fix_sessions
+from allotment.services.journal import ledger
 from allotment.services.ports import (
     ApiClientRecord,
     AppKeyRecord,
@@ -28,6 +23,7 @@ from allotment.services.ports import (
     UnitOfWork,
     UserRecord,
 )
+from allotment.services.saxo import demo as demo_saxo
 
 COMPANY = "Demo Broker"
 D = Decimal

@@ -47,7 +47,7 @@ from allotment.domain.numbers import ZERO
 from allotment.services.context import Context
 from allotment.services.ports import UnitOfWork
 from allotment.services.preview_ledger import ledger_weights
-from allotment.services.saxo import (
+from allotment.services.saxo.keys import (
     AllocationKeyNotFound,
     key_view,
     method_of,

@@ -30,9 +30,9 @@ from allotment.adapters.database import tables as t
 from allotment.adapters.database.repositories.records import block_from_row
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import UtcDateTime
-from allotment.services.desk import DeskSession
-from allotment.services.desk_blocks import BlotterQuery
-from allotment.services.desk_records import Refusal
+from allotment.services.desk.blocks import BlotterQuery
+from allotment.services.desk.records import Refusal
+from allotment.services.desk.sessions import DeskSession
 from allotment.services.ports import AuditEvent, BlockRecord, IdempotencyRecord
 
 refusals = Table(

@@ -12,14 +12,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from allotment.adapters.calendar import CALENDARS
 from allotment.adapters.database import behind, claims, dryrun
 from allotment.adapters.database.allocation_files import SqlAllocationFileRepository
-from allotment.adapters.database.blocktrade import SqlBlockTradeRepository
-from allotment.adapters.database.bookbuilding import SqlBookbuildingRepository
+from allotment.adapters.database.blocktrade.repository import SqlBlockTradeRepository
+from allotment.adapters.database.bookbuilding.repository import SqlBookbuildingRepository
 from allotment.adapters.database.clearing import SqlClearingRepository
 from allotment.adapters.database.dates import SqlDatesRepository
 from allotment.adapters.database.desk import SqlDeskRepository
 from allotment.adapters.database.exports import SqlExportRepository
 from allotment.adapters.database.fairness import SqlFairnessRepository
-from allotment.adapters.database.fix import SqlFixRepository
+from allotment.adapters.database.fix.repository import SqlFixRepository
 from allotment.adapters.database.intent import SqlIntentRepository
 from allotment.adapters.database.repositories.accounts import (
     SqlAccountRepository,
@@ -33,7 +33,7 @@ from allotment.adapters.database.repositories.records import (
     SqlAuditRepository,
     SqlBlockRepository,
 )
-from allotment.adapters.database.saxo import SqlSaxoRepository
+from allotment.adapters.database.saxo.repository import SqlSaxoRepository
 from allotment.domain.errors import Conflict
 from allotment.services import capabilities as c
 

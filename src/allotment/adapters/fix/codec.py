@@ -1,4 +1,4 @@
-"""FIX 4.4 messages to and from the FIX door's plain values (services/fix_values).
+"""FIX 4.4 messages to and from the FIX door's plain values (services/fix/values).
 
 Only the tags are known here: what they mean is decided by the services. The engine has
 already checked every inbound message against the data dictionary (required fields, types,
@@ -15,8 +15,8 @@ from typing import Any
 import quickfix44 as fix44
 
 from allotment.domain.numbers import ZERO, plain
-from allotment.services.fix_checks import Refused
-from allotment.services.fix_values import (
+from allotment.services.fix.checks import Refused
+from allotment.services.fix.values import (
     AllocLine,
     AllocStatus,
     Answer,

@@ -26,10 +26,10 @@ from allotment.adapters.fix import codec, order_codec
 from allotment.adapters.fix.dictionary import engine_dictionary, with_saxo_tags
 from allotment.domain.errors import Unauthorized
 from allotment.domain.numbers import ZERO
-from allotment.services.fix_checks import Refused
-from allotment.services.fix_orders import NewOrder, OrderAnswer, OrderState
-from allotment.services.fix_outbox import AllocationNews, Outbox
-from allotment.services.fix_values import (
+from allotment.services.fix.checks import Refused
+from allotment.services.fix.orders import NewOrder, OrderAnswer, OrderState
+from allotment.services.fix.outbox import AllocationNews, Outbox
+from allotment.services.fix.values import (
     AllocStatus,
     Answer,
     Instruction,

@@ -18,10 +18,10 @@ from allotment.adapters.fix.codec import DATE, FIX_SIDES, SIDES
 from allotment.adapters.fix.codec import decimal as _decimal
 from allotment.adapters.fix.codec import text as _text
 from allotment.domain.numbers import ZERO, plain
-from allotment.services.fix_checks import Refused
-from allotment.services.fix_orders import NewOrder, OrderAnswer, OrderLine, OrderState
-from allotment.services.fix_outbox import FillNews
-from allotment.services.fix_values import AllocStatus, RejectCode
+from allotment.services.fix.checks import Refused
+from allotment.services.fix.orders import NewOrder, OrderAnswer, OrderLine, OrderState
+from allotment.services.fix.outbox import FillNews
+from allotment.services.fix.values import AllocStatus, RejectCode
 
 CANCELLATION_IF_REDUCTION = 12108
 CASH_ALLOC_QTY = 12110

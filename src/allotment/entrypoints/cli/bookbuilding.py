@@ -10,8 +10,8 @@ from rich.table import Table
 from allotment.bootstrap import build
 from allotment.domain.errors import AllotmentError, NotFound
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
-from allotment.services.bookbuilding_distribution import DistributionOutcome, distribute_tranche
-from allotment.services.bookbuilding_ports import repository
+from allotment.services.bookbuilding.distribution import DistributionOutcome, distribute_tranche
+from allotment.services.bookbuilding.ports import repository
 from allotment.services.context import Context
 
 app = typer.Typer(

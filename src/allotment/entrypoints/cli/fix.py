@@ -15,8 +15,8 @@ from allotment.domain.errors import AllotmentError
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.entrypoints.fix.door import acceptor
 from allotment.services import demo as demo_data
-from allotment.services import fix_sessions
 from allotment.services.context import Context
+from allotment.services.fix import sessions as fix_sessions
 
 app = typer.Typer(help="The FIX acceptor (FIX 4.4 allocations) and its sessions.")
 sessions_app = typer.Typer(help="FIX sessions: who may connect, as which user.")

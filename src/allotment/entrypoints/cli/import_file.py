@@ -25,7 +25,7 @@ from allotment.bootstrap import build
 from allotment.domain.errors import AllotmentError
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind
 from allotment.entrypoints.cli.export import company_id
-from allotment.services.allocation_files import (
+from allotment.services.allocation_files.importer import (
     ImportOptions,
     ImportSummary,
     Listener,

@@ -28,7 +28,7 @@ from allotment.entrypoints.cli import (
 )
 from allotment.entrypoints.cli.import_file import import_command
 from allotment.services import demo as demo_data
-from allotment.services import ledger
+from allotment.services.journal import ledger
 from allotment.services.ports import DanglingReference, Mismatch
 from allotment.settings import Settings, describe
 
@@ -111,7 +111,7 @@ def serve(
     """Serve every API on one port (OpenAPI at /docs)."""
     import uvicorn
 
-    from allotment.entrypoints.http import transport
+    from allotment.entrypoints import transport
 
     refused = deployment.refusal(Settings(), workers)
     if refused is not None:

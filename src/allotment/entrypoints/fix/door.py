@@ -10,11 +10,14 @@ from allotment.adapters.fix.engine import Acceptor
 from allotment.bootstrap import Container
 from allotment.domain.errors import Unauthorized
 from allotment.domain.identity import Principal
-from allotment.services import fix_allocations, fix_orders, fix_outbox, fix_sessions
 from allotment.services.context import Context
-from allotment.services.fix_orders import NewOrder, OrderAnswer, OrderState
-from allotment.services.fix_outbox import Outbox
-from allotment.services.fix_values import Answer, Instruction, Origin
+from allotment.services.fix import allocations as fix_allocations
+from allotment.services.fix import orders as fix_orders
+from allotment.services.fix import outbox as fix_outbox
+from allotment.services.fix import sessions as fix_sessions
+from allotment.services.fix.orders import NewOrder, OrderAnswer, OrderState
+from allotment.services.fix.outbox import Outbox
+from allotment.services.fix.values import Answer, Instruction, Origin
 
 DIALECT = "fix"
 

@@ -14,9 +14,9 @@ from allotment.entrypoints.http import (
     tokens,
     tracing,
 )
-from allotment.entrypoints.http.blocktrade_paths import CaseInsensitiveRoutes
+from allotment.entrypoints.http.blocktrade.paths import CaseInsensitiveRoutes
 from allotment.entrypoints.http.dry_run import DryRunMiddleware
-from allotment.entrypoints.http.etna import VERSIONS as ETNA_VERSIONS
+from allotment.entrypoints.http.etna.routes import VERSIONS as ETNA_VERSIONS
 from allotment.entrypoints.http.idempotency import IdempotencyMiddleware
 from allotment.entrypoints.http.inputs import TextGuard, document_refusals
 from allotment.entrypoints.http.limits import BatchItemLimit, BodySizeLimit

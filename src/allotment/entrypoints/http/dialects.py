@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from allotment.entrypoints.http import blocktrade, bookbuilding, etna, saxo
+from allotment.entrypoints.http.blocktrade import routes as blocktrade
+from allotment.entrypoints.http.bookbuilding import routes as bookbuilding
 from allotment.entrypoints.http.errors import Renderer
+from allotment.entrypoints.http.etna import routes as etna
 from allotment.entrypoints.http.native import (
     allocation_files,
     calendar,
@@ -21,6 +23,7 @@ from allotment.entrypoints.http.native import (
 )
 from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
 from allotment.entrypoints.http.native.blocks import BlockDetails
+from allotment.entrypoints.http.saxo import routes as saxo
 
 
 def routers() -> list[APIRouter]:

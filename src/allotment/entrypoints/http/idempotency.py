@@ -41,7 +41,7 @@ from allotment.domain.errors import (
     InvalidInstruction,
     Unauthorized,
 )
-from allotment.entrypoints.http.blocktrade import PREFIX as BASIC_PREFIX
+from allotment.entrypoints.http.blocktrade.routes import PREFIX as BASIC_PREFIX
 from allotment.entrypoints.http.deps import resolve_principal
 from allotment.entrypoints.http.errors import (
     database_unavailable,
@@ -50,7 +50,7 @@ from allotment.entrypoints.http.errors import (
     unavailable_answer,
     with_retry_after,
 )
-from allotment.entrypoints.http.etna import VERSIONS as ETNA_VERSIONS
+from allotment.entrypoints.http.etna.routes import VERSIONS as ETNA_VERSIONS
 from allotment.services import auth
 from allotment.services.ports import IdempotencyRecord
 

@@ -24,7 +24,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allotment.adapters import metrics
-from allotment.entrypoints.http.blocktrade_paths import canonical_path
+from allotment.entrypoints.http.blocktrade.paths import canonical_path
 from allotment.services.ports import TokenCodec
 from allotment.settings import Settings
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from allotment.domain.numbers import plain
 from allotment.entrypoints.web.rendering import PREFIX, SECURITY_HEADERS, page
 from allotment.entrypoints.web.session import Reader
-from allotment.services import desk_allocations
+from allotment.services.desk import allocations as desk_allocations
 
 router = APIRouter(prefix=f"{PREFIX}/allocations", include_in_schema=False)
 PAGE_SIZE = 50

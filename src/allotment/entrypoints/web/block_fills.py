@@ -14,7 +14,8 @@ from allotment.entrypoints.http.errors import status_for
 from allotment.entrypoints.web.blocks import block_values, decimal_field, echo, preview_values
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Writer
-from allotment.services import blocks, desk_blocks
+from allotment.services import blocks
+from allotment.services.desk import blocks as desk_blocks
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 

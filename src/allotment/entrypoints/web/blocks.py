@@ -20,9 +20,12 @@ from allotment.entrypoints.http.errors import status_for
 from allotment.entrypoints.web.charts import Bar, target_vs_given
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader, Writer
-from allotment.services import blocks, desk_blocks, desk_records, ledger
+from allotment.services import blocks
 from allotment.services.context import visible_account_ids
-from allotment.services.desk_blocks import DeskPreview, Participant
+from allotment.services.desk import blocks as desk_blocks
+from allotment.services.desk import records as desk_records
+from allotment.services.desk.blocks import DeskPreview, Participant
+from allotment.services.journal import ledger
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 PAGE_SIZE = 50

@@ -12,8 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 from allotment.domain.bookbuilding import Basis
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Caller, Reader, Writer
-from allotment.services import desk_bookbuilding
-from allotment.services.bookbuilding_distribution import DistributionOutcome, distribute_tranche
+from allotment.services.bookbuilding.distribution import DistributionOutcome, distribute_tranche
+from allotment.services.desk import bookbuilding as desk_bookbuilding
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 

@@ -13,7 +13,9 @@ from allotment.domain.accounts import AccountRole
 from allotment.domain.identity import Scope
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader
-from allotment.services import desk_blocks, desk_records, ledger
+from allotment.services.desk import blocks as desk_blocks
+from allotment.services.desk import records as desk_records
+from allotment.services.journal import ledger
 from allotment.services.ports import EntryFilter
 from allotment.services.registry import house_account_id
 

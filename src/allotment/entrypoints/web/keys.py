@@ -15,8 +15,9 @@ from allotment.domain.errors import AllotmentError, InvalidInstruction
 from allotment.entrypoints.http.errors import status_for
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader, Writer
-from allotment.services import saxo, saxo_queries
-from allotment.services.saxo_records import KeyStatus, MarginHandling, UnitType
+from allotment.services.saxo import keys as saxo
+from allotment.services.saxo import queries as saxo_queries
+from allotment.services.saxo.records import KeyStatus, MarginHandling, UnitType
 
 router = APIRouter(prefix=f"{PREFIX}/keys", include_in_schema=False)
 ROWS = 6

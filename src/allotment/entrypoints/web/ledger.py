@@ -9,7 +9,8 @@ from fastapi.responses import Response
 from allotment.domain.identity import Scope
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader
-from allotment.services import desk_records, ledger
+from allotment.services.desk import records as desk_records
+from allotment.services.journal import ledger
 from allotment.services.ports import EntryFilter
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from allotment.domain.errors import Unauthorized
 from allotment.entrypoints.web.charts import figure
-from allotment.services.desk import SessionExpired
+from allotment.services.desk.sessions import SessionExpired
 
 HERE = Path(__file__).parent
 PREFIX = "/desk"

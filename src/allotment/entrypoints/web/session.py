@@ -17,8 +17,8 @@ from allotment.bootstrap import Container
 from allotment.domain.errors import Unauthorized
 from allotment.entrypoints.http.deps import ContainerDep
 from allotment.entrypoints.web.rendering import PREFIX, page
-from allotment.services import desk
 from allotment.services.context import Context
+from allotment.services.desk import sessions as desk
 
 COOKIE = "allotment_desk"
 ONE_TIME_CODES = TotpCodes()

@@ -26,8 +26,8 @@ from allotment.domain.errors import Forbidden, InvalidInstruction, NotFound
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
-from allotment.services.booking_requests import BookingRequest, FairnessNote
 from allotment.services.context import Context, visible_account
+from allotment.services.journal.requests import BookingRequest, FairnessNote
 from allotment.services.ports import UnitOfWork
 
 __all__ = ["FairnessNote", "record_booked", "record_nothing_given", "report"]

@@ -148,7 +148,9 @@ def _method(
     uow: UnitOfWork, ctx: Context, row: AllocationRow, key_id: str | None, split: bool
 ) -> str:
     if key_id is not None and row.dialect == "saxo":
-        from allotment.services import saxo  # the Saxo dialect's keys; imported when asked for
+        from allotment.services.saxo import (
+            keys as saxo,  # the Saxo dialect's keys; imported when asked for
+        )
 
         key = saxo.repository(uow).key(ctx.company_id, saxo.parse_key_id(key_id))
         if key is not None:

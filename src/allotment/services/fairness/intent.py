@@ -164,7 +164,9 @@ def _key_split(
     uow: UnitOfWork, ctx: Context, block: BlockRecord, key_id: str
 ) -> tuple[IntentLine, ...]:
     """The engine's exact targets of the block's ordered quantity split by the key."""
-    from allotment.services import saxo  # the Saxo dialect's keys; imported when asked for
+    from allotment.services.saxo import (
+        keys as saxo,  # the Saxo dialect's keys; imported when asked for
+    )
 
     view = saxo.key_view(uow, ctx, key_id, clients=False)
     instrument = uow.instruments.get(block.instrument_id)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from pydantic import BaseModel
 
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
-from allotment.services.allocation_files import ImportOptions, ImportSummary, import_file
+from allotment.services.allocation_files.importer import ImportOptions, ImportSummary, import_file
 
 router = APIRouter(prefix="/api/v1", tags=["Allocation files"])
 

@@ -21,8 +21,8 @@ from allotment.domain.bookbuilding import (
 )
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
 from allotment.entrypoints.http.native.schemas import DecimalOut, DecimalStr, Model
-from allotment.services import bookbuilding_book as book
-from allotment.services.bookbuilding_distribution import DistributionOutcome, distribute_tranche
+from allotment.services.bookbuilding import book
+from allotment.services.bookbuilding.distribution import DistributionOutcome, distribute_tranche
 
 router = APIRouter(prefix="/api/v1", tags=["Book-building"])
 Uuid = Field(default=None, description="A UUID; one is made when absent.")

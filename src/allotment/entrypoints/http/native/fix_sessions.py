@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 
 from allotment.entrypoints.http.deps import ContainerDep, NativeContext
 from allotment.entrypoints.http.native.schemas import Model
-from allotment.services import fix_sessions
-from allotment.services.fix_sessions import FixSession
+from allotment.services.fix import sessions as fix_sessions
+from allotment.services.fix.sessions import FixSession
 
 router = APIRouter(prefix="/api/v1", tags=["FIX sessions"])
 

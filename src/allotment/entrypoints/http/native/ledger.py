@@ -28,9 +28,9 @@ from allotment.entrypoints.http.native.schemas import (
     PostingOut,
     ReverseIn,
 )
-from allotment.services import ledger
 from allotment.services.clearing import on_trade_date
 from allotment.services.context import visible_account_ids
+from allotment.services.journal import ledger
 from allotment.services.ports import AllocationRow, EntryFilter, StoredEntry
 
 router = APIRouter(prefix="/api/v1", tags=["Ledger"])

@@ -1,0 +1,1 @@
+"""The block-trade dialect's tables and queries."""

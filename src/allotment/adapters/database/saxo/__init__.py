@@ -1,0 +1,1 @@
+"""The Saxo dialect's tables and queries."""

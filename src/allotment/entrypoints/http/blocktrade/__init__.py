@@ -1,0 +1,1 @@
+"""The block-trade dialect's HTTP routes and its XML codec."""

@@ -1,0 +1,1 @@
+"""The Saxo dialect's HTTP routes."""

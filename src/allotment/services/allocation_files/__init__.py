@@ -1,0 +1,1 @@
+"""Client allocation files: reading, checking and booking them."""

@@ -1,0 +1,158 @@
+"""The checks of one allocation file row that need the database: its accounts, its instrument,
+the increments, its trade date. Accounts, instruments and trade dates are looked up once each
+and kept (a bounded number of accounts), so that a million rows cost a few queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from allotment.domain.accounts import Account, AccountRole
+from allotment.domain.errors import AllotmentError
+from allotment.domain.instruments import Instrument
+from allotment.domain.numbers import is_multiple_of
+from allotment.services.allocation_files.columns import FileRow, RowReader, RowRefused
+from allotment.services.clearing import on_trade_date, open_session
+from allotment.services.context import Context, visible_account
+from allotment.services.ports import UnitOfWork
+
+ACCOUNTS_KEPT = 100_000
+MULTIPLES_KEPT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    row: FileRow
+    average: Account
+    client: Account
+    instrument: Instrument
+
+    @property
+    def block_key(self) -> tuple[str, int, str, date | None, str]:
+        row = self.row
+        return (self.average.id, self.instrument.id, row.side, row.trade_date, row.broker)
+
+
+class RowChecker:
+    def __init__(self, uow: UnitOfWork, ctx: Context) -> None:
+        self._uow = uow
+        self._ctx = ctx
+        self._instruments: dict[tuple[str, str], Instrument] = {}
+        self._by_id: dict[int, Instrument] = {}
+        for instrument in uow.instruments.list():
+            self._by_id[instrument.id] = instrument
+            self._instruments[("symbol", instrument.symbol.upper())] = instrument
+            if instrument.isin:
+                self._instruments[("isin", instrument.isin.upper())] = instrument
+            if instrument.cusip:
+                self._instruments[("cusip", instrument.cusip.upper())] = instrument
+        self._accounts: dict[str, Account | str] = {}
+        self._dates: dict[date, str | None] = {}
+        self._multiples: dict[tuple[Decimal, Decimal], bool] = {}
+        self._reader: RowReader | None = None
+
+    def instrument_by_id(self, instrument_id: int) -> Instrument:
+        return self._by_id[instrument_id]
+
+    @staticmethod
+    def column(reader: RowReader, field: str) -> str:
+        return reader.layout.column_names.get(field, field)
+
+    def check(self, reader: RowReader, row: FileRow) -> Checked:
+        name = reader.layout.column_names
+        instrument = self._instruments.get((row.identifier_type, row.identifier.upper()))
+        if instrument is None:
+            column = name.get("identifier", row.identifier_type)
+            raise RowRefused(
+                column, f"no instrument has the {row.identifier_type} {row.identifier}"
+            )
+        if row.currency is not None and row.currency != instrument.currency:
+            raise RowRefused(name["currency"], f"{row.identifier} trades in {instrument.currency}")
+        if not self._multiple(row.quantity, instrument.quantity_increment):
+            raise RowRefused(
+                name["quantity"], f"must be a multiple of {instrument.quantity_increment}"
+            )
+        if not self._multiple(row.price, instrument.price_increment):
+            raise RowRefused(name["price"], f"must be a multiple of {instrument.price_increment}")
+        average = self._account(row.average_account_id, name["average_account_id"], True)
+        client = self._account(row.account_id, name["account_id"], False)
+        if client.id == average.id:
+            raise RowRefused(name["account_id"], "is the average account itself")
+        if row.trade_date is not None:
+            refused = self._date(row.trade_date)
+            if refused is not None:
+                raise RowRefused(name["trade_date"], refused)
+        return Checked(row, average, client, instrument)
+
+    def _multiple(self, value: Decimal, increment: Decimal) -> bool:
+        """`is_multiple_of`, answered once per value and increment (values repeat)."""
+        known = self._multiples.get((value, increment))
+        if known is None:
+            if len(self._multiples) >= MULTIPLES_KEPT:
+                self._multiples.clear()
+            known = self._multiples[(value, increment)] = is_multiple_of(value, increment)
+        return known
+
+    def prefetch(self, account_ids: set[str]) -> None:
+        """Look the accounts of a chunk up in one query."""
+        wanted = [account_id for account_id in account_ids if account_id not in self._accounts]
+        if not wanted:
+            return
+        if len(self._accounts) + len(wanted) > ACCOUNTS_KEPT:
+            self._accounts.clear()
+        found = self._uow.accounts.accounts_by_ids(sorted(wanted))
+        principal = self._ctx.principal
+        for account_id in wanted:
+            account = found.get(account_id)
+            if account is None or account.company_id != self._ctx.company_id:
+                self._accounts[account_id] = f"account {account_id} does not exist"
+            elif not principal.may_act_for_client(account.client_id):
+                self._accounts[account_id] = f"not authorised for account {account_id}"
+            elif not account.is_open:
+                self._accounts[account_id] = f"account {account_id} is closed"
+            else:
+                self._accounts[account_id] = account
+
+    def accounts(self, account_ids: set[str]) -> dict[str, Account]:
+        """Accounts checked before (the second pass), looked up once per batch."""
+        self.prefetch(account_ids)
+        found: dict[str, Account] = {}
+        for account_id in account_ids:
+            account = self._accounts[account_id]
+            assert not isinstance(account, str), account_id
+            found[account_id] = account
+        return found
+
+    def _account(self, account_id: str, column: str, average: bool) -> Account:
+        found = self._accounts.get(account_id)
+        if found is None:
+            if len(self._accounts) >= ACCOUNTS_KEPT:
+                self._accounts.clear()
+            found = self._lookup(account_id, average)
+            self._accounts[account_id] = found
+        if isinstance(found, str):
+            raise RowRefused(column, found)
+        if average and found.role is not AccountRole.AVERAGE:
+            raise RowRefused(column, f"account {account_id} is not an average account")
+        if not average and found.role is not AccountRole.CLIENT:
+            raise RowRefused(column, f"account {account_id} is not a client account")
+        return found
+
+    def _lookup(self, account_id: str, average: bool) -> Account | str:
+        try:
+            account = visible_account(self._uow, self._ctx, account_id)
+        except AllotmentError as error:
+            return error.message
+        if not account.is_open:
+            return f"account {account_id} is closed"
+        return account
+
+    def _date(self, trade_date: date) -> str | None:
+        if trade_date not in self._dates:
+            try:
+                open_session(self._uow, on_trade_date(self._ctx, trade_date))
+                self._dates[trade_date] = None
+            except AllotmentError as error:
+                self._dates[trade_date] = error.message
+        return self._dates[trade_date]

@@ -1,0 +1,1 @@
+"""The CAS book-building dialect's use cases."""

@@ -1,0 +1,1 @@
+"""The ETNA dialect's use cases."""

@@ -1,0 +1,1 @@
+"""The FIX door's use cases."""

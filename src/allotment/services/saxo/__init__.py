@@ -1,0 +1,1 @@
+"""The Saxo dialect's use cases."""
