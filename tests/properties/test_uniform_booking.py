@@ -28,13 +28,13 @@ from allotment.domain.ledger import (
     LedgerState,
 )
 from allotment.services.journal import book as booking
-from allotment.services.journal.columnar import (
+from allotment.services.journal.requests import BookingRequest
+from allotment.services.journal.uniform import (
     decide_uniform,
     trade_values,
     uniform_keys,
     uniform_terms,
 )
-from allotment.services.journal.requests import BookingRequest
 
 INSTRUMENT = Instrument(7, "XYZ", 7, "Stock", "USD", Decimal(1), Decimal("0.01"))
 AMOUNTS = st.sampled_from(["0", "0.00", "1.00", "2.5", "-1.00", "0.01", "7"]).map(Decimal)

@@ -29,15 +29,15 @@ from allotment.services.clearing import open_session
 from allotment.services.context import Context
 from allotment.services.fairness import record_booked
 from allotment.services.journal import Journal
-from allotment.services.journal.columnar import (
+from allotment.services.journal.requests import BookingOutcome, BookingRequest, shape_code
+from allotment.services.journal.rows import allocation_rows
+from allotment.services.journal.uniform import (
     UniformTerms,
     decide_uniform,
     trade_values,
     uniform_keys,
     uniform_terms,
 )
-from allotment.services.journal.requests import BookingOutcome, BookingRequest, shape_code
-from allotment.services.journal.rows import allocation_rows
 from allotment.services.ports import UnitOfWork
 
 
@@ -119,7 +119,7 @@ def _book_uniform(
     terms: UniformTerms,
     journal: Journal,
 ) -> list[BookingOutcome]:
-    """A uniform batch (journal/columnar): the same decisions, a few additions per item."""
+    """A uniform batch (journal/uniform): the same decisions, a few additions per item."""
     values = trade_values(terms, requests)
     ctx = open_session(uow, ctx)
     batch = _Batch(uow, ctx, requests, None)
