@@ -169,7 +169,7 @@ class Probes:
         started = time.perf_counter()
         with self.box.uow() as uow:
             fill = blocks.FillInput(Decimal(count * 10), Decimal("10.00"))
-            blocks.report_fill(uow, self.ctx, block.id, fill)
+            blocks.report_fill(uow, self.ctx, block.id, fill, listeners=self.box.fill_listeners)
             uow.commit()
         return time.perf_counter() - started
 
