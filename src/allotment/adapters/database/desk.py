@@ -5,7 +5,6 @@ and the audit trail of one object. They share the foundation's metadata; reached
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -27,7 +26,7 @@ from sqlalchemy import (
 )
 
 from allotment.adapters.database import tables as t
-from allotment.adapters.database.repositories.records import block_from_row
+from allotment.adapters.database.repositories.records import audit_event_from_row, block_from_row
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import UtcDateTime
 from allotment.services.desk.blocks import BlotterQuery
@@ -174,19 +173,7 @@ class SqlDeskRepository:
         if object_type is not None:
             statement = statement.where(e.c.object_type == object_type)
         return [
-            AuditEvent(
-                id=row.id,
-                company_id=row.company_id,
-                at=row.at,
-                actor=row.actor,
-                actor_kind=row.actor_kind,
-                action=row.action,
-                object_type=row.object_type,
-                object_id=row.object_id,
-                dialect=row.dialect,
-                before=json.loads(row.before) if row.before else None,
-                after=json.loads(row.after) if row.after else None,
-            )
+            audit_event_from_row(row)
             for row in self._db.execute(statement.order_by(e.c.id).limit(limit))
         ]
 

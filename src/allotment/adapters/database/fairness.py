@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
+from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Date, Index, Row, String, Table, select
+from sqlalchemy import Column, Connection, Date, Index, Row, Select, String, Table, select
 
 from allotment.adapters.database.bulk import insert_values
 from allotment.adapters.database.tables import BigId, metadata
@@ -129,18 +130,9 @@ class SqlFairnessRepository:
         period: tuple[date | None, date | None],
     ) -> list[FairnessRow]:
         table = fairness_records.c
-        query = select(fairness_records).where(table.company_id == company_id)
-        if account_ids is not None:
-            query = query.where(table.account_id.in_(sorted(account_ids)))
-        if instrument_id is not None:
-            query = query.where(table.instrument_id == instrument_id)
-        if key is not None:
-            query = query.where(table.allocation_key == key)
-        start, end = period
-        if start is not None:
-            query = query.where(table.trade_date >= start)
-        if end is not None:
-            query = query.where(table.trade_date <= end)
+        query = _filtered(
+            select(fairness_records), company_id, account_ids, instrument_id, key, period
+        )
         query = query.order_by(table.allocation_id)
         return [_row(row) for row in self._db.execute(query)]
 
@@ -163,18 +155,8 @@ class SqlFairnessRepository:
             table.increment,
             table.price,
             table.trade_date,
-        ).where(table.company_id == company_id)
-        if account_ids is not None:
-            query = query.where(table.account_id.in_(sorted(account_ids)))
-        if instrument_id is not None:
-            query = query.where(table.instrument_id == instrument_id)
-        if key is not None:
-            query = query.where(table.allocation_key == key)
-        start, end = period
-        if start is not None:
-            query = query.where(table.trade_date >= start)
-        if end is not None:
-            query = query.where(table.trade_date <= end)
+        )
+        query = _filtered(query, company_id, account_ids, instrument_id, key, period)
         return [
             DeviationRow(a, i, k, *parse_target(t), g, n, p, d)
             # fetchall: one call for the rows, not one per row
@@ -195,3 +177,31 @@ class SqlFairnessRepository:
             )
         ).first()
         return None if found is None else _row(found)
+
+
+_Query = TypeVar("_Query", bound=Select[Any])
+
+
+def _filtered(
+    query: _Query,
+    company_id: int,
+    account_ids: frozenset[str] | None,
+    instrument_id: int | None,
+    key: str | None,
+    period: tuple[date | None, date | None],
+) -> _Query:
+    """The report's filters: the company, and each of the others when given."""
+    table = fairness_records.c
+    query = query.where(table.company_id == company_id)
+    if account_ids is not None:
+        query = query.where(table.account_id.in_(sorted(account_ids)))
+    if instrument_id is not None:
+        query = query.where(table.instrument_id == instrument_id)
+    if key is not None:
+        query = query.where(table.allocation_key == key)
+    start, end = period
+    if start is not None:
+        query = query.where(table.trade_date >= start)
+    if end is not None:
+        query = query.where(table.trade_date <= end)
+    return query

@@ -150,21 +150,26 @@ class SqlAuditRepository:
         if object_type is not None:
             query = query.where(e.c.object_type == object_type)
         return [
-            AuditEvent(
-                id=row.id,
-                company_id=row.company_id,
-                at=row.at,
-                actor=row.actor,
-                actor_kind=row.actor_kind,
-                action=row.action,
-                object_type=row.object_type,
-                object_id=row.object_id,
-                dialect=row.dialect,
-                before=json.loads(row.before) if row.before else None,
-                after=json.loads(row.after) if row.after else None,
-            )
+            audit_event_from_row(row)
             for row in self._db.execute(query.order_by(e.c.id).limit(limit))
         ]
+
+
+def audit_event_from_row(row: Any) -> AuditEvent:
+    """An `audit_events` row as the services see it (before and after parsed from JSON)."""
+    return AuditEvent(
+        id=row.id,
+        company_id=row.company_id,
+        at=row.at,
+        actor=row.actor,
+        actor_kind=row.actor_kind,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        dialect=row.dialect,
+        before=json.loads(row.before) if row.before else None,
+        after=json.loads(row.after) if row.after else None,
+    )
 
 
 _BLOCK_FIELDS = [f.name for f in fields(BlockRecord)]
