@@ -166,6 +166,9 @@ WRITES: dict[str, list[Call]] = {
     "PUT /api/v1/blocks/{block_id}/intent": [
         Call({"lines": [{"account_id": "6688", "quantity": "10"}]}, path={"block_id": "@bare"})
     ],
+    "PUT /api/v1/allocation-keys/{key_id}/remainder-policy": [
+        Call({"remainder_policy": "Fair"}, path={"key_id": "227"})
+    ],
     "POST /v1.0/allocations/simple": [Call([ETNA_ITEM], auth="etna", query={"atomic": "true"})],
     "PUT /v1.0/allocations/simple": [Call(ETNA_ITEM, auth="etna")],
     "POST /v1.0/allocations/multileg": [Call([ETNA_MULTILEG], auth="etna")],
@@ -256,6 +259,7 @@ READS: dict[str, dict[str, str]] = {
     "/api/v1/blocks/{block_id}/drift": {"block_id": "@intended"},
     "/api/v1/blocks/{block_id}/drift.csv": {"block_id": "@intended"},
     "/api/v1/allocations/{allocation_id}/explanation": {"allocation_id": "@allocation"},
+    "/api/v1/allocation-keys/{key_id}/remainder-policy": {"key_id": "227"},
     "/trade/v1/allocationkeys/distributions/{AllocationKeyId}": {
         "AllocationKeyId": "227",
         "?Totalamount": "100",

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
 from allotment.domain.accounts import Account, AccountRole
+from allotment.domain.allocation.model import RemainderPolicy
 from allotment.domain.errors import Conflict, InvalidInstruction, NotFound
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
@@ -34,6 +35,8 @@ class FillInput:
     quantity: Decimal
     price: Decimal
     executed_at: datetime | None = None
+    remainder_policy: RemainderPolicy | None = None
+    """The request's remainder policy: overrides the block's and its key's (decision 0045)."""
 
 
 class FillAllocation(Protocol):
@@ -44,8 +47,11 @@ class FillAllocation(Protocol):
         """Every account it books on: locked with the fill's own, in one statement."""
         ...
 
-    def allocate(self, journal: Journal, fill: FillRecord) -> None:
-        """Allocate the booked fill, deciding on the fill's journal (which writes)."""
+    def allocate(
+        self, journal: Journal, fill: FillRecord, remainder_policy: RemainderPolicy | None = None
+    ) -> None:
+        """Allocate the booked fill, deciding on the fill's journal (which writes); a policy
+        named by the fill's request overrides the block's and its key's."""
         ...
 
 
@@ -81,10 +87,63 @@ def create_block(
     allocation_key_id: str | None = None,
     block_id: int | None = None,
     listeners: Sequence[FillListener],
+    remainder_policy: RemainderPolicy | None = None,
 ) -> BlockRecord:
     """A block on an average account, with its fills so far (each allocated by `listeners`
-    as `report_fill` allocates it)."""
+    as `report_fill` allocates it). `remainder_policy` is the block's own (None: its key's)."""
     ctx.require(Scope.WRITE)
+    account = _check_block(
+        uow, ctx, (account_id, instrument, side, quantity), (master_reference, block_id)
+    )
+    if remainder_policy is not None and allocation_key_id is None:
+        raise InvalidInstruction(
+            "remainder_policy needs an allocation_key_id: only a block allocated by a key "
+            "has remainders to decide",
+            field="remainder_policy",
+        )
+    block = uow.blocks.add(
+        BlockRecord(
+            company_id=ctx.company_id,
+            account_id=account.id,
+            instrument_id=instrument.id,
+            side=side,
+            ordered_quantity=quantity,
+            dialect=ctx.dialect,
+            created_at=ctx.now,
+            created_by=ctx.principal.subject,
+            master_reference=master_reference,
+            allocation_key_id=allocation_key_id,
+            id=block_id,
+            remainder_policy=None if remainder_policy is None else remainder_policy.value,
+        )
+    )
+    record(
+        uow,
+        ctx,
+        "block.created",
+        "block",
+        block.id,
+        after={
+            "side": side,
+            "quantity": quantity,
+            "symbol": instrument.symbol,
+            **({"remainder_policy": remainder_policy.value} if remainder_policy else {}),
+        },
+    )
+    for fill in fills:
+        add_fill(uow, ctx, block, account, instrument, fill, listeners)
+    return block
+
+
+def _check_block(
+    uow: UnitOfWork,
+    ctx: Context,
+    order: tuple[str, Instrument, str, Decimal],
+    names: tuple[str | None, int | None],
+) -> Account:
+    """The checks of a new block: its side, quantity, average account and unused names."""
+    account_id, instrument, side, quantity = order
+    master_reference, block_id = names
     if side not in SIDES:
         raise InvalidInstruction(f"side must be Buy or Sell, not {side!r}", side=side)
     _check_quantity(quantity, instrument, "quantity")
@@ -102,32 +161,7 @@ def create_block(
             raise Conflict(f"master reference {master_reference} exists already")
     if block_id is not None and uow.blocks.get(ctx.company_id, block_id) is not None:
         raise Conflict(f"block {block_id} exists already")
-    block = uow.blocks.add(
-        BlockRecord(
-            company_id=ctx.company_id,
-            account_id=account.id,
-            instrument_id=instrument.id,
-            side=side,
-            ordered_quantity=quantity,
-            dialect=ctx.dialect,
-            created_at=ctx.now,
-            created_by=ctx.principal.subject,
-            master_reference=master_reference,
-            allocation_key_id=allocation_key_id,
-            id=block_id,
-        )
-    )
-    record(
-        uow,
-        ctx,
-        "block.created",
-        "block",
-        block.id,
-        after={"side": side, "quantity": quantity, "symbol": instrument.symbol},
-    )
-    for fill in fills:
-        add_fill(uow, ctx, block, account, instrument, fill, listeners)
-    return block
+    return account
 
 
 def _check_quantity(quantity: Decimal, instrument: Instrument, what: str) -> None:
@@ -175,6 +209,11 @@ def add_fill(
         for allocation in (listener(uow, ctx, block) for listener in listeners)
         if allocation is not None
     ]
+    if fill.remainder_policy is not None and not allocations:
+        raise InvalidInstruction(
+            f"block {block.id} is not allocated by a key: remainder_policy has nothing to decide",
+            field="remainder_policy",
+        )
     journal = Journal(uow)
     journal.lock(
         ctx.company_id,
@@ -192,7 +231,7 @@ def add_fill(
     )
     stored = _store_fill(uow, ctx, block, fill, entry_id)
     for allocation in allocations:
-        allocation.allocate(journal, stored)
+        allocation.allocate(journal, stored, fill.remainder_policy)
     journal.write()
     return stored
 

@@ -77,9 +77,8 @@ class EntryFilter:
 
 
 class AllocationRow(NamedTuple):
-    """One booked allocation: one account's share, one journal entry. A named tuple: a large
-    fill books 100,000 of them, and a tuple is cheaper to build than a frozen dataclass
-    (decision 0028)."""
+    """One booked allocation: one account's share, one journal entry. A named tuple: a large fill
+    books 100,000 of them; a tuple is cheaper to build than a frozen dataclass (decision 0028)."""
 
     company_id: int
     entry_id: int
@@ -176,6 +175,7 @@ class BlockRecord:
     allocated_quantity: Decimal = Decimal(0)
     status: str = "open"
     id: int | None = None
+    remainder_policy: str | None = None  # the block's own (None: its key's), decision 0045
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,6 +201,8 @@ blocks = Table(
     Column("dialect", String(30), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
+    # The block's own remainder policy (None: its allocation key's), decision 0045.
+    Column("remainder_policy", String(20), nullable=True),
     UniqueConstraint("company_id", "master_reference", name="uq_blocks_company_master_reference"),
 )
 

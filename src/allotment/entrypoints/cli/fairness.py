@@ -16,6 +16,7 @@ from allotment.entrypoints.cli import drift
 from allotment.entrypoints.cli.clearing import _companies, _context, _trade_date
 from allotment.services import fairness
 from allotment.services.fairness import FairnessLine, FairnessQuery
+from allotment.services.saxo import key_policy
 
 app = typer.Typer(help="The fairness ledger: deviations from the engine's exact targets.")
 app.add_typer(drift.intent_app, name="intent")
@@ -74,3 +75,31 @@ def _table(lines: list[FairnessLine]) -> Table:
             str(line.deviation_money_rounded()),
         )
     return table
+
+
+@app.command("policy")
+def policy(
+    key_id: str = typer.Argument(..., help="The allocation key's id."),
+    company: str = typer.Option(..., help="The company's name."),
+    set_to: str | None = typer.Option(
+        None, "--set", help="LargestRemainder or Fair: the policy orders placed from now record."
+    ),
+) -> None:
+    """Print an allocation key's remainder policy, or set it with --set."""
+    box = build()
+    try:
+        with box.uow(write=set_to is not None) as uow:
+            [(company_id, _name)] = _companies(uow, company)
+            ctx = _context(company_id, box.clock.now())
+            if set_to is None:
+                found = key_policy.key_policy(uow, ctx, key_id)
+            else:
+                chosen = key_policy.parse_policy(set_to)
+                found = key_policy.set_key_policy(uow, ctx, key_id, chosen)
+                uow.commit()
+    except AllotmentError as error:
+        errors.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(1) from error
+    finally:
+        box.engine.dispose()
+    typer.echo(f"allocation key {found.key_id}: {found.remainder_policy.value}")

@@ -19,6 +19,7 @@ from allotment.entrypoints.http.native import (
     fairness,
     fix_sessions,
     preview,
+    remainder_policy,
     statements,
 )
 from allotment.entrypoints.http.native import bookbuilding as native_bookbuilding
@@ -42,6 +43,7 @@ def routers() -> list[APIRouter]:
         fix_sessions.router,
         fairness.router,
         drift.router,
+        remainder_policy.router,
         allocation_files.router,
     ]
 

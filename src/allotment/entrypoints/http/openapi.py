@@ -95,7 +95,8 @@ TAGS: list[dict[str, str]] = [
     {
         "name": "Fairness",
         "description": "The fairness ledger: each allocation's exact target against what was "
-        "given, and the cumulative deviation per account, instrument and allocation key.",
+        "given, the cumulative deviation per account, instrument and allocation key, and the "
+        "remainder policy (LargestRemainder or Fair) an allocation key uses.",
     },
     {
         "name": "Book-building",

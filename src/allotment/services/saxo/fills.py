@@ -43,6 +43,7 @@ from allotment.services.journal.book import book
 from allotment.services.journal.requests import BookingRequest, FairnessNote
 from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
 from allotment.services.registry import house_account
+from allotment.services.saxo.fair_fill import fair_fill, fill_notes, policy_used
 from allotment.services.saxo.fees import schedules_for
 from allotment.services.saxo.fill_plan import Part, Pricing, plan_parts
 from allotment.services.saxo.keys import repository
@@ -74,9 +75,12 @@ class SaxoFill:
             desk.fee.id,
         ]
 
-    def allocate(self, journal: Journal, fill: FillRecord) -> None:
-        """Allocate and book the fill on the journal's balances (see the module docstring)."""
-        _allocate(self, journal, fill)
+    def allocate(
+        self, journal: Journal, fill: FillRecord, remainder_policy: RemainderPolicy | None = None
+    ) -> None:
+        """Allocate and book the fill on the journal's balances (see the module docstring);
+        `remainder_policy`, the fill request's, overrides the order's."""
+        _allocate(self, journal, fill, policy_used(self.order, remainder_policy))
 
 
 def prepare(uow: UnitOfWork, ctx: Context, block: BlockRecord, order: BlockOrder) -> SaxoFill:
@@ -88,7 +92,7 @@ def prepare(uow: UnitOfWork, ctx: Context, block: BlockRecord, order: BlockOrder
     )
 
 
-def _allocate(work: SaxoFill, journal: Journal, fill: FillRecord) -> None:
+def _allocate(work: SaxoFill, journal: Journal, fill: FillRecord, policy: RemainderPolicy) -> None:
     uow, ctx, block, order, desk = work.uow, work.ctx, work.block, work.order, work.desk
     assert block.id is not None
     buying = block.side == "Buy"
@@ -105,7 +109,7 @@ def _allocate(work: SaxoFill, journal: Journal, fill: FillRecord) -> None:
         desk.instrument.quantity_increment,
         desk.instrument.currency,
     )
-    wanted, overfill = _engine_parts(participants, fill, order, desk.instrument)
+    wanted, overfill = _engine_parts(work, participants, fill, policy)
     clients = {accounts[h.account_id].client_id for h, _ in wanted}
     parts = plan_parts(
         pricing,
@@ -115,7 +119,7 @@ def _allocate(work: SaxoFill, journal: Journal, fill: FillRecord) -> None:
         schedules_for(uow, ctx.company_id, {c for c in clients if c is not None}),
         order.margin_handling,
     )
-    notes = _note_targets(parts, participants, fill, order)
+    notes = _note_targets(parts, participants, fill, order, policy)
     to_error = _book_parts(work, journal, fill, parts, overfill, error_holder, accounts)
     _record_nothing_given(uow, ctx, (desk.instrument, fill.price, block.id), parts, notes)
     record_adjustments(uow, ctx, fill, parts, (overfill, order.error_account_id))
@@ -137,6 +141,7 @@ def _allocate(work: SaxoFill, journal: Journal, fill: FillRecord) -> None:
             "quantity": fill.quantity,
             "price": fill.price,
             "average_price": average_price,
+            "remainder_policy": policy.value,
             "participants_booked": sum(1 for part in parts if part.quantity),
             "to_error_account": to_error,
             "reduced": sum(1 for part in parts if part.diverted),
@@ -145,22 +150,16 @@ def _allocate(work: SaxoFill, journal: Journal, fill: FillRecord) -> None:
 
 
 def _note_targets(
-    parts: Sequence[Part], participants: Sequence[Holder], fill: FillRecord, order: BlockOrder
+    parts: Sequence[Part],
+    participants: Sequence[Holder],
+    fill: FillRecord,
+    order: BlockOrder,
+    policy: RemainderPolicy,
 ) -> dict[str, FairnessNote]:
-    """Each participant's exact target of this fill, for the fairness ledger: the fill pro rata
-    to the holders' targets (the key's split of the block). Set on each part, booked with it.
-    A Priority key asks for no pro rata split: it records nothing."""
-    total = sum((Fraction(h.target_quantity) for h in participants), Fraction(0))
-    if not total or order.fill_policy is not FillPolicy.PRO_RATA:
-        return {}
-    policy = RemainderPolicy.LARGEST_REMAINDER
-    notes = {
-        h.account_id: FairnessNote(
-            Fraction(fill.quantity) * Fraction(h.target_quantity) / total, str(order.key_id), policy
-        )
-        for h in participants
-        if h.target_quantity
-    }
+    """Each participant's exact target of this fill, for the fairness ledger: the fill pro
+    rata to the exact targets of the key's split (`fair_fill.fill_notes`), with the policy
+    used. Set on each part, booked with it."""
+    notes = fill_notes(participants, Fraction(fill.quantity), order, policy)
     for part in parts:
         part.fairness = notes.get(part.holder.account_id)
     return notes
@@ -229,14 +228,16 @@ def _error_holder(holders: Sequence[Holder], order: BlockOrder) -> Holder:
 
 
 def _engine_parts(
-    participants: Sequence[Holder], fill: FillRecord, order: BlockOrder, instrument: Instrument
+    work: SaxoFill, participants: Sequence[Holder], fill: FillRecord, policy: RemainderPolicy
 ) -> tuple[list[tuple[Holder, Decimal]], Decimal]:
     """The engine's part of this fill for each participant (non-zero ones), and the over-fill.
 
     This is `fills.allocate_fill` on the engine's integer core directly: the quantities are
     whole increments already (targets come from the engine's split, allocations are sums of
-    its parts), and converting 100,000 of them through Fractions would cost a second.
+    its parts), and converting 100,000 of them through Fractions would cost a second. Under
+    `Fair` what the whole targets can take is shared by `fair_fill` instead.
     """
+    order, instrument = work.order, work.desk.instrument
     increment = instrument.quantity_increment
     targets = [_steps(h.target_quantity, increment) for h in participants]
     held = [_steps(h.allocated_quantity, increment) for h in participants]
@@ -249,6 +250,11 @@ def _engine_parts(
     if order.fill_policy is FillPolicy.PRIORITY:
         priorities = [h.priority for h in participants]
         given, over = priority_fill(targets, held, fill_steps, priorities, tie_key)
+    elif policy is RemainderPolicy.FAIR:
+        usable = max(0, min(fill_steps, sum(targets) - sum(held)))
+        context = (work.ctx.company_id, instrument.id, str(order.key_id))
+        given = fair_fill(work.uow, context, participants, usable, tie_key)
+        over = fill_steps - usable
     else:
         given, over = pro_rata_fill(targets, held, fill_steps, tie_key)
     wanted = [

@@ -16,7 +16,8 @@ from fractions import Fraction
 from typing import Any
 
 from allotment.domain.accounts import Account, AccountRole
-from allotment.domain.allocation.exact import round_fraction
+from allotment.domain.allocation.exact import fraction_text, round_fraction
+from allotment.domain.allocation.model import RemainderPolicy
 from allotment.domain.errors import InvalidInstruction, NotFound, RuleViolation
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
@@ -203,6 +204,7 @@ def attach(
     split of the ordered quantity by the key."""
     assert block.id is not None and key.id is not None
     targets = split_key(key, block.ordered_quantity, instrument.quantity_increment)
+    increment = Fraction(instrument.quantity_increment)
     holders = [
         Holder(
             block_id=block.id,
@@ -211,12 +213,16 @@ def attach(
             target_quantity=quantity,
             priority=participant.priority,
             accepts_remainder=participant.accepts_remainder,
+            exact_target=fraction_text(targets.plan.target_increments(position) * increment),
             is_new=True,
         )
         for position, (participant, quantity) in enumerate(
             zip(key.participants, targets.quantities, strict=True)
         )
     ]
+    policy = key.remainder_policy
+    if block.remainder_policy is not None:
+        policy = RemainderPolicy(block.remainder_policy)
     order = BlockOrder(
         block_id=block.id,
         company_id=ctx.company_id,
@@ -226,6 +232,7 @@ def attach(
         error_account_id=key.error_account_id,
         order_type=order_type,
         external_reference=external_reference,
+        remainder_policy=policy,
     )
     repository(uow).add_block_order(order, holders)
     record(
@@ -234,7 +241,12 @@ def attach(
         "block_order.placed",
         "block",
         block.id,
-        after={"allocation_key_id": key.id, "order_type": order_type, "participants": len(holders)},
+        after={
+            "allocation_key_id": key.id,
+            "order_type": order_type,
+            "participants": len(holders),
+            "remainder_policy": policy.value,
+        },
     )
     return order
 
@@ -291,6 +303,7 @@ def block_details(uow: UnitOfWork, ctx: Context, block: BlockRecord) -> dict[str
             "allocation_key_id": str(order.key_id),
             "margin_handling": order.margin_handling.value,
             "fill_policy": order.fill_policy.value,
+            "remainder_policy": order.remainder_policy.value,
             "error_account_id": order.error_account_id,
             "error_account_quantity": _text(error.held_quantity if error else Decimal(0)),
             "residue_amount": _text(order.residue_amount),

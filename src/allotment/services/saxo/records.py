@@ -12,6 +12,7 @@ from typing import Protocol
 
 from allotment.domain.accounts import Account
 from allotment.domain.allocation.fills import FillPolicy
+from allotment.domain.allocation.model import RemainderPolicy
 from allotment.domain.numbers import ZERO
 
 
@@ -75,6 +76,8 @@ class AllocationKey:
     external_reference: str | None = None
     participant_count: int = 0
     total_unit_values: Decimal = ZERO
+    remainder_policy: RemainderPolicy = RemainderPolicy.LARGEST_REMAINDER
+    """Not Saxo's: set through the native API (decision 0045)."""
     id: int | None = None
 
 
@@ -106,6 +109,9 @@ class BlockOrder:
     external_reference: str | None = None
     residue_amount: Decimal = ZERO
     """Cash of average pricing booked to the error account so far (signed, see saxo_fills)."""
+    remainder_policy: RemainderPolicy = RemainderPolicy.LARGEST_REMAINDER
+    """The block's own policy, else its key's, when the order was placed (a fill's request
+    may name another)."""
 
 
 @dataclass(slots=True)
@@ -133,6 +139,9 @@ class Holder:
     commission: Decimal = ZERO
     tax: Decimal = ZERO
     other_fees: Decimal = ZERO
+    exact_target: str | None = None
+    """The exact target of the key's split of the order, as fraction text ("301/3"); None for
+    an order placed before it was kept (its whole target is used)."""
     is_new: bool = field(default=False, compare=False)
 
 
@@ -155,6 +164,7 @@ class SaxoRepository(Protocol):
         """One page of keys (participants not loaded) and the total count."""
 
     def set_key_status(self, key_id: int, status: KeyStatus) -> None: ...
+    def set_key_policy(self, key_id: int, policy: RemainderPolicy) -> None: ...
     def account_ids_by_keys(self, account_keys: Sequence[str]) -> dict[str, str]: ...
     def accounts(self, account_ids: Sequence[str]) -> dict[str, Account]:
         """Accounts by id, in bulk (a fill's participants)."""

@@ -30,6 +30,7 @@ from allotment.adapters.database.repositories.accounts import ACCOUNT_COLUMNS, a
 from allotment.adapters.database.saxo.tables import saxo_block_holders, saxo_block_orders
 from allotment.domain.accounts import Account
 from allotment.domain.allocation.fills import FillPolicy
+from allotment.domain.allocation.model import RemainderPolicy
 from allotment.services.saxo.records import BlockOrder, Holder, MarginHandling
 
 CHUNK = 5000
@@ -51,6 +52,7 @@ HOLDER_COLUMNS = (
     "accepts_remainder",
     "is_error_account",
     *FIGURES,
+    "exact_target",
 )
 
 
@@ -72,6 +74,7 @@ class SqlSaxoBlockRepository:
         values = row._asdict()
         values["margin_handling"] = MarginHandling(values["margin_handling"])
         values["fill_policy"] = FillPolicy(values["fill_policy"])
+        values["remainder_policy"] = RemainderPolicy(values["remainder_policy"])
         return BlockOrder(**values)
 
     def set_residue(self, block_id: int, residue_amount: Decimal) -> None:
@@ -196,4 +199,5 @@ def _holder(row: Any, number: DecimalCache) -> Holder:
         number[row[11]],
         number[row[12]],
         number[row[13]],
+        row[14],
     )

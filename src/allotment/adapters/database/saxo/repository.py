@@ -28,6 +28,7 @@ from allotment.adapters.database.saxo.tables import (
 )
 from allotment.adapters.database.tables import accounts
 from allotment.domain.allocation.fills import FillPolicy
+from allotment.domain.allocation.model import RemainderPolicy
 from allotment.services.saxo.records import (
     AllocationKey,
     FeeScheduleRecord,
@@ -64,6 +65,7 @@ def _key(row: Row[Any], participants: tuple[KeyParticipant, ...]) -> AllocationK
         external_reference=row.external_reference,
         participant_count=row.participant_count,
         total_unit_values=row.total_unit_values,
+        remainder_policy=RemainderPolicy(row.remainder_policy),
     )
 
 
@@ -158,6 +160,13 @@ class SqlSaxoRepository(SqlSaxoBlockRepository):
     def set_key_status(self, key_id: int, status: KeyStatus) -> None:
         self._db.execute(
             update(saxo_allocation_keys).where(_KEY.id == key_id).values(status=status.value)
+        )
+
+    def set_key_policy(self, key_id: int, policy: RemainderPolicy) -> None:
+        self._db.execute(
+            update(saxo_allocation_keys)
+            .where(_KEY.id == key_id)
+            .values(remainder_policy=policy.value)
         )
 
     def account_ids_by_keys(self, account_keys: Sequence[str]) -> dict[str, str]:

@@ -17,6 +17,8 @@ from sqlalchemy import (
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import ExactDecimal, UtcDateTime
 
+DEFAULT_POLICY = "LargestRemainder"
+
 saxo_allocation_keys = Table(
     "saxo_allocation_keys",
     metadata,
@@ -37,6 +39,8 @@ saxo_allocation_keys = Table(
     Column("total_unit_values", ExactDecimal(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
+    # Not part of Saxo's key: set through the native API (decision 0045).
+    Column("remainder_policy", String(20), nullable=False, server_default=DEFAULT_POLICY),
 )
 
 saxo_key_participants = Table(
@@ -62,6 +66,7 @@ saxo_block_orders = Table(
     Column("order_type", String(30), nullable=False),
     Column("external_reference", String(50), nullable=True),
     Column("residue_amount", ExactDecimal(), nullable=False),
+    Column("remainder_policy", String(20), nullable=False, server_default=DEFAULT_POLICY),
 )
 
 saxo_block_holders = Table(
@@ -81,6 +86,8 @@ saxo_block_holders = Table(
     Column("commission", ExactDecimal(), nullable=False),
     Column("tax", ExactDecimal(), nullable=False),
     Column("other_fees", ExactDecimal(), nullable=False),
+    # The exact target of the key's split of the order (fraction text); None before 0022.
+    Column("exact_target", String(200), nullable=True),
 )
 
 fee_schedules = Table(

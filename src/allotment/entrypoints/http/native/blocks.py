@@ -72,6 +72,7 @@ def block_out(
         unallocated_quantity=blocks.unallocated(block),
         average_price=blocks.average_price(block),
         allocation_key_id=block.allocation_key_id,
+        remainder_policy=block.remainder_policy,
         status=block.status,
         created_at=block.created_at,
         fills=[_fill(fill) for fill in uow.blocks.fills(block.id)],
@@ -96,11 +97,15 @@ def create_block(
             instrument=instrument,
             side=body.side,
             quantity=body.quantity,
-            fills=[blocks.FillInput(f.quantity, f.price, f.executed_at) for f in body.fills],
+            fills=[
+                blocks.FillInput(f.quantity, f.price, f.executed_at, f.remainder_policy)
+                for f in body.fills
+            ],
             master_reference=body.master_reference,
             allocation_key_id=body.allocation_key_id,
             block_id=body.id,
             listeners=box.fill_listeners,
+            remainder_policy=body.remainder_policy,
         )
         out = block_out(uow, ctx, block, providers)
         uow.commit()
@@ -137,13 +142,15 @@ def get_block(
     "/blocks/{block_id}/fills", response_model=FillOut, status_code=status.HTTP_201_CREATED
 )
 def add_fill(block_id: IdPath, body: FillIn, ctx: NativeContext, box: ContainerDep) -> FillOut:
-    """Report an execution; blocks placed with an allocation key are allocated fill by fill."""
+    """Report an execution; blocks placed with an allocation key are allocated fill by fill,
+    under the request's `remainder_policy` if it names one, else the block's, else the
+    key's."""
     with box.uow() as uow:
         fill = blocks.report_fill(
             uow,
             on_trade_date(ctx, body.trade_date),
             block_id,
-            blocks.FillInput(body.quantity, body.price, body.executed_at),
+            blocks.FillInput(body.quantity, body.price, body.executed_at, body.remainder_policy),
             listeners=box.fill_listeners,
         )
         uow.commit()

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from allotment.domain import numbers
+from allotment.domain.allocation.model import RemainderPolicy
 from allotment.entrypoints.wire import LARGEST as LARGEST
 from allotment.entrypoints.wire import DecimalOut as DecimalOut
 from allotment.entrypoints.wire import DecimalStr as DecimalStr
@@ -194,6 +195,11 @@ class FillIn(Model):
         default=None,
         description="The trade date its bookings go to (default: the business date).",
     )
+    remainder_policy: RemainderPolicy | None = Field(
+        default=None,
+        description="Who gets the increments this fill's pro rata split cannot place: "
+        "overrides the block's policy and its key's (a block allocated by a key only).",
+    )
 
 
 class BlockIn(Model):
@@ -205,6 +211,11 @@ class BlockIn(Model):
     master_reference: str | None = Field(default=None, min_length=1, max_length=16)
     allocation_key_id: str | None = Field(default=None, max_length=50)
     id: int | None = Field(default=None, ge=1, le=2**62)
+    remainder_policy: RemainderPolicy | None = Field(
+        default=None,
+        description="The block's remainder policy, recorded now: overrides its key's "
+        "(needs `allocation_key_id`); a fill's request may override it in turn.",
+    )
 
 
 class FillOut(BaseModel):
@@ -229,6 +240,8 @@ class BlockOut(BaseModel):
     unallocated_quantity: DecimalOut
     average_price: DecimalOut | None
     allocation_key_id: str | None
+    remainder_policy: str | None = None
+    """The block's own remainder policy (None: its key's, see `details`)."""
     status: str
     created_at: datetime
     fills: list[FillOut]
