@@ -2,7 +2,7 @@
 holder's exact target of a block order
 
 Revision ID: 0022
-Revises: 0021 (and needs the Saxo branch, 0008)
+Revises: 0008 (the Saxo branch: it changes that branch's tables)
 Written by hand. A stored allocation key carries its remainder policy (LargestRemainder unless
 set); a block may name one of its own (none: its key's); a block order records the policy it
 was placed with, and each holder its exact target of the key's split (a fraction as text), so
@@ -17,39 +17,34 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | Sequence[str] | None = "0021"
+down_revision: str | Sequence[str] | None = "0008"
+"""On the Saxo branch, whose tables it changes (and `blocks`, made by 0001 below it): on the
+main line a new database could reach it before 0003 makes those tables."""
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = "0008"
-"""The Saxo branch's head: its tables must be there (its keys, orders and holders)."""
+depends_on: str | Sequence[str] | None = None
 
 DEFAULT = "LargestRemainder"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("saxo_allocation_keys") as table:
-        table.add_column(
-            sa.Column(
-                "remainder_policy", sa.String(length=20), nullable=False, server_default=DEFAULT
-            )
-        )
-    with op.batch_alter_table("blocks") as table:
-        table.add_column(sa.Column("remainder_policy", sa.String(length=20), nullable=True))
-    with op.batch_alter_table("saxo_block_orders") as table:
-        table.add_column(
-            sa.Column(
-                "remainder_policy", sa.String(length=20), nullable=False, server_default=DEFAULT
-            )
-        )
-    with op.batch_alter_table("saxo_block_holders") as table:
-        table.add_column(sa.Column("exact_target", sa.String(length=200), nullable=True))
+    # Plain ALTERs (no table copies): `blocks` is referred to by other tables' foreign keys.
+    policy = sa.String(length=20)
+    op.add_column(
+        "saxo_allocation_keys",
+        sa.Column("remainder_policy", policy, nullable=False, server_default=DEFAULT),
+    )
+    op.add_column("blocks", sa.Column("remainder_policy", policy, nullable=True))
+    op.add_column(
+        "saxo_block_orders",
+        sa.Column("remainder_policy", policy, nullable=False, server_default=DEFAULT),
+    )
+    op.add_column(
+        "saxo_block_holders", sa.Column("exact_target", sa.String(length=200), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("saxo_block_holders") as table:
-        table.drop_column("exact_target")
-    with op.batch_alter_table("saxo_block_orders") as table:
-        table.drop_column("remainder_policy")
-    with op.batch_alter_table("blocks") as table:
-        table.drop_column("remainder_policy")
-    with op.batch_alter_table("saxo_allocation_keys") as table:
-        table.drop_column("remainder_policy")
+    op.drop_column("saxo_block_holders", "exact_target")
+    op.drop_column("saxo_block_orders", "remainder_policy")
+    op.drop_column("blocks", "remainder_policy")
+    op.drop_column("saxo_allocation_keys", "remainder_policy")
