@@ -187,13 +187,13 @@ def test_a_bad_policy_is_refused_in_the_native_error_shape(
     for bad in ("Fairest", "fair", "", 1, None):
         answer = client.put(route, json={"remainder_policy": bad}, headers=demo_headers)
         assert answer.status_code == 422, answer.text
-        assert NATIVE_ERROR <= set(answer.json())
+        assert set(answer.json()) >= NATIVE_ERROR
     unknown = client.put(
         "/api/v1/allocation-keys/999999/remainder-policy",
         json={"remainder_policy": "Fair"},
         headers=demo_headers,
     )
-    assert unknown.status_code == 404 and NATIVE_ERROR <= set(unknown.json())
+    assert unknown.status_code == 404 and set(unknown.json()) >= NATIVE_ERROR
     order_id = client.post(
         "/trade/v2/orders", json=order_body(Amount=2, AllocationKeyId=key_id), headers=demo_headers
     ).json()["OrderId"]
@@ -202,23 +202,23 @@ def test_a_bad_policy_is_refused_in_the_native_error_shape(
         json={"quantity": "1", "price": "10.00", "remainder_policy": "Hamilton"},
         headers=demo_headers,
     )
-    assert bad_fill.status_code == 422 and NATIVE_ERROR <= set(bad_fill.json())
+    assert bad_fill.status_code == 422 and set(bad_fill.json()) >= NATIVE_ERROR
     base = {"account_id": "SAXO-AVG", "symbol": "CFD4361", "side": "Buy", "quantity": "2"}
     bad_block = client.post(
         "/api/v1/blocks", json={**base, "remainder_policy": "Hamilton"}, headers=demo_headers
     )
-    assert bad_block.status_code == 422 and NATIVE_ERROR <= set(bad_block.json())
+    assert bad_block.status_code == 422 and set(bad_block.json()) >= NATIVE_ERROR
     keyless = client.post(
         "/api/v1/blocks", json={**base, "remainder_policy": "Fair"}, headers=demo_headers
     )
-    assert keyless.status_code in (400, 422) and NATIVE_ERROR <= set(keyless.json())
+    assert keyless.status_code in (400, 422) and set(keyless.json()) >= NATIVE_ERROR
     plain = client.post("/api/v1/blocks", json=base, headers=demo_headers).json()["id"]
     keyless_fill = client.post(
         f"/api/v1/blocks/{plain}/fills",
         json={"quantity": "1", "price": "10.00", "remainder_policy": "Fair"},
         headers=demo_headers,
     )
-    assert keyless_fill.status_code in (400, 422) and NATIVE_ERROR <= set(keyless_fill.json())
+    assert keyless_fill.status_code in (400, 422) and set(keyless_fill.json()) >= NATIVE_ERROR
     # Nothing of the refused fills was booked.
     assert client.get(f"/api/v1/blocks/{order_id}", headers=demo_headers).json()["fills"] == []
     assert client.get(f"/api/v1/blocks/{plain}", headers=demo_headers).json()["fills"] == []
