@@ -11,7 +11,10 @@ from fractions import Fraction
 from typing import Any
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from allotment.bootstrap import Container
+from allotment.entrypoints.cli import app
 from tests.e2e.test_saxo_block_orders_api import OWNER, order_body
 
 ACCOUNTS = ("SX-2001", "SX-2002")
@@ -222,3 +225,20 @@ def test_a_bad_policy_is_refused_in_the_native_error_shape(
     # Nothing of the refused fills was booked.
     assert client.get(f"/api/v1/blocks/{order_id}", headers=demo_headers).json()["fills"] == []
     assert client.get(f"/api/v1/blocks/{plain}", headers=demo_headers).json()["fills"] == []
+
+
+def test_the_command_line_reads_and_sets_a_keys_policy(cli_env: Container) -> None:
+    runner = CliRunner()
+    company = ["--company", "Demo Broker"]
+    shown = runner.invoke(app, ["fairness", "policy", "227", *company])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.strip() == "allocation key 227: LargestRemainder"
+    made = runner.invoke(app, ["fairness", "policy", "227", "--set", "Fair", *company])
+    assert made.exit_code == 0, made.output
+    assert runner.invoke(app, ["fairness", "policy", "227", *company]).output.strip() == (
+        "allocation key 227: Fair"
+    )
+    bad = runner.invoke(app, ["fairness", "policy", "227", "--set", "Hamilton", *company])
+    assert bad.exit_code == 1 and "remainder_policy must be one of" in bad.output
+    unknown = runner.invoke(app, ["fairness", "policy", "999999", *company])
+    assert unknown.exit_code == 1 and "does not exist" in unknown.output
