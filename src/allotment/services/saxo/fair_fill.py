@@ -16,6 +16,7 @@ to the error account under either policy.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from fractions import Fraction
 
 from allotment.domain.allocation.fair import TieKey, fair_shares
@@ -40,11 +41,17 @@ def policy_used(order: BlockOrder, requested: RemainderPolicy | None) -> Remaind
 
 def exact_targets(participants: Sequence[Holder]) -> list[Fraction]:
     """Each participant's exact target of the key's split of the order (its whole target for
-    an order placed before exact targets were kept)."""
-    return [
-        Fraction(h.exact_target) if h.exact_target is not None else Fraction(h.target_quantity)
-        for h in participants
-    ]
+    an order placed before exact targets were kept). Each distinct text is parsed once: the
+    participants of a key mostly share a few targets."""
+    parsed: dict[str | Decimal, Fraction] = {}
+    found = []
+    for holder in participants:
+        text = holder.exact_target if holder.exact_target is not None else holder.target_quantity
+        value = parsed.get(text)
+        if value is None:
+            value = parsed[text] = Fraction(text)
+        found.append(value)
+    return found
 
 
 def fill_notes(
@@ -63,11 +70,16 @@ def fill_notes(
     if not total:
         return {}
     key = str(order.key_id)
-    return {
-        h.account_id: FairnessNote(quantity * target / total, key, policy)
-        for h, target in zip(participants, targets, strict=True)
-        if target
-    }
+    notes: dict[Fraction, FairnessNote] = {}
+    found = {}
+    for holder, target in zip(participants, targets, strict=True):
+        if not target:
+            continue
+        note = notes.get(target)
+        if note is None:
+            note = notes[target] = FairnessNote(quantity * target / total, key, policy)
+        found[holder.account_id] = note
+    return found
 
 
 def fair_fill(

@@ -18,6 +18,7 @@ from typing import Any
 from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.allocation.exact import fraction_text, round_fraction
 from allotment.domain.allocation.model import RemainderPolicy
+from allotment.domain.allocation.result import SplitResult
 from allotment.domain.errors import InvalidInstruction, NotFound, RuleViolation
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
@@ -204,7 +205,7 @@ def attach(
     split of the ordered quantity by the key."""
     assert block.id is not None and key.id is not None
     targets = split_key(key, block.ordered_quantity, instrument.quantity_increment)
-    increment = Fraction(instrument.quantity_increment)
+    exact = _exact_texts(targets, instrument.quantity_increment)
     holders = [
         Holder(
             block_id=block.id,
@@ -213,7 +214,7 @@ def attach(
             target_quantity=quantity,
             priority=participant.priority,
             accepts_remainder=participant.accepts_remainder,
-            exact_target=fraction_text(targets.plan.target_increments(position) * increment),
+            exact_target=exact[position],
             is_new=True,
         )
         for position, (participant, quantity) in enumerate(
@@ -249,6 +250,24 @@ def attach(
         },
     )
     return order
+
+
+def _exact_texts(targets: SplitResult, increment: Decimal) -> list[str]:
+    """Each participant's exact target of the split as fraction text; participants sharing a
+    pro rata weight share a target, worked out once."""
+    plan, step = targets.plan, Fraction(increment)
+    known: dict[int, str] = {}
+    texts = []
+    for index in range(len(targets.increments)):
+        pooled = index not in plan.dropped and index not in plan.fixed_lots
+        weight = int(plan.weights[index]) if pooled else -1
+        text = known.get(weight) if pooled else None
+        if text is None:
+            text = fraction_text(plan.target_increments(index) * step)
+            if pooled:
+                known[weight] = text
+        texts.append(text)
+    return texts
 
 
 def allocates_fills(
