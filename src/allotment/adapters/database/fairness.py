@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    delete,
     exists,
     select,
 )
@@ -143,6 +144,17 @@ class SqlFairnessRepository:
             for row in rows
         ]
         insert_values(self._db, fairness_records, COLUMNS, values)
+
+    def remove_key(self, company_id: int, key: str) -> None:
+        """The rows of a key without an instrument (a tranche's distribution, replaced)."""
+        table = fairness_records.c
+        self._db.execute(
+            delete(fairness_records).where(
+                table.company_id == company_id,
+                table.instrument_id.is_(None),
+                table.allocation_key == key,
+            )
+        )
 
     def rows(
         self,

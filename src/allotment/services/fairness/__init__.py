@@ -100,6 +100,7 @@ def parse_target(text: str) -> tuple[int, int]:
 
 class FairnessRepository(Protocol):
     def add_many(self, rows: Sequence[FairnessRow]) -> None: ...
+    def remove_key(self, company_id: int, key: str) -> None: ...
     def deviations(
         self,
         company_id: int,
