@@ -17,8 +17,8 @@ from tests.e2e.test_allocation_files import (
     desk,  # noqa: F401  (the fixture of the file tests)
     upload,
 )
-from tests.e2e.test_blocktrade_seed import PATH as BLOCK_TRADE, SEED_JSON, as_json, encode
-from tests.e2e.test_blocktrade_seed import line, seed_request
+from tests.e2e.test_blocktrade_seed import PATH as BLOCK_TRADE
+from tests.e2e.test_blocktrade_seed import SEED_JSON, as_json, encode, line, seed_request
 from tests.e2e.test_bookbuilding_distribution import worked_example
 from tests.e2e.test_etna_codes import request, send
 from tests.integration.test_saxo_block_orders import D, context, fill, order
