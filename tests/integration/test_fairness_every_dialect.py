@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from allotment.bootstrap import Container
 from allotment.services.desk.records import RefusedItem, record_refusals
 from tests.conftest import bearer
+from tests.e2e.fix_initiator import Oms, instruction
 from tests.e2e.test_allocation_files import (
     clear_street_file,
     desk,  # noqa: F401  (the fixture of the file tests)
@@ -21,6 +22,7 @@ from tests.e2e.test_blocktrade_seed import PATH as BLOCK_TRADE
 from tests.e2e.test_blocktrade_seed import SEED_JSON, as_json, encode, line, seed_request
 from tests.e2e.test_bookbuilding_distribution import worked_example
 from tests.e2e.test_etna_codes import request, send
+from tests.e2e.test_fix_allocations import oms, port  # noqa: F401  (the FIX door's fixtures)
 from tests.integration.test_saxo_block_orders import D, context, fill, order
 
 
@@ -124,3 +126,17 @@ def test_a_request_refused_from_a_block_with_an_intent_is_an_event_of_its_drift(
     assert (lines["SX-2001"]["requests_refused"], lines["SX-2001"]["drift"]) == ("40", "0")
     [period] = _get(client, "/api/v1/drift", account_id="SX-2001")
     assert (period["requests_refused"], period["blocks"]) == ("40", 1)  # counted once
+
+
+def test_a_fix_account_level_reject_is_kept_and_is_a_drift_reason_of_its_account(
+    client: TestClient,
+    oms: Oms,  # noqa: F811
+) -> None:
+    oms.send(instruction("U-1", [("1574444-01", "25"), ("NO-SUCH-ACCOUNT", "75")]))
+    assert [m.get(87) for m in oms.receive(2)] == ["3", "2"]  # received, account-level reject
+    lines = {row["account_id"]: row for row in _get(client, "/api/v1/drift")}
+    assert list(lines) == ["NO-SUCH-ACCOUNT"]
+    assert (lines["NO-SUCH-ACCOUNT"]["requests_refused"], lines["NO-SUCH-ACCOUNT"]["blocks"]) == (
+        "75",
+        0,
+    )
