@@ -141,12 +141,14 @@ def run(box: Container, made: list[FairnessRow], accounts: int) -> None:
 
 
 def allocation_rows(made: list[FairnessRow]) -> list[tuple[object, ...]]:
-    """One allocation per fairness row (same id, account, day), and every tenth one more that
-    has none (ids above the rows')."""
+    """One allocation per fairness row (same id, account, day), and for every tenth row of an
+    account one more that has none (ids above the rows')."""
     values: list[tuple[object, ...]] = []
     extra = len(made)
+    seen: dict[str, int] = {}
     for row in made:
-        ids = [row.allocation_id] if (row.allocation_id or 0) % 10 else [row.allocation_id, 0]
+        seen[row.account_id] = seen.get(row.account_id, 0) + 1
+        ids = [row.allocation_id] if seen[row.account_id] % 10 else [row.allocation_id, 0]
         for allocation_id in ids:
             if not allocation_id:
                 extra += 1
@@ -212,10 +214,9 @@ def run_with_allocations(box: Container, made: list[FairnessRow], accounts: int)
         uow.commit()
     print(f"wrote {len(made):,} fairness rows and {len(values):,} allocations", flush=True)
     with box.engine.connect() as connection:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
         for table in ("fairness_records", "allocations", "instruments"):
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                f"VACUUM ANALYZE {table}"
-            )
+            autocommit.exec_driver_sql(f"VACUUM ANALYZE {table}")
     year = (YEAR_START, date(2026, 12, 31))
     account = f"ACC-{42 % accounts:05d}"
     for instructed in (False, True, False, True, False, True, False, True, False, True):
