@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
 
 from allotment.domain.allocation.engine import split
@@ -254,6 +255,9 @@ class Distribution:
     allocated: Decimal
     unallocated: Decimal
     replaced_allocation_ids: tuple[str, ...] = field(default=())
+    targets: Mapping[str, Fraction] = field(default_factory=dict)
+    """The engine's exact target of each indication it split (by id), those left below the
+    minimum included: what the fairness ledger records of a distribution."""
 
 
 def demand_quantity(indication: Indication, offer_price: Decimal) -> Decimal:
@@ -299,8 +303,10 @@ def distribute(
             field="offeredSize",
             kept=tranche.offered_size - available,
         )
+    targets: dict[str, Fraction] = {}
     for tier in sorted(tiers):
-        given = _pro_rata(available, tiers[tier], tranche.minimum_allocation)
+        given, exact = _pro_rata(available, tiers[tier], tranche.minimum_allocation)
+        targets.update(exact)
         for indication, demand in tiers[tier]:
             quantity = given[indication.id]
             if quantity == 0 and tranche.minimum_allocation > 0 and demand > 0:
@@ -317,6 +323,7 @@ def distribute(
         allocated,
         tranche.offered_size - allocated,
         tuple(replaced),
+        targets,
     )
 
 
@@ -358,9 +365,9 @@ def _exclusion(
 
 def _pro_rata(
     available: Decimal, members: Sequence[tuple[Indication, Decimal]], minimum: Decimal
-) -> dict[str, Decimal]:
+) -> tuple[dict[str, Decimal], dict[str, Fraction]]:
     """The engine's split: weight = demand, maximum = demand, whole shares (largest
-    remainder, ties by key)."""
+    remainder, ties by key); the quantities and the exact targets, by indication id."""
     participants = tuple(
         Participant(key=indication.id, weight=demand, maximum_quantity=demand)
         for indication, demand in members
@@ -372,4 +379,6 @@ def _pro_rata(
         increment=SHARE,
         minimum_quantity=minimum if minimum > 0 else None,
     )
-    return split(request).by_key()
+    result = split(request)
+    targets = {row.key: row.target_quantity for row in result.explanation.participants}
+    return result.by_key(), targets

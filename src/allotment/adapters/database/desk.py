@@ -28,7 +28,7 @@ from sqlalchemy import (
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.repositories.records import audit_event_from_row, block_from_row
 from allotment.adapters.database.tables import BigId, metadata
-from allotment.adapters.database.types import UtcDateTime
+from allotment.adapters.database.types import ExactDecimal, UtcDateTime
 from allotment.services.desk.blocks import BlotterQuery
 from allotment.services.desk.records import Refusal
 from allotment.services.desk.sessions import DeskSession
@@ -46,7 +46,11 @@ refusals = Table(
     Column("message", String(500), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("actor", String(200), nullable=False),
+    # The block the item allocated from and what it asked for, where the dialect says (0046).
+    Column("block_id", BigId, nullable=True),
+    Column("quantity", ExactDecimal(), nullable=True),
     Index("ix_refusals_company_at", "company_id", "at"),
+    Index("ix_refusals_company_block", "company_id", "block_id"),
 )
 Index("ix_audit_events_company_object", t.audit_events.c.company_id, t.audit_events.c.object_id)
 

@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     Date,
     Index,
@@ -28,10 +29,12 @@ from sqlalchemy import (
     select,
 )
 
+from allotment.adapters.database.desk import refusals
 from allotment.adapters.database.fairness import fairness_records
 from allotment.adapters.database.tables import BigId, allocations, metadata
 from allotment.adapters.database.types import ExactDecimal, UtcDateTime
 from allotment.domain.allocation.exact import fraction_text
+from allotment.services.desk.records import Refusal
 from allotment.services.fairness.intent import Adjustment, Intent, IntentLine
 
 block_intents = Table(
@@ -205,6 +208,43 @@ class SqlIntentRepository:
         for account_id, target in found:
             sums[account_id] = sums.get(account_id, Fraction(0)) + Fraction(target)
         return sums
+
+    def block_refusals(self, company_id: int, block_id: int) -> list[Refusal]:
+        """The items refused from a block (``ix_refusals_company_block``), oldest first."""
+        table = refusals.c
+        return self._refusals(table.company_id == company_id, table.block_id == block_id)
+
+    def refusals_between(
+        self, company_id: int, start: datetime | None, end: datetime | None
+    ) -> list[Refusal]:
+        """The items refused from `start` (included) to `end` (excluded) that name an account
+        (``ix_refusals_company_at``), oldest first."""
+        table = refusals.c
+        conditions = [table.company_id == company_id, table.account_id.is_not(None)]
+        if start is not None:
+            conditions.append(table.at >= start)
+        if end is not None:
+            conditions.append(table.at < end)
+        return self._refusals(*conditions)
+
+    def _refusals(self, *conditions: ColumnElement[bool]) -> list[Refusal]:
+        found = self._db.execute(select(refusals).where(*conditions).order_by(refusals.c.id))
+        return [
+            Refusal(
+                row.company_id,
+                row.dialect,
+                row.object_ref,
+                row.account_id,
+                row.code,
+                row.message,
+                row.at,
+                row.actor,
+                row.id,
+                row.block_id,
+                row.quantity,
+            )
+            for row in found
+        ]
 
 
 def _midnight(day: date) -> datetime:

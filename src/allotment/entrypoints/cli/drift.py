@@ -122,7 +122,7 @@ def _drift_table(lines: Sequence[drift.DriftLine], title: str) -> Table:
     table.add_column("Account")
     for column in ("Blocks", "Intended", "Booked", "Drift", "Unfilled", "Remainder"):
         table.add_column(column, justify="right")
-    for column in ("Margin reduced", "Refused", "Error account"):
+    for column in ("Margin reduced", "Refused", "Error account", "Requests refused"):
         table.add_column(column, justify="right")
     for line in lines:
         table.add_row(
@@ -136,6 +136,7 @@ def _drift_table(lines: Sequence[drift.DriftLine], title: str) -> Table:
             str(line.margin_reduced),
             str(line.refused),
             str(line.error_account),
+            str(line.requests_refused),
         )
     return table
 

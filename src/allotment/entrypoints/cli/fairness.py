@@ -66,7 +66,7 @@ def _table(lines: list[FairnessLine]) -> Table:
     for line in lines:
         table.add_row(
             line.account_id,
-            str(line.instrument_id),
+            "" if line.instrument_id is None else str(line.instrument_id),
             line.key or "-",
             str(line.allocation_count),
             str(line.given_quantity),

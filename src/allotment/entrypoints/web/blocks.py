@@ -200,7 +200,7 @@ async def book(request: Request, block_id: int, found: Writer) -> Response:
         values["error"] = str(refused)
         return page(request, "block.html", values, status_for(refused))
     if not outcome.accepted:
-        items = desk_records.block_trade_items(outcome.errors)
+        items = desk_records.block_trade_items(outcome.errors, block_id)
         desk_records.record_apart(found.box.uow, found.ctx, f"block {block_id}", items)
         values.update(preview_values(previewed))
         values["refusals"] = outcome.errors

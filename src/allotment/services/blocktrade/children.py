@@ -15,7 +15,7 @@ module is the use case: it books the lines and records the client orders.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import localcontext
@@ -59,6 +59,9 @@ class LineError:
 
     block_allocation: BlockAllocation
     errors: tuple[str, ...]
+    account_id: str | None = None
+    """The client's account the line would have booked to, where the checks found one (kept
+    with the refusal for the drift report; never part of the vendor's answer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +114,9 @@ def allocate(uow: UnitOfWork, ctx: Context, request: BlockTradeBlockAllocation) 
     with localcontext() as exact:
         exact.prec = 80  # products of stored amounts are never rounded silently
         errors = [checker.errors(line) for line in request.allocation_details]
+    accounts = {client: account.id for client, account in checker.accounts.items()}
     if any(errors):
-        return _refused(request, errors)
+        return _refused(request, errors, accounts)
     assert master is not None and instrument is not None
     average = uow.accounts.account(master.account_id)
     assert average is not None
@@ -126,14 +130,18 @@ def allocate(uow: UnitOfWork, ctx: Context, request: BlockTradeBlockAllocation) 
         _refusal_text(outcome, booking) for outcome, booking in zip(outcomes, bookings, strict=True)
     ]
     if any(refusals):
-        return _refused(request, [[text] if text else [] for text in refusals])
+        return _refused(request, [[text] if text else [] for text in refusals], accounts)
     return _created(uow, ctx, request, master, bookings, outcomes)
 
 
-def _refused(request: BlockTradeBlockAllocation, errors: Sequence[Sequence[str]]) -> Outcome:
+def _refused(
+    request: BlockTradeBlockAllocation,
+    errors: Sequence[Sequence[str]],
+    accounts: Mapping[int, str],
+) -> Outcome:
     return Outcome(
         errors=tuple(
-            LineError(line, tuple(messages))
+            LineError(line, tuple(messages), accounts.get(line.client_id))
             for line, messages in zip(request.allocation_details, errors, strict=True)
             if messages
         )

@@ -25,6 +25,7 @@ from allotment.services.bookbuilding.allocations import stamp_time
 from allotment.services.bookbuilding.book import get_tranche
 from allotment.services.bookbuilding.ports import repository
 from allotment.services.context import Context, record
+from allotment.services.fairness.tranches import record_distribution
 from allotment.services.ports import UnitOfWork
 
 
@@ -53,6 +54,7 @@ def distribute_tranche(
     rows = _auto_allocations(ctx, result)
     repo.delete_allocations(ctx.company_id, list(result.replaced_allocation_ids))
     repo.add_allocations(rows)
+    record_distribution(uow, ctx, result)
     ids.update({row.indication_id or "": row.id for row in rows})
     record(
         uow,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from allotment.domain.identity import Scope
@@ -28,6 +29,10 @@ class RefusedItem:
     account_id: str | None
     code: str
     message: str
+    quantity: Decimal | None = None
+    """What the item asked for (the drift report's refused request), where it says."""
+    block_id: int | None = None
+    """The block the item allocated from, where it names one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,8 @@ class Refusal:
     at: datetime
     actor: str
     id: int | None = None
+    block_id: int | None = None
+    quantity: Decimal | None = None
 
 
 class RecordsRepository(Protocol):
@@ -74,6 +81,8 @@ def record_refusals(
             message=item.message[:MESSAGE_LENGTH],
             at=ctx.now,
             actor=ctx.principal.subject,
+            block_id=item.block_id,
+            quantity=item.quantity,
         )
         for item in items
     ]
@@ -176,14 +185,19 @@ def record_apart(
         uow.commit()
 
 
-def block_trade_items(errors: Iterable[LineError]) -> list[RefusedItem]:
-    """A refused block-trade allocation's lines: the client and the vendor's error texts."""
+def block_trade_items(
+    errors: Iterable[LineError], block_id: int | None = None
+) -> list[RefusedItem]:
+    """A refused block-trade allocation's lines: the client (its account where the checks
+    found one), the vendor's error texts, the quantity and the master's block."""
     return [
         RefusedItem(
-            None,
+            e.account_id,
             "LineRefused",
             f"client {e.block_allocation.client_id}, {e.block_allocation.quantity}: "
             + "; ".join(e.errors),
+            e.block_allocation.quantity,
+            block_id,
         )
         for e in errors
     ]

@@ -236,6 +236,7 @@ def _refused_items(
             result.code.value,
             f"from {request.from_account}: "
             + ", ".join(f"{leg.action.value} {leg.quantity} {leg.symbol}" for leg in request.legs),
+            sum((abs(leg.quantity) for leg in request.legs), ZERO),
         )
         for request, result in zip(requests, results, strict=True)
         if result.code is not OK

@@ -5,7 +5,10 @@ An allocation decided by the engine carries a ``FairnessNote`` (its exact target
 was split by, the remainder policy); the booking writes one fairness row per booked allocation
 that carries one, in bulk, in the same unit of work (``record_booked``). A transfer whose
 quantity is what was asked (ETNA) has a target equal to what is given: its deviation is zero,
-so it writes no row and adds nothing to any sum.
+so it writes no row and adds nothing to any sum; the repository reads such an allocation (any
+allocation without a row) as an ``Instructed`` row, target equal to what was given, so every
+allocation of every dialect is in the report (decision 0046). A book-building distribution
+writes its engine targets with no instrument, keyed by its tranche (``tranche_key``).
 
 The repository is reached as ``uow.fairness``.
 """
@@ -45,7 +48,7 @@ class FairnessRow:
     company_id: int
     allocation_id: int | None  # None: nothing was given (nothing booked), the target stands
     account_id: str
-    instrument_id: int
+    instrument_id: int | None  # None: a book-building tranche (the key names it)
     key: str
     policy: str
     block_id: int | None
@@ -71,7 +74,7 @@ class DeviationRow(NamedTuple):
     exact target as its numerator and denominator (``parse_target``)."""
 
     account_id: str
-    instrument_id: int
+    instrument_id: int | None
     key: str
     target_numerator: int
     target_denominator: int
@@ -97,6 +100,7 @@ def parse_target(text: str) -> tuple[int, int]:
 
 class FairnessRepository(Protocol):
     def add_many(self, rows: Sequence[FairnessRow]) -> None: ...
+    def remove_key(self, company_id: int, key: str) -> None: ...
     def deviations(
         self,
         company_id: int,
@@ -104,6 +108,8 @@ class FairnessRepository(Protocol):
         instrument_id: int | None,
         key: str | None,
         period: tuple[date | None, date | None],
+        *,
+        instructed: bool = True,
     ) -> list[DeviationRow]: ...
     def by_allocation(
         self, company_id: int, account_id: str, trade_date: date, allocation_id: int
@@ -206,7 +212,7 @@ class FairnessLine:
     against the exact targets, and the cumulative deviation in increments and in money."""
 
     account_id: str
-    instrument_id: int
+    instrument_id: int | None
     key: str
     allocation_count: int
     given_quantity: Decimal
@@ -218,7 +224,7 @@ class FairnessLine:
         """The money deviation to the cent, half-even (the exact value is ``deviation_money``)."""
         return round_fraction(self.deviation_money, MONEY_PLACES, ROUND_HALF_EVEN)
 
-    def as_dict(self) -> dict[str, str | int]:
+    def as_dict(self) -> dict[str, str | int | None]:
         return {
             "account_id": self.account_id,
             "instrument_id": self.instrument_id,
@@ -316,7 +322,7 @@ class _Sum:
 
 def summarise(rows: Iterable[FairnessRow | DeviationRow]) -> list[FairnessLine]:
     """Sum the rows exactly per (account, instrument, key), sorted by those."""
-    sums: dict[tuple[str, int, str], _Sum] = {}
+    sums: dict[tuple[str, int | None, str], _Sum] = {}
     for row in rows:
         group = (row.account_id, row.instrument_id, row.key)
         held = sums.get(group)
@@ -334,7 +340,9 @@ def summarise(rows: Iterable[FairnessRow | DeviationRow]) -> list[FairnessLine]:
             held.increments.value(),
             held.money.value(),
         )
-        for (account_id, instrument_id, key), held in sorted(sums.items())
+        for (account_id, instrument_id, key), held in sorted(
+            sums.items(), key=lambda item: (item[0][0], item[0][1] or 0, item[0][2])
+        )
     ]
 
 

@@ -23,6 +23,7 @@ from allotment.domain.identity import Scope
 from allotment.domain.numbers import fits_storage, is_multiple_of
 from allotment.services import blocks
 from allotment.services.context import Context, record, visible_account
+from allotment.services.desk.records import Refusal
 from allotment.services.ports import BlockRecord, FillRecord, UnitOfWork
 
 KEY = "key"
@@ -77,6 +78,10 @@ class IntentRepository(Protocol):
     def adjustments(self, company_id: int, block_id: int) -> list[Adjustment]: ...
     def booked(self, company_id: int, block_id: int) -> dict[str, Decimal]: ...
     def targets(self, company_id: int, block_id: int) -> dict[str, Fraction]: ...
+    def block_refusals(self, company_id: int, block_id: int) -> list[Refusal]: ...
+    def refusals_between(
+        self, company_id: int, start: datetime | None, end: datetime | None
+    ) -> list[Refusal]: ...
 
 
 def repository(uow: UnitOfWork) -> IntentRepository:

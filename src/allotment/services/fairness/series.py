@@ -48,7 +48,10 @@ def deviation_series(
         raise Forbidden("the deviation of every account needs access to all clients")
     else:
         accounts = None
-    rows = _repository(uow).deviations(ctx.company_id, accounts, None, None, period)
+    # An instructed allocation's deviation is zero: it would only draw flat lines.
+    rows = _repository(uow).deviations(
+        ctx.company_id, accounts, None, None, period, instructed=False
+    )
     found = series_of(rows)
     found.sort(key=lambda one: (-abs(one.last), one.account_id))
     return sorted(found[:MOST_SERIES], key=lambda one: one.account_id)

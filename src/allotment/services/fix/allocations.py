@@ -24,6 +24,7 @@ from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import BookingCode
 from allotment.services.context import Context, record
+from allotment.services.desk.records import RefusedItem, record_refusals
 from allotment.services.fairness import NO_KEY
 from allotment.services.fix import checks as fix_checks
 from allotment.services.fix.checks import Refused
@@ -97,6 +98,7 @@ def handle(
             return answer, False
     with uows() as uow:
         _remember(uow, ctx, origin, answer, REFUSED)
+        record_refusals(uow, ctx, f"AllocID {answer.alloc_id}", _refused_items(instruction, answer))
         record(
             uow,
             ctx,
@@ -276,6 +278,17 @@ def _code(code: BookingCode) -> RejectCode:
 
 def _text(code: BookingCode) -> str:
     return _TEXTS.get(code, f"the ledger refused the allocation: {code.value}")
+
+
+def _refused_items(instruction: Instruction, answer: Answer) -> list[RefusedItem]:
+    """An account-level reject's accounts, for the desk and the drift report: each with the
+    quantity its line asked for (a calculated allocation's; a preliminary one's is worked out,
+    so none)."""
+    asked = {} if instruction.preliminary else {x.account: x.quantity for x in instruction.lines}
+    return [
+        RefusedItem(r.account, r.code.name.title().replace("_", ""), r.text, asked.get(r.account))
+        for r in answer.refusals
+    ]
 
 
 def _account_reject(instruction: Instruction, refusals: tuple[AccountRefusal, ...]) -> Answer:

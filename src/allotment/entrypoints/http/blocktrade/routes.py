@@ -232,7 +232,8 @@ def create_block_allocations(
         if outcome.accepted:
             uow.commit()
     if not outcome.accepted:
-        record_apart(box.uow, ctx, parsed.master_reference, block_trade_items(outcome.errors))
+        refused = block_trade_items(outcome.errors, parsed.block_trade_allocation_id)
+        record_apart(box.uow, ctx, parsed.master_reference, refused)
     if answer in XML_TYPES:
         xml = (
             blocktrade_xml.results_document(outcome.results)

@@ -68,12 +68,16 @@ class DriftLineOut(BaseModel):
     margin_reduced: str
     refused: str
     error_account: str
+    requests_refused: str = "0"
+    """What the requests refused as a whole asked for (an ETNA item, a block-trade child):
+    nothing was booked, so it is outside the drift's identity; each is a RequestRefused
+    event."""
 
 
 class DriftEventOut(BaseModel):
     account_id: str
     kind: str
-    """MarginReduction, Refused, ErrorAccount, OverFill or Remainder."""
+    """MarginReduction, Refused, ErrorAccount, OverFill, Remainder or RequestRefused."""
     quantity: str
     fill_sequence: int | None
     detail: str

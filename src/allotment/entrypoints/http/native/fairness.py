@@ -19,9 +19,11 @@ router = APIRouter(prefix="/api/v1", tags=["Fairness"])
 
 class FairnessLineOut(BaseModel):
     account_id: str
-    instrument_id: int
+    instrument_id: int | None
+    """None for a book-building tranche's distribution, whose key is "tranche:" and its id."""
     key: str
-    """The allocation key's id ("" for allocations split without a stored key)."""
+    """The allocation key's id ("" for allocations split without a stored key, and for
+    instructed quantities: ETNA, block-trade children, allocation files, native bookings)."""
     allocation_count: int
     given_quantity: str
     target_quantity: str
