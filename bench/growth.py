@@ -1,35 +1,40 @@
-"""Benchmark: does the service slow down as its book grows? On PostgreSQL, four operations are
-timed on a nearly empty book, then 10,000,000 postings (with their journal entries and
-allocations) are loaded with COPY, and the same four are timed again:
+"""Benchmark: does the service slow down as its book grows? On PostgreSQL, two books are set
+up alike in databases of their own; 10,000,000 postings (with their journal entries and
+allocations) are COPYed into one of them; then four operations are timed on both books in
+turn, round after round, so that a ratio reflects the book rather than the minute it was
+measured in:
 
 - a 10,000-item ETNA batch (`POST /v1.0/allocations/simple`, in process);
 - one Saxo fill allocated and booked across 100,000 participants (`blocks.report_fill`);
 - a CAS search (deal + status, newest first, page of 250) over 100,000 CAS allocations;
 - an account's journal page (`GET /api/v1/ledger/journal?account_id=…`, its first 50 entries).
 
-Target: each within 1.5x its empty-book figure. Prints both figures (medians: of 3 batches and
-3 fills, of 7 searches and 7 pages) and their ratio.
+Target: the grown book's figure within 1.5x the empty book's. Each round times one batch and
+one fill, and `--runs` searches and pages (their median), on each book (the order of the two
+books alternating from round to round); the figures are the medians over the rounds, and the
+spread of the rounds' own ratios is printed beside them.
 
     python bench/growth.py [--postings 10000000] [--items 10000] [--participants 100000]
                            [--cas 100000] [--runs 7] [--repeats 3]
 
 It needs ALLOTMENT_BENCH_POSTGRES_URL (or ALLOTMENT_TEST_POSTGRES_URL): a server where it may
-create and drop a database of its own. The grown rows belong to the same company as the probes,
-on 20,000 other accounts and 500 trade dates; one posting in a thousand is on the account whose
-journal page is read, so its history grows with the book.
+create and drop two databases of its own. The grown rows belong to the same company as the
+probes, on 20,000 other accounts and 500 trade dates; one posting in a thousand is on the
+account whose journal page is read, so its history grows with the book. Both books are
+VACUUMed and ANALYZEd after they are set up and after the growth, as autovacuum would do.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import itertools
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -80,11 +85,30 @@ def main() -> None:
     if not admin_url:
         print("growth: skipped, it needs PostgreSQL (set ALLOTMENT_BENCH_POSTGRES_URL)")
         return
-    with postgres_database(admin_url) as url, tempfile.TemporaryDirectory() as folder:
-        run(url, Path(folder), args)
+    with (
+        postgres_database(admin_url) as empty_url,
+        postgres_database(admin_url) as grown_url,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        run([empty_url, grown_url], Path(folder), args)
 
 
-def run(url: str, folder: Path, args: argparse.Namespace) -> None:
+def run(urls: list[str], folder: Path, args: argparse.Namespace) -> None:
+    boxes = [_container(url, folder / f"book-{n}") for n, url in enumerate(urls)]
+    try:
+        books = []
+        for box in boxes:
+            migrate(box)
+            books.append(Probes.set_up(box, args))
+        print(f"grow: {grow(boxes[1], args.postings)}")
+        report(*measure_in_turn(books, args.repeats), args.postings)
+    finally:
+        for box in boxes:
+            box.engine.dispose()
+
+
+def _container(url: str, folder: Path) -> Container:
+    folder.mkdir()
     settings = Settings(
         database_url=url,
         secret_key=SECRET,
@@ -92,16 +116,25 @@ def run(url: str, folder: Path, args: argparse.Namespace) -> None:
         fast_password_hashing=True,
         log_level="WARNING",
     )
-    box = build(settings)
-    try:
-        migrate(box)
-        probes = Probes.set_up(box, args)
-        empty = probes.measure()
-        print(f"grow: {grow(box, args.postings)}")
-        grown = probes.measure()
-        report(empty, grown, args.postings)
-    finally:
-        box.engine.dispose()
+    return build(settings)
+
+
+OPERATIONS = ("ETNA batch", "Saxo fill", "CAS search", "journal page")
+Samples = dict[str, list[float]]
+
+
+def measure_in_turn(books: list[Probes], rounds: int) -> tuple[Samples, Samples]:
+    """Each operation timed on the empty book and on the grown one in turn, `rounds` times,
+    the first book of a pair alternating, after one warming read of each book."""
+    samples: list[Samples] = [{name: [] for name in OPERATIONS} for _ in books]
+    for book in books:
+        book.cas_search()
+        book.journal_page()
+    for number in range(rounds):
+        for name in OPERATIONS:
+            for index in (0, 1) if number % 2 == 0 else (1, 0):
+                samples[index][name].append(books[index].sample(name))
+    return samples[0], samples[1]
 
 
 class Probes:
@@ -138,16 +171,17 @@ class Probes:
         ).json()["access_token"]
         probes.native = {"Authorization": f"Bearer {token}"}
         probes.journal_history()
-        _analyze(box)
+        _vacuum(box)
         return probes
 
-    def measure(self) -> dict[str, float]:
-        return {
-            "ETNA batch": statistics.median(self.etna_batch() for _ in range(self.args.repeats)),
-            "Saxo fill": statistics.median(self.fill() for _ in range(self.args.repeats)),
-            "CAS search": _median(self.args.runs, self.cas_search),
-            "journal page": _median(self.args.runs, self.journal_page),
-        }
+    def sample(self, name: str) -> float:
+        """One batch or one fill; the median of `runs` searches or pages."""
+        if name == "ETNA batch":
+            return self.etna_batch()
+        if name == "Saxo fill":
+            return self.fill()
+        probe = self.cas_search if name == "CAS search" else self.journal_page
+        return _median(self.args.runs, probe)
 
     def etna_batch(self) -> float:
         body = _json(self.items)
@@ -244,7 +278,6 @@ def _etna_headers(client: TestClient) -> dict[str, str]:
 
 
 def _median(runs: int, probe: Callable[[], None]) -> float:
-    probe()  # warms the caches; not counted
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -255,8 +288,9 @@ def _median(runs: int, probe: Callable[[], None]) -> float:
 
 def grow(box: Container, postings: int) -> str:
     """`postings` postings, two to a journal entry (a share moved between grown accounts), one
-    allocation per entry, COPYed in chunks
-    (indexes kept, as in service), then ANALYZEd. Returns what was loaded and how fast."""
+    allocation per entry, COPYed as text from generators in chunks, each chunk committed, with
+    every index of the schema in place (as in service); then VACUUMed and ANALYZEd. Returns
+    what was loaded and how fast."""
     with box.uow(write=False) as uow:
         company = uow.identity.company_by_name(demo.COMPANY)
         assert company is not None
@@ -264,14 +298,11 @@ def grow(box: Container, postings: int) -> str:
         assert instrument is not None
     engine = box.engine
     with engine.connect() as connection:
-        start = int(
-            connection.execute(
-                text("SELECT coalesce(max(id), 0) FROM journal_entries")
-            ).scalar_one()
+        start, first_allocation = (
+            int(connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one())
+            for table in ("journal_entries", "allocations")
         )
-        first_allocation = int(
-            connection.execute(text("SELECT coalesce(max(id), 0) FROM allocations")).scalar_one()
-        )
+    rows = Rows(company.id, instrument.id, start, first_allocation)
     entries = postings // 2
     started = time.perf_counter()
     raw = engine.raw_connection()
@@ -279,13 +310,10 @@ def grow(box: Container, postings: int) -> str:
         for low in range(0, entries, CHUNK):
             high = min(entries, low + CHUNK)
             with raw.cursor() as cursor:  # type: ignore[attr-defined]
-                _copy(cursor, "journal_entries", _entries(company.id, start, low, high))
-                _copy(cursor, "postings", _postings(start, low, high, instrument.id))
-                _copy(
-                    cursor,
-                    "allocations",
-                    _allocation_rows(company.id, start, first_allocation, low, high, instrument.id),
-                )
+                for table, columns, lines in rows.tables(low, high):
+                    with cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+                        for block in _blocks(lines):
+                            copy.write(block)
             raw.commit()
             print(f"  {high * 2:,} postings loaded", file=sys.stderr)
     finally:
@@ -300,87 +328,95 @@ def grow(box: Container, postings: int) -> str:
                 )
             )
         connection.commit()
-    _analyze(box)
+    _vacuum(box)
     return (
         f"{entries * 2:,} postings, {entries:,} journal entries and {entries:,} allocations "
         f"COPYed in {seconds:.1f} s ({entries * 4 / seconds:,.0f} rows/s, indexes included)"
     )
 
 
-def _copy(cursor: Any, table: str, lines: io.StringIO) -> None:
-    lines.seek(0)
-    columns = lines.readline().strip()
-    with cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
-        while chunk := lines.read(1 << 20):
-            copy.write(chunk)
+def _blocks(lines: Iterator[str], size: int = 10_000) -> Iterator[str]:
+    """The lines joined `size` at a time: one COPY write per block."""
+    while block := "".join(itertools.islice(lines, size)):
+        yield block
 
 
-def _account(n: int) -> str:
-    return JOURNAL_ACCOUNT if n % 1000 == 0 else f"GROWN-{n % GROWN_ACCOUNTS:05d}"
+class Rows:
+    """The grown rows of entries `low` to `high`, as COPY text lines; the 500 trade dates and
+    the accounts are formatted once."""
+
+    def __init__(self, company_id: int, instrument_id: int, start: int, first: int) -> None:
+        self.company, self.instrument = company_id, instrument_id
+        self.start, self.first = start, first
+        days = [date(2025, 1, 1) + timedelta(days=n) for n in range(500)]
+        self.days = [(str(d), str(d + timedelta(days=1))) for d in days]
+        self.accounts = [f"GROWN-{n:05d}" for n in range(GROWN_ACCOUNTS)]
+
+    def tables(self, low: int, high: int) -> Iterator[tuple[str, str, Iterator[str]]]:
+        yield "journal_entries", ENTRY_COLUMNS, self.entries(low, high)
+        yield "postings", POSTING_COLUMNS, self.postings(low, high)
+        yield "allocations", ALLOCATION_COLUMNS, self.allocations(low, high)
+
+    def account(self, n: int) -> str:
+        return JOURNAL_ACCOUNT if n % 1000 == 0 else self.accounts[n % GROWN_ACCOUNTS]
+
+    def entries(self, low: int, high: int) -> Iterator[str]:
+        for n in range(low, high):
+            day = self.days[n % 500][0]
+            yield (
+                f"{self.start + 1 + n}\t{self.company}\tallocation\tgrown\t{day}\t"
+                f"{day} 15:00:00+00\tbench\tetna\n"
+            )
+
+    def postings(self, low: int, high: int) -> Iterator[str]:
+        """A balanced entry: one share from one grown account to another."""
+        for n in range(low, high):
+            entry, source = self.start + 1 + n, self.accounts[(n + 1) % GROWN_ACCOUNTS]
+            yield f"{entry}\t0\t{self.account(n)}\tsecurity\t{self.instrument}\t1\t100.00\n"
+            yield f"{entry}\t1\t{source}\tsecurity\t{self.instrument}\t-1\t100.00\n"
+
+    def allocations(self, low: int, high: int) -> Iterator[str]:
+        for n in range(low, high):
+            day, settled = self.days[n % 500]
+            yield (
+                f"{self.first + 1 + n}\t{self.company}\t{self.start + 1 + n}\tetna\t{day}\t"
+                f"{self.account(n)}\tBENCH-AVG\t{self.instrument}\tBuy\tBuy\t1\t100.00\t"
+                f"100.00\t0\t0\t0\t100.00\tgrown\t{day} 15:00:00+00\tbench\tbooked\t"
+                f"{settled}\tf\n"
+            )
 
 
-def _day(n: int) -> date:
-    return date(2025, 1, 1) + timedelta(days=n % 500)
+ENTRY_COLUMNS = (
+    "id, company_id, entry_type, description, trade_date, created_at, created_by, dialect"
+)
+POSTING_COLUMNS = "entry_id, line, account_id, kind, asset, amount, price"
+ALLOCATION_COLUMNS = (
+    "id, company_id, entry_id, dialect, trade_date, account_id, source_account_id, "
+    "instrument_id, side, action, quantity, price, trade_value, commission, tax, other_fees, "
+    "net_amount, comment, created_at, created_by, status, settlement_date, late"
+)
 
 
-def _entries(company_id: int, start: int, low: int, high: int) -> io.StringIO:
-    out = io.StringIO()
-    out.write(
-        "id, company_id, entry_type, description, trade_date, created_at, created_by, dialect\n"
-    )
-    for n in range(low, high):
-        out.write(
-            f"{start + 1 + n}\t{company_id}\tallocation\tgrown\t{_day(n)}\t"
-            f"{_day(n)} 15:00:00+00\tbench\tetna\n"
-        )
-    return out
-
-
-def _postings(start: int, low: int, high: int, instrument_id: int) -> io.StringIO:
-    """A balanced entry: one share from one grown account to another."""
-    out = io.StringIO()
-    out.write("entry_id, line, account_id, kind, asset, amount, price\n")
-    for n in range(low, high):
-        entry, source = start + 1 + n, f"GROWN-{(n + 1) % GROWN_ACCOUNTS:05d}"
-        out.write(f"{entry}\t0\t{_account(n)}\tsecurity\t{instrument_id}\t1\t100.00\n")
-        out.write(f"{entry}\t1\t{source}\tsecurity\t{instrument_id}\t-1\t100.00\n")
-    return out
-
-
-def _allocation_rows(
-    company_id: int, start: int, first: int, low: int, high: int, instrument_id: int
-) -> io.StringIO:
-    out = io.StringIO()
-    out.write(
-        "id, company_id, entry_id, dialect, trade_date, account_id, source_account_id, "
-        "instrument_id, side, action, quantity, price, trade_value, commission, tax, other_fees, "
-        "net_amount, comment, created_at, created_by, status, settlement_date, late\n"
-    )
-    for n in range(low, high):
-        day = _day(n)
-        out.write(
-            f"{first + 1 + n}\t{company_id}\t{start + 1 + n}\tetna\t{day}\t{_account(n)}\t"
-            "BENCH-AVG\t"
-            f"{instrument_id}\tBuy\tBuy\t1\t100.00\t100.00\t0\t0\t0\t100.00\tgrown\t"
-            f"{day} 15:00:00+00\tbench\tbooked\t{day + timedelta(days=1)}\tf\n"
-        )
-    return out
-
-
-def _analyze(box: Container) -> None:
+def _vacuum(box: Container) -> None:
     with box.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE"))
+        connection.execute(text("VACUUM (ANALYZE)"))
 
 
-def report(empty: dict[str, float], grown: dict[str, float], postings: int) -> None:
-    print(f"{'operation':14} {'empty book':>12} {f'{postings:,} postings':>18} {'ratio':>7}")
-    for name, before in empty.items():
-        after = grown[name]
+def report(empty: Samples, grown: Samples, postings: int) -> None:
+    """Medians of each book, their ratio, and the lowest and highest ratio of one round."""
+    print(
+        f"{'operation':14} {'empty book':>12} {f'{postings:,} postings':>18} {'ratio':>7}"
+        f"  {'rounds':>11}"
+    )
+    for name in OPERATIONS:
+        before, after = statistics.median(empty[name]), statistics.median(grown[name])
+        rounds = sorted(g / e for e, g in zip(empty[name], grown[name], strict=True))
         unit, scale = ("s", 1) if before >= 1 else ("ms", 1000)
         verdict = "within" if after <= TARGET * before else "OUTSIDE"
         print(
             f"{name:14} {before * scale:>10.1f} {unit} {after * scale:>16.1f} {unit} "
-            f"{after / before:>6.2f}x  {verdict} the {TARGET}x target"
+            f"{after / before:>6.2f}x  {rounds[0]:.2f}-{rounds[-1]:.2f}x  "
+            f"{verdict} the {TARGET}x target"
         )
 
 

@@ -328,7 +328,8 @@ def test_0010_lightens_the_ledger_indexes_and_puts_them_back(
 ) -> None:
     engine = demo_container.engine
     sqlite = engine.dialect.name == "sqlite"
-    lighter = {"ix_postings_account_id", "ix_allocations_account_id"}
+    # 0010's lighter indexes, keyed by id since 0026.
+    lighter = {"ix_postings_account_entry", "ix_allocations_account_keyset"}
     with demo_container.uow(write=False) as uow:
         before = dict(uow.ledger.iter_balances())
     assert before
@@ -350,4 +351,24 @@ def test_0010_lightens_the_ledger_indexes_and_puts_them_back(
     assert not sqlite or _balances_clustered(engine)
     with demo_container.uow(write=False) as uow:
         assert dict(uow.ledger.iter_balances()) == before
+        assert ledger.check_ledger(uow) == []
+
+
+def test_0026_keys_the_account_indexes_by_id_and_puts_the_plain_ones_back(
+    demo_container: Container,
+) -> None:
+    engine = demo_container.engine
+    paged = {"ix_postings_account_entry", "ix_allocations_account_keyset"}
+    plain = {"ix_postings_account_id", "ix_allocations_account_id"}
+    indexes = _ledger_indexes(engine)
+    assert paged <= indexes and plain.isdisjoint(indexes)
+    try:
+        _downgrade(engine, _below("0026"))
+        indexes = _ledger_indexes(engine)
+        assert plain <= indexes and paged.isdisjoint(indexes)
+    finally:
+        upgrade(engine)
+    assert is_current(engine)
+    assert paged <= _ledger_indexes(engine)
+    with demo_container.uow(write=False) as uow:
         assert ledger.check_ledger(uow) == []

@@ -166,7 +166,8 @@ postings = Table(
     Column("asset", String(20), nullable=False),
     Column("amount", ExactDecimal(), nullable=False),
     Column("price", ExactDecimal(), nullable=True),
-    Index("ix_postings_account_id", "account_id"),
+    # An account's journal page walks its entry ids in order from this index (0026).
+    Index("ix_postings_account_entry", "account_id", "entry_id"),
     sqlite_with_rowid=False,
 )
 
@@ -228,7 +229,7 @@ allocations = Table(
     Column("entry_id", BigId, nullable=False, unique=True),
     Column("dialect", String(30), nullable=False),
     Column("trade_date", Date(), nullable=False),
-    Column("account_id", String(50), nullable=False, index=True),
+    Column("account_id", String(50), nullable=False),
     Column("source_account_id", String(50), nullable=False),
     Column("instrument_id", BigId, nullable=False),
     Column("side", String(4), nullable=False),
@@ -250,6 +251,8 @@ allocations = Table(
     Column("settlement_date", Date(), nullable=True),
     Column("late", Boolean(), nullable=False, server_default=false()),
     Index("ix_allocations_company_trade_date", "company_id", "trade_date"),
+    # An account's allocations, paged in id order from the index (0026).
+    Index("ix_allocations_account_keyset", "account_id", "id"),
     UniqueConstraint("block_id", "reference", name="uq_allocations_block_reference"),
 )
 

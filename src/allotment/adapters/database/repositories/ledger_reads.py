@@ -70,8 +70,13 @@ class LedgerReads:
             allowed = sorted(query.account_ids)
             account_filter = [a for a in (account_filter or allowed) if a in query.account_ids]
         if account_filter is not None:
-            statement = statement.where(
-                j.c.id.in_(select(p.c.entry_id).where(p.c.account_id.in_(account_filter)))
+            # Joined to the account's postings and grouped by entry, not a semi-join
+            # (`id IN (...)`): the planner can then walk ix_postings_account_entry in entry
+            # order and stop after a page, however long the account's history (0049).
+            statement = (
+                statement.join(p, p.c.entry_id == j.c.id)
+                .where(p.c.account_id.in_(account_filter), p.c.entry_id > query.after_id)
+                .group_by(j.c.id)
             )
         if query.trade_date_from is not None:
             statement = statement.where(j.c.trade_date >= query.trade_date_from)
