@@ -328,7 +328,7 @@ def test_0010_lightens_the_ledger_indexes_and_puts_them_back(
 ) -> None:
     engine = demo_container.engine
     sqlite = engine.dialect.name == "sqlite"
-    # 0010's lighter indexes, keyed by id since 0026.
+    # 0010's lighter indexes, keyed by id since 0024.
     lighter = {"ix_postings_account_entry", "ix_allocations_account_keyset"}
     with demo_container.uow(write=False) as uow:
         before = dict(uow.ledger.iter_balances())
@@ -354,7 +354,7 @@ def test_0010_lightens_the_ledger_indexes_and_puts_them_back(
         assert ledger.check_ledger(uow) == []
 
 
-def test_0026_keys_the_account_indexes_by_id_and_puts_the_plain_ones_back(
+def test_0024_keys_the_account_indexes_by_id_and_puts_the_plain_ones_back(
     demo_container: Container,
 ) -> None:
     engine = demo_container.engine
@@ -363,7 +363,7 @@ def test_0026_keys_the_account_indexes_by_id_and_puts_the_plain_ones_back(
     indexes = _ledger_indexes(engine)
     assert paged <= indexes and plain.isdisjoint(indexes)
     try:
-        _downgrade(engine, _below("0026"))
+        _downgrade(engine, _below("0024"))
         indexes = _ledger_indexes(engine)
         assert plain <= indexes and paged.isdisjoint(indexes)
     finally:

@@ -166,7 +166,7 @@ postings = Table(
     Column("asset", String(20), nullable=False),
     Column("amount", ExactDecimal(), nullable=False),
     Column("price", ExactDecimal(), nullable=True),
-    # An account's journal page walks its entry ids in order from this index (0026).
+    # An account's journal page walks its entry ids in order from this index (0024).
     Index("ix_postings_account_entry", "account_id", "entry_id"),
     sqlite_with_rowid=False,
 )
@@ -251,7 +251,7 @@ allocations = Table(
     Column("settlement_date", Date(), nullable=True),
     Column("late", Boolean(), nullable=False, server_default=false()),
     Index("ix_allocations_company_trade_date", "company_id", "trade_date"),
-    # An account's allocations, paged in id order from the index (0026).
+    # An account's allocations, paged in id order from the index (0024).
     Index("ix_allocations_account_keyset", "account_id", "id"),
     UniqueConstraint("block_id", "reference", name="uq_allocations_block_reference"),
 )

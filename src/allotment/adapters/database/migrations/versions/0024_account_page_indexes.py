@@ -1,7 +1,7 @@
 """an account's journal and allocation pages read by index in id order
 
-Revision ID: 0026
-Revises: 0021
+Revision ID: 0024
+Revises: 0023
 Written by hand. The journal page of an account and the allocation list filtered by account
 are keyset pages in id order. With the account's index on `account_id` alone, every posting or
 allocation the account ever had was fetched (one heap page each on a grown book) and sorted to
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0026"
-down_revision: str | Sequence[str] | None = "0021"
+revision: str = "0024"
+down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
