@@ -69,10 +69,23 @@ class LedgerReads:
         if query.account_ids is not None:
             allowed = sorted(query.account_ids)
             account_filter = [a for a in (account_filter or allowed) if a in query.account_ids]
-        if account_filter is not None:
+        only_accounts = (query.trade_date_from, query.trade_date_to, query.entry_type) == (None,) * 3
+        if account_filter is not None and only_accounts:
+            # The page's entry ids first, from ix_postings_account_entry in entry order,
+            # stopping after a page; then at most a page of entries by key. Whatever the
+            # planner estimates, it cannot walk the journal to find them (0049).
+            page = (
+                select(p.c.entry_id)
+                .where(p.c.account_id.in_(account_filter), p.c.entry_id > query.after_id)
+                .group_by(p.c.entry_id)
+                .order_by(p.c.entry_id)
+                .limit(query.limit)
+                .subquery()
+            )
+            statement = statement.join(page, page.c.entry_id == j.c.id)
+        elif account_filter is not None:
             # Joined to the account's postings and grouped by entry, not a semi-join
-            # (`id IN (...)`): the planner can then walk ix_postings_account_entry in entry
-            # order and stop after a page, however long the account's history (0049).
+            # (`id IN (...)`): the planner can walk ix_postings_account_entry in entry order.
             statement = (
                 statement.join(p, p.c.entry_id == j.c.id)
                 .where(p.c.account_id.in_(account_filter), p.c.entry_id > query.after_id)
