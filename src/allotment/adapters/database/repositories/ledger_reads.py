@@ -69,7 +69,8 @@ class LedgerReads:
         if query.account_ids is not None:
             allowed = sorted(query.account_ids)
             account_filter = [a for a in (account_filter or allowed) if a in query.account_ids]
-        only_accounts = (query.trade_date_from, query.trade_date_to, query.entry_type) == (None,) * 3
+        unfiltered = (query.trade_date_from, query.trade_date_to, query.entry_type)
+        only_accounts = unfiltered == (None, None, None)
         if account_filter is not None and only_accounts:
             # The page's entry ids first, from ix_postings_account_entry in entry order,
             # stopping after a page; then at most a page of entries by key. Whatever the
