@@ -127,13 +127,18 @@ class BookingCode(StrEnum):
 
 def moved_cost(balance: Balance, amount: Decimal, price: Decimal | None) -> Decimal:
     """The position's cost after `amount` units move in (positive) or out (negative)."""
-    old, new = balance.quantity, balance.quantity + amount
+    return cost_after(balance.quantity, balance.cost_amount, amount, price)
+
+
+def cost_after(old: Decimal, cost: Decimal, amount: Decimal, price: Decimal | None) -> Decimal:
+    """`moved_cost` of a position of `old` units that cost `cost`."""
+    new = old + amount
     if new == 0:
         return ZERO
     if amount > 0 and old >= 0:
-        return balance.cost_amount + amount * (price if price is not None else ZERO)
+        return cost + amount * (price if price is not None else ZERO)
     if amount < 0 and new > 0:
-        remaining = balance.cost_amount * new / old
+        remaining = cost * new / old
         return remaining.quantize(COST_UNIT, rounding=ROUND_HALF_EVEN)
     # Crossing zero or moving a short position: the cost is the new quantity at this price.
     return new * (price if price is not None else ZERO)
@@ -324,9 +329,15 @@ def premium_refused(seller: Account, seller_position: Balance, price: Decimal) -
     securities to users at a premium)."""
     if seller.role is not AccountRole.AVERAGE:
         return False
-    if seller_position.quantity <= 0:
+    return above_cost(seller_position.quantity, seller_position.cost_amount, price)
+
+
+def above_cost(quantity: Decimal, cost: Decimal, price: Decimal) -> bool:
+    """Does selling from a position of `quantity` units that cost `cost` at `price` sell above
+    its average cost (by more than the cost unit)? Never for a position not held."""
+    if quantity <= 0:
         return False
-    return price * seller_position.quantity > seller_position.cost_amount + COST_UNIT
+    return price * quantity > cost + COST_UNIT
 
 
 def cash_entry(account_id: str, external_id: str, currency: str, amount: Decimal) -> JournalEntry:

@@ -1,5 +1,4 @@
-"""What the services need from the outside world: storage behind a unit of work, password
-hashing, token signing and a clock. Adapters implement these; tests may use fakes."""
+"""What the services need from the outside world (storage, hashing, tokens, a clock)."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from allotment.domain.accounts import Account, AccountStatus, Client
+from allotment.domain.entry_columns import EntryColumns
 from allotment.domain.identity import Company
 from allotment.domain.instruments import Instrument
 from allotment.domain.ledger import Balance, BalanceKey, JournalEntry
@@ -245,7 +245,7 @@ class LedgerRepository(Protocol):
     def add_entries(
         self,
         company_id: int,
-        entries: Sequence[JournalEntry],
+        entries: Sequence[JournalEntry] | EntryColumns,
         trade_date: date,
         created_at: datetime,
         created_by: str,

@@ -77,7 +77,7 @@ def insert_values(
         # The values are checked here (a float refused now); the COPY is written behind
         # (`behind`): the server takes the rows while the caller goes on.
         processed = _processed(connection, table, columns, rows)
-        behind.later(connection, lambda: _copy_rows(connection, table.name, columns, processed))
+        behind.later(connection, lambda: copy_rows(connection, table.name, columns, processed))
         return
     _sqlite_insert(connection, table, columns, rows)
 
@@ -302,7 +302,13 @@ def _bound_column(bind: Processor, column: Sequence[Any]) -> list[Any]:
     return [done[value] for value in column]
 
 
-def _copy_rows(
+def copy_value(connection: Connection, table: Table, name: str, value: Any) -> Any:
+    """One value of a column as COPY takes it (as `_processed` gives it)."""
+    [row] = list(_processed(connection, table, [name], [(value,)]))
+    return row[0]
+
+
+def copy_rows(
     connection: Connection, table_name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """COPY ... FROM STDIN in the text format: psycopg writes a row of Decimals, strings and
@@ -367,5 +373,5 @@ def stage(
     connection.exec_driver_sql(f'DROP TABLE IF EXISTS pg_temp."{name}"')
     definition = ", ".join(f'"{column}" {kind}' for column, kind in columns)
     connection.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" ({definition}) ON COMMIT DROP')
-    _copy_rows(connection, name, [column for column, _ in columns], rows)
+    copy_rows(connection, name, [column for column, _ in columns], rows)
     return name

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 
 from allotment.domain.accounts import Account
 from allotment.domain.ledger import (
@@ -29,11 +30,11 @@ from allotment.services.clearing import open_session
 from allotment.services.context import Context
 from allotment.services.fairness import record_booked
 from allotment.services.journal import Journal
+from allotment.services.journal.columnar import Decided, decide_columns
 from allotment.services.journal.requests import BookingOutcome, BookingRequest, shape_code
 from allotment.services.journal.rows import allocation_rows
 from allotment.services.journal.uniform import (
     UniformTerms,
-    decide_uniform,
     trade_values,
     uniform_keys,
     uniform_terms,
@@ -96,7 +97,7 @@ def _book_general(
         if saved is not None and any(code is not BookingCode.OK for code in codes):
             state.balances, state.touched = saved
             return [BookingOutcome(code) for code in codes]
-        booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
+        booked = _write_accepted(batch, _accepted(range(len(codes)), codes), batch.write)
     else:
         keys = {key for trade in trades.values() for key in _trade_keys(trade)}
         state = journal.balances(accounts, keys)
@@ -108,7 +109,7 @@ def _book_general(
                 keys.update(missing)
             return _decide(state, batch, chunk)
 
-        codes, booked = _decide_in_chunks(batch, decide)
+        codes, booked = _decide_in_chunks(batch, decide, batch.write)
     return _outcomes(codes, booked)
 
 
@@ -119,23 +120,42 @@ def _book_uniform(
     terms: UniformTerms,
     journal: Journal,
 ) -> list[BookingOutcome]:
-    """A uniform batch (journal/uniform): the same decisions, a few additions per item."""
+    """A uniform batch (journal/uniform), decided column by column (journal/columnar) and
+    written from the columns: the same decisions, entries and rows as the general path."""
     values = trade_values(terms, requests)
     ctx = open_session(uow, ctx)
     batch = _Batch(uow, ctx, requests, None)
     keys = uniform_keys(terms, requests)
     state = journal.balances(_accounts_of(requests), keys.every)
+    decided: list[Decided] = []
 
     def decide(chunk: range) -> list[BookingCode]:
-        return decide_uniform(
-            state, terms, keys, requests, chunk, values, batch.entries, batch.values
+        decided.append(decide_columns(state, terms, keys, requests, chunk, values))
+        return decided[-1].codes
+
+    def write(
+        accepted: Sequence[int], entry_ids: Sequence[int], allocation_ids: Sequence[int]
+    ) -> dict[int, tuple[int, int]]:
+        columns = decided.pop()
+        assert columns.indexes == list(accepted)
+        batch.uow.ledger.add_entries(
+            ctx.company_id,
+            columns.columns(),
+            ctx.today,
+            ctx.now,
+            ctx.principal.subject,
+            ctx.dialect,
+            entry_ids,
         )
+        taken = list(map(requests.__getitem__, accepted))
+        booked = list(zip(taken, map(values.__getitem__, map(_QUANTITY, taken)), strict=True))
+        return _write_allocations(batch, accepted, booked, entry_ids, allocation_ids)
 
     if _chunked(len(requests)):
-        codes, booked = _decide_in_chunks(batch, decide)
+        codes, booked = _decide_in_chunks(batch, decide, write)
     else:
         codes = decide(range(len(requests)))
-        booked = _write_accepted(batch, _accepted(range(len(codes)), codes))
+        booked = _write_accepted(batch, _accepted(range(len(codes)), codes), write)
     return _outcomes(codes, booked)
 
 
@@ -156,6 +176,8 @@ def _accepted(indexes: range, codes: Sequence[BookingCode]) -> list[int]:
     return [i for i, code in zip(indexes, codes, strict=True) if code is BookingCode.OK]
 
 
+_QUANTITY = attrgetter("quantity")
+
 PIPELINE_CHUNK = 5_000
 """Items decided per step, each step's rows written before the next is decided. Each step
 starts three bulk writes; since the ids are reserved once per batch, 5,000 items a step took
@@ -175,6 +197,24 @@ class _Batch:
     values: dict[int, Decimal] = field(default_factory=dict)
     """Each entry's trade value, by item index."""
 
+    def write(
+        self, accepted: Sequence[int], entry_ids: Sequence[int], allocation_ids: Sequence[int]
+    ) -> dict[int, tuple[int, int]]:
+        """Write the accepted items' entries (with their reserved ids) and their allocation
+        rows; (allocation id, entry id) per item index. The entries written are let go."""
+        ctx = self.ctx
+        self.uow.ledger.add_entries(
+            ctx.company_id,
+            list(map(self.entries.pop, accepted)),
+            ctx.today,
+            ctx.now,
+            ctx.principal.subject,
+            ctx.dialect,
+            entry_ids,
+        )
+        booked = [(self.requests[i], self.values[i]) for i in accepted]
+        return _write_allocations(self, accepted, booked, entry_ids, allocation_ids)
+
 
 def _chunked(count: int) -> bool:
     """Large batches are decided and written step by step: each step's rows are written as
@@ -186,10 +226,13 @@ def _chunked(count: int) -> bool:
 
 Decide = Callable[[range], list[BookingCode]]
 """Decides a chunk of items (a read it makes waits for the writes asked for before it)."""
+Write = Callable[[Sequence[int], Sequence[int], Sequence[int]], dict[int, tuple[int, int]]]
+"""Writes the accepted items of the chunk decided last (item indexes, entry ids, allocation
+ids); (allocation id, entry id) per item index."""
 
 
 def _decide_in_chunks(
-    batch: _Batch, decide: Decide
+    batch: _Batch, decide: Decide, write: Write
 ) -> tuple[list[BookingCode], dict[int, tuple[int, int]]]:
     """Decide chunk by chunk, writing each decided chunk before deciding the next. The ids
     of the entries and allocations are drawn first, one per item (a round trip each, not two
@@ -206,7 +249,7 @@ def _decide_in_chunks(
         accepted = _accepted(chunk, decided)
         ids = slice(taken, taken + len(accepted))
         taken = ids.stop
-        booked.update(_write_rows(batch, accepted, entry_ids[ids], allocation_ids[ids]))
+        booked.update(write(accepted, entry_ids[ids], allocation_ids[ids]))
     return codes, booked
 
 
@@ -330,38 +373,26 @@ def _accounts_of(requests: Sequence[BookingRequest | BookingCode]) -> dict[str, 
     return accounts
 
 
-def _write_accepted(batch: _Batch, accepted: Sequence[int]) -> dict[int, tuple[int, int]]:
+def _write_accepted(
+    batch: _Batch, accepted: Sequence[int], write: Write
+) -> dict[int, tuple[int, int]]:
     """The accepted items' entries, postings and allocation rows, each kind written at once.
     Returns (allocation id, entry id) per item index."""
     entry_ids = batch.uow.ledger.reserve_entry_ids(len(accepted))
     allocation_ids = batch.uow.allocations.reserve_ids(len(accepted))
-    return _write_rows(batch, accepted, entry_ids, allocation_ids)
+    return write(accepted, entry_ids, allocation_ids)
 
 
-def _write_rows(
+def _write_allocations(
     batch: _Batch,
     accepted: Sequence[int],
+    booked: Sequence[tuple[BookingRequest | BookingCode, Decimal]],
     entry_ids: Sequence[int],
     allocation_ids: Sequence[int],
 ) -> dict[int, tuple[int, int]]:
-    """Write the accepted items' entries (with their reserved ids) and their allocation rows;
-    (allocation id, entry id) per item index. The entries written are let go."""
-    ctx = batch.ctx
-    batch.uow.ledger.add_entries(
-        ctx.company_id,
-        list(map(batch.entries.pop, accepted)),
-        ctx.today,
-        ctx.now,
-        ctx.principal.subject,
-        ctx.dialect,
-        entry_ids,
-    )
-    rows = allocation_rows(
-        batch.uow,
-        ctx,
-        [(batch.requests[i], batch.values[i]) for i in accepted],
-        entry_ids,
-    )
+    """The allocation rows of the accepted items (with their trade values) and their fairness
+    rows; (allocation id, entry id) per item index."""
+    rows = allocation_rows(batch.uow, batch.ctx, booked, entry_ids)
     batch.uow.allocations.add_many(rows, allocation_ids)
     record_booked(batch.uow, batch.ctx, batch.requests, zip(accepted, allocation_ids, strict=True))
     return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))

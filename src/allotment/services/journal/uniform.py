@@ -137,7 +137,7 @@ def uniform_keys(
     return UniformKeys(every, of_client)
 
 
-class _Shape:
+class UniformShape:
     """`shape_code`, answered from what a uniform batch shares: an item whose client is open,
     distinct from the counterparty, whose quantity is valid and fees are not negative is OK
     when the shared terms are; any other item gets `shape_code`'s own answer."""
@@ -185,7 +185,7 @@ def decide_uniform(
     """Each item's code, in order, as the general path decides it; an accepted item's entry
     (the postings of `Trade.entry`, in its order) and trade value go into `entries` and
     `booked_values`, and its balances into `state`."""
-    decider = _Uniform(state, terms, keys)
+    decider = UniformItems(state, terms, keys)
     codes: list[BookingCode] = []
     accepted: list[str] = []
     for index in indexes:
@@ -208,13 +208,13 @@ def decide_uniform(
     return codes
 
 
-class _Uniform:
+class UniformItems:
     """One uniform batch's shared terms and running balances: `decide` answers one item as
     `Trade.entry` + `LedgerState.apply` would."""
 
     def __init__(self, state: LedgerState, terms: UniformTerms, keys: UniformKeys) -> None:
         self.state, self.terms, self.of_client = state, terms, keys.of_client
-        self.shape = _Shape(terms)
+        self.shape = UniformShape(terms)
         self.security, self.currency = str(terms.instrument.id), terms.instrument.currency
         self.buying = terms.side == "Buy"
         self.fee_id = None if terms.fee_account is None else terms.fee_account.id

@@ -37,6 +37,11 @@ from allotment.adapters.database.bulk import (
     stage,
 )
 from allotment.adapters.database.repositories.accounts import ACCOUNT_COLUMNS, account_from_row
+from allotment.adapters.database.repositories.ledger_columns import (
+    ENTRY_COLUMNS,
+    POSTING_COLUMNS,
+    LedgerColumnWrites,
+)
 from allotment.adapters.database.repositories.ledger_reads import LedgerReads
 from allotment.adapters.database.repositories.ledger_sql import (
     BALANCE_STAGE,
@@ -47,22 +52,11 @@ from allotment.adapters.database.repositories.ledger_sql import (
     unnest_ids,
 )
 from allotment.domain.accounts import Account
+from allotment.domain.entry_columns import EntryColumns
 from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry
 
 CHUNK = 5000
 ZERO = Decimal(0)
-ENTRY_COLUMNS = (
-    "id",
-    "company_id",
-    "entry_type",
-    "description",
-    "trade_date",
-    "created_at",
-    "created_by",
-    "dialect",
-    "reverses_entry_id",
-)
-POSTING_COLUMNS = ("entry_id", "line", "account_id", "kind", "asset", "amount", "price")
 _ACCOUNT, _QUANTITY, _COST = itemgetter(0), attrgetter("quantity"), attrgetter("cost_amount")
 _KINDS = {kind.value: kind for kind in AssetKind}
 _KIND_TEXT = {kind: kind.value for kind in AssetKind}
@@ -70,7 +64,7 @@ _FIGURE_TYPES = {Decimal, type(None)}
 """Enum `.value` is a descriptor call; a dict lookup is several times cheaper per row."""
 
 
-class SqlLedgerRepository(LedgerReads):
+class SqlLedgerRepository(LedgerReads, LedgerColumnWrites):
     def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._postgres = connection.dialect.name == "postgresql"
@@ -299,7 +293,7 @@ class SqlLedgerRepository(LedgerReads):
     def add_entries(
         self,
         company_id: int,
-        entries: Sequence[JournalEntry],
+        entries: Sequence[JournalEntry] | EntryColumns,
         trade_date: date,
         created_at: datetime,
         created_by: str,
@@ -307,7 +301,14 @@ class SqlLedgerRepository(LedgerReads):
         ids: Sequence[int] | None = None,
     ) -> list[int]:
         """Write entries and their postings in bulk; the entries' ids, in order: `ids` when
-        given (from `reserve_entry_ids`, one per entry), else drawn now."""
+        given (from `reserve_entry_ids`, one per entry), else drawn now. Entries given by
+        columns are written from their columns."""
+        if isinstance(entries, EntryColumns):
+            ids = self.reserve_entry_ids(entries.count) if ids is None else ids
+            self.add_entry_columns(
+                company_id, entries, trade_date, created_at, created_by, dialect, ids
+            )
+            return list(ids)
         if ids is None:
             ids = self.reserve_entry_ids(len(entries))
         elif len(ids) != len(entries):
