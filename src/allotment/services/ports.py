@@ -1,5 +1,5 @@
 """What the services need from the outside world: storage behind a unit of work, password
-hashing, token signing and a clock. Adapters implement these; tests may use fakes."""
+hashing, token signing and a clock. Adapters implement these."""
 
 from __future__ import annotations
 
@@ -78,8 +78,7 @@ class EntryFilter:
 
 class AllocationRow(NamedTuple):
     """One booked allocation: one account's share, one journal entry. A named tuple: a large
-    fill books 100,000 of them, and a tuple is cheaper to build than a frozen dataclass
-    (decision 0028)."""
+    fill books 100,000 of them, cheaper to build than a frozen dataclass (decision 0028)."""
 
     company_id: int
     entry_id: int
@@ -366,6 +365,7 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+    def pipelined(self) -> AbstractContextManager[None]: ...  # writes only, sent at once
 
 
 class UnitOfWorkFactory(Protocol):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from allotment.adapters.calendar import CALENDARS
@@ -47,6 +48,8 @@ class SqlUnitOfWork:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect_name = connection.dialect.name
+        self._postgres = self.dialect_name == "postgresql"
+        self._pipelining = False
         self.identity = SqlIdentityRepository(connection)
         self.accounts = SqlAccountRepository(connection)
         self.instruments = SqlInstrumentRepository(connection)
@@ -80,6 +83,34 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self._committed = False
+
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """Statements that need no answer, sent together (decision 0048): on PostgreSQL the
+        block runs in the driver's pipeline mode, so its writes leave without waiting for each
+        other's answers, and the block's end waits once for all of them. Only writes belong
+        here, no read and no COPY (a large batch's rows): a read would find no rows yet. A
+        write refused at the end is raised as SQLAlchemy raises it (an IntegrityError, …), as
+        if it had been refused where it was asked for. Elsewhere the block runs as it is."""
+        raw = self.connection.connection.driver_connection if self._postgres else None
+        if raw is None or self._pipelining:
+            yield
+            return
+        behind.settle(self.connection)
+        failure = self.connection.dialect.loaded_dbapi.Error
+        self._pipelining = True
+        try:
+            with raw.pipeline() as pipeline:
+                answer = _answering(pipeline)
+                event.listen(self.connection, "after_cursor_execute", answer)
+                try:
+                    yield
+                finally:
+                    event.remove(self.connection, "after_cursor_execute", answer)
+        except failure as error:
+            raise DBAPIError.instance(None, None, error, failure) from error
+        finally:
+            self._pipelining = False
 
 
 class SqlUnitOfWorkFactory:
@@ -182,6 +213,22 @@ class SqlUnitOfWorkFactory:
                 savepoint.commit()
             else:
                 abandon()
+
+
+def _answering(pipeline: Any) -> Callable[..., None]:
+    """A statement of a pipelined block that returns rows after all (a read, an insert that
+    returns its key) waits for its answer where it is asked for: correct, one wait more."""
+
+    def answer(_: Connection, cursor: Any, statement: str, *__: Any) -> None:
+        if cursor.description is None and _returns_rows(statement):
+            pipeline.sync()
+
+    return answer
+
+
+def _returns_rows(statement: str) -> bool:
+    head = statement.lstrip()[:6].upper()
+    return head in ("SELECT", "WITH", "VALUES") or "RETURNING" in statement.upper()
 
 
 def _is_retryable(error: DBAPIError) -> bool:

@@ -1,0 +1,136 @@
+"""A small write holds its average account for few round trips (decision 0048): on PostgreSQL
+the lock is taken with the balances in one statement, after every read and every id drawn;
+then the writes (entry, postings, allocation, balances, audit event) go together in one
+pipeline, and only the key's mark and the COMMIT follow. On both databases the booking, its
+audit event and its stored answer are what they were."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from allotment.bootstrap import Container
+from allotment.services.journal import ledger
+
+LOCK = re.compile(r"\bFOR\s+NO\s+KEY\s+UPDATE\b", re.IGNORECASE)
+ETNA = {
+    "FromAccount": "6687",
+    "ToAccount": "6688",
+    "Symbol": "AAPL",
+    "Quantity": 1,
+    "Price": 135.89,
+    "Commission": 0.01,
+    "Action": "Buy",
+    "AccountType": "Cash",
+}
+
+
+@contextmanager
+def sent(container: Container) -> Iterator[list[tuple[str, bool]]]:
+    """Each statement sent through the driver, and whether it went in a pipeline."""
+    seen: list[tuple[str, bool]] = []
+    if container.engine.dialect.name != "postgresql":
+        yield seen
+        return
+    import psycopg
+
+    patch = pytest.MonkeyPatch()
+    for name in ("execute", "executemany"):
+        original: Callable[..., Any] = getattr(psycopg.Cursor, name)
+
+        def recording(
+            cursor: Any, query: Any, *args: Any, _original: Any = original, **kw: Any
+        ) -> Any:
+            text = query if isinstance(query, str) else query.as_string(cursor.connection)
+            seen.append((text, cursor.connection._pipeline is not None))
+            return _original(cursor, query, *args, **kw)
+
+        patch.setattr(psycopg.Cursor, name, recording)
+    try:
+        yield seen
+    finally:
+        patch.undo()
+
+
+@pytest.fixture
+def etna_headers(client: TestClient) -> dict[str, str]:
+    login = {"Username": "demo", "Password": "demo", "Et-App-Key": "demo-app-key"}
+    token = client.post("/token", headers=login).json()["Token"]
+    headers = {"Authorization": f"Bearer {token}", "Et-App-Key": "demo-app-key"}
+    for path, body in (
+        (
+            "/api/v1/ledger/opening-positions",
+            {"account_id": "6687", "symbol": "AAPL", "quantity": "100", "price": "135.89"},
+        ),
+        ("/api/v1/ledger/deposits", {"account_id": "6688", "amount": "100000"}),
+    ):
+        assert client.post(path, json=body, headers=headers).status_code == 201
+    return headers
+
+
+def _after_lock(seen: list[tuple[str, bool]]) -> tuple[list[str], list[str]]:
+    """The statements after the lock: those that waited for their answer, those pipelined."""
+    [lock] = [i for i, (text, _) in enumerate(seen) if LOCK.search(text)]
+    assert re.search(r"\bJOIN\s+balances\b", seen[lock][0]), "the lock reads the balances"
+    after = seen[lock + 1 :]
+    return [t for t, piped in after if not piped], [t for t, piped in after if piped]
+
+
+def _tables(statements: list[str]) -> set[str]:
+    return {m.group(1) for s in statements if (m := re.match(r'\s*INSERT INTO "?(\w+)', s))}
+
+
+@pytest.mark.parametrize("path", ["etna", "deposit"])
+def test_a_small_write_holds_the_account_for_the_pipeline_the_mark_and_the_commit(
+    client: TestClient, etna_headers: dict[str, str], demo_container: Container, path: str
+) -> None:
+    booked = "allocations.booked" if path == "etna" else "cash.deposited"
+    before = _audited(demo_container, booked)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    with sent(demo_container) as seen:
+        if path == "etna":
+            answer = client.put(
+                "/v1.0/allocations/simple", json=ETNA, headers={**etna_headers, **key}
+            )
+        else:
+            body = {"account_id": "6687", "amount": "1.00", "currency": "USD"}
+            answer = client.post(
+                "/api/v1/ledger/deposits", json=body, headers={**etna_headers, **key}
+            )
+    assert answer.status_code in (200, 201), answer.text
+    if demo_container.engine.dialect.name == "postgresql":
+        waited, piped = _after_lock(seen)
+        # The key's mark (it must see the claim is still this request's before the COMMIT),
+        # then, after the COMMIT, the answer stored.
+        assert len(waited) == 2, waited
+        assert waited[0].lstrip().startswith("UPDATE idempotency_keys SET state")
+        wanted = {"journal_entries", "postings", "balances", "audit_events"}
+        assert _tables(piped) == wanted | ({"allocations"} if path == "etna" else set())
+    replayed = (
+        client.put("/v1.0/allocations/simple", json=ETNA, headers={**etna_headers, **key})
+        if path == "etna"
+        else client.post(
+            "/api/v1/ledger/deposits",
+            json={"account_id": "6687", "amount": "1.00", "currency": "USD"},
+            headers={**etna_headers, **key},
+        )
+    )
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    assert replayed.content == answer.content
+    assert _audited(demo_container, booked) == before + 1  # once, though asked twice
+    with demo_container.uow(write=False) as uow:
+        assert ledger.check_ledger(uow) == []
+
+
+def _audited(container: Container, action: str) -> int:
+    with container.uow(write=False) as uow:
+        account = uow.accounts.account("6687")
+        assert account is not None
+        events = uow.audit.list(account.company_id, None, 0, 10_000)
+    return [event.action for event in events].count(action)
