@@ -24,10 +24,7 @@ from tests.conftest import SECRET
 
 OWNER = "LZTc7DdejXODf-WSl2aCyQ=="
 BALANCE_LOCK = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE)
-BALANCE_READ = re.compile(
-    r"^\s*(SELECT|WITH)\b.*\b(FROM|JOIN)\s+balances\b", re.IGNORECASE | re.DOTALL
-)
-"""A read of balances: alone, or with the lock of their accounts (decision 0048)."""
+BALANCE_READ = re.compile(r"^\s*SELECT\b.*\bFROM\s+balances\b", re.IGNORECASE | re.DOTALL)
 BALANCE_WRITE = re.compile(
     r"^\s*(INSERT\s+INTO\s+\"?balances\"?|UPDATE\s+balances\b|COPY\s+\"?balance_)",
     re.IGNORECASE,

@@ -1,5 +1,5 @@
 """A small write holds its average account for few round trips (decision 0048): on PostgreSQL
-the lock is taken with the balances in one statement, after every read and every id drawn;
+the lock and the read of the balances are sent together, after every other read and id drawn;
 then the writes (entry, postings, allocation, balances, audit event) go together in one
 pipeline, and only the key's mark and the COMMIT follow. On both databases the booking, its
 audit event and its stored answer are what they were."""
@@ -7,16 +7,19 @@ audit event and its stored answer are what they were."""
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from allotment.bootstrap import Container
 from allotment.services.journal import ledger
+from tests.e2e.test_etna_concurrency import server  # noqa: F401  (the served demo app)
 
 LOCK = re.compile(r"\bFOR\s+NO\s+KEY\s+UPDATE\b", re.IGNORECASE)
 ETNA = {
@@ -77,8 +80,11 @@ def etna_headers(client: TestClient) -> dict[str, str]:
 def _after_lock(seen: list[tuple[str, bool]]) -> tuple[list[str], list[str]]:
     """The statements after the lock: those that waited for their answer, those pipelined."""
     [lock] = [i for i, (text, _) in enumerate(seen) if LOCK.search(text)]
-    assert re.search(r"\bJOIN\s+balances\b", seen[lock][0]), "the lock reads the balances"
-    after = seen[lock + 1 :]
+    # The balances are read by the next statement (which starts once the lock is held, and
+    # so sees what its last holder committed), sent with the lock, waited for once.
+    assert seen[lock][1] and seen[lock + 1][1]
+    assert re.search(r"^\s*SELECT\b.*\bFROM\s+balances\b", seen[lock + 1][0])
+    after = seen[lock + 2 :]
     return [t for t, piped in after if not piped], [t for t, piped in after if piped]
 
 
@@ -134,3 +140,58 @@ def _audited(container: Container, action: str) -> int:
         assert account is not None
         events = uow.audit.list(account.company_id, None, 0, 10_000)
     return [event.action for event in events].count(action)
+
+
+def test_small_writes_from_several_clients_on_one_account_keep_the_ledger(
+    server: str,  # noqa: F811  (the fixture imported above)
+    demo_container: Container,
+) -> None:
+    """Four clients book single ETNA items and deposits on the one average account at once,
+    each keyed: every balance still agrees with the journal (a read of the balances that did
+    not wait for the lock's last holder to commit would lose its writes), and every answered
+    booking is booked once."""
+    with httpx.Client(base_url=server, timeout=60) as client:
+        login = {"Username": "demo", "Password": "demo", "Et-App-Key": "demo-app-key"}
+        token = client.post("/token", headers=login).json()["Token"]
+    headers = {"Authorization": f"Bearer {token}", "Et-App-Key": "demo-app-key"}
+    with httpx.Client(base_url=server, timeout=60) as client:
+        for path, body in (
+            (
+                "/api/v1/ledger/opening-positions",
+                {"account_id": "6687", "symbol": "AAPL", "quantity": "1000", "price": "135.89"},
+            ),
+            ("/api/v1/ledger/deposits", {"account_id": "6688", "amount": "100000"}),
+        ):
+            assert client.post(path, json=body, headers=headers).status_code == 201
+    booked = {"allocations.booked": 0, "cash.deposited": 0}
+    before = {action: _audited(demo_container, action) for action in booked}
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def one_client() -> None:
+        with httpx.Client(base_url=server, timeout=60) as client:
+            for number in range(12):
+                key = {**headers, "Idempotency-Key": uuid.uuid4().hex}
+                if number % 2:
+                    body = {"account_id": "6687", "amount": "1.00", "currency": "USD"}
+                    answer = client.post("/api/v1/ledger/deposits", json=body, headers=key)
+                    action = "cash.deposited"
+                else:
+                    answer = client.put("/v1.0/allocations/simple", json=ETNA, headers=key)
+                    action = "allocations.booked"
+                with lock:
+                    if answer.status_code in (200, 201):
+                        booked[action] += 1
+                    else:
+                        failures.append(f"{answer.status_code} {answer.text}")
+
+    threads = [threading.Thread(target=one_client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert failures == []
+    for action, count in booked.items():
+        assert _audited(demo_container, action) == before[action] + count
+    with demo_container.uow(write=False) as uow:
+        assert ledger.check_ledger(uow) == []

@@ -1,9 +1,11 @@
-"""PostgreSQL: a few accounts locked and their balances read in one statement (decision 0048).
+"""PostgreSQL: a few accounts locked and their balances read in one round trip (decision 0048).
 
 A small booking (one ETNA item, a deposit) locks its accounts, then reads their balances: two
 round trips while the accounts are held, every other booking of those accounts queued behind.
-Here it is one. The lock is taken in full before any balance is joined: the locking query is
-materialized, and the outer join keeps each of its rows (an account without balances too).
+Here the two statements go together in one pipeline, and the booking waits once. They stay two
+statements: under READ COMMITTED each statement sees what was committed when it started, and
+a statement that waited for a lock would still read the balances as they were before the
+holder it waited for committed. The read starts only once the lock is held, so it sees them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from allotment.adapters.database.bulk import DecimalCache, driver_rows
+from allotment.adapters.database import behind
+from allotment.adapters.database.bulk import DecimalCache
 from allotment.adapters.database.repositories.accounts import ACCOUNT_COLUMNS, account_from_row
 from allotment.adapters.database.repositories.ledger_sql import unnest_ids
 from allotment.domain.accounts import Account
@@ -21,7 +24,6 @@ from allotment.domain.ledger import AssetKind, Balance, BalanceKey
 
 LOCK_READING_LIMIT = 100
 """Up to this many accounts; a large batch's balances are read in chunks, column by column."""
-_WIDTH = ACCOUNT_COLUMNS.count(",") + 1
 _KINDS = {kind.value: kind for kind in AssetKind}
 
 
@@ -36,21 +38,29 @@ def lock_reading(
     """The accounts among `wanted` (of `company_id` only, when given), locked FOR NO KEY
     UPDATE in account id order as `lock_accounts` locks them, and their balances as rows
     (account, kind, asset, quantity, cost)."""
+    behind.settle(db)
+    raw = db.connection.driver_connection
+    assert raw is not None
     source, ids = unnest_ids(wanted, "%(ids)s")
     mine = "WHERE a.company_id = %(company_id)s " if company_id is not None else ""
-    rows = driver_rows(
-        db,
-        f"WITH locked AS MATERIALIZED (SELECT {ACCOUNT_COLUMNS} FROM accounts AS a "
-        f"JOIN {source} ON a.id = v.id {mine}ORDER BY a.id FOR NO KEY UPDATE OF a) "
-        "SELECT locked.*, b.account_id, b.kind, b.asset, b.quantity, b.cost_amount "
-        "FROM locked LEFT JOIN balances AS b ON b.account_id = locked.id",
-        {"ids": ids, "company_id": company_id},
-    )
-    found: dict[str, Account] = {}
-    for row in rows:
-        if row[0] not in found:
-            found[row[0]] = account_from_row(row[:_WIDTH])
-    return found, [row[_WIDTH:] for row in rows if row[_WIDTH] is not None]
+    parameters = {"ids": ids, "company_id": company_id}
+    with raw.cursor() as locking, raw.cursor() as reading:
+        with raw.pipeline():
+            locking.execute(
+                f"SELECT {ACCOUNT_COLUMNS} FROM accounts AS a JOIN {source} ON a.id = v.id "
+                f"{mine}ORDER BY a.id FOR NO KEY UPDATE OF a",
+                parameters,
+            )
+            reading.execute(
+                "SELECT b.account_id, b.kind, b.asset, b.quantity, b.cost_amount "
+                f"FROM balances AS b JOIN {source} ON b.account_id = v.id",
+                parameters,
+            )
+        found = {row[0]: account_from_row(row) for row in locking.fetchall()}
+        balances = reading.fetchall()
+    if company_id is not None:  # another company's accounts are neither locked nor read
+        balances = [row for row in balances if row[0] in found]
+    return found, balances
 
 
 def remember(
