@@ -1,7 +1,7 @@
-"""A small write holds its average account for few round trips (decision 0048): on PostgreSQL
-the lock and the read of the balances are sent together, after every other read and id drawn;
-then the writes (entry, postings, allocation, balances, audit event) go together in one
-pipeline, and only the key's mark and the COMMIT follow. On both databases the booking, its
+"""A small write holds its average account for three waits (decision 0048): on PostgreSQL the
+lock and the read of the balances are sent together, after every other read and id drawn; then
+the writes (entry, postings, allocation, balances, audit event) and the key's mark go in one
+pipeline, answered together; then the COMMIT. On both databases the booking, its
 audit event and its stored answer are what they were."""
 
 from __future__ import annotations
@@ -34,9 +34,13 @@ ETNA = {
 }
 
 
+WAIT = "(a wait for answers)"
+
+
 @contextmanager
 def sent(container: Container) -> Iterator[list[tuple[str, bool]]]:
-    """Each statement sent through the driver, and whether it went in a pipeline."""
+    """Each statement sent through the driver and whether it went in a pipeline, and each
+    wait for the answers of a pipeline (`WAIT`); a COMMIT is a statement not pipelined."""
     seen: list[tuple[str, bool]] = []
     if container.engine.dialect.name != "postgresql":
         yield seen
@@ -55,6 +59,21 @@ def sent(container: Container) -> Iterator[list[tuple[str, bool]]]:
             return _original(cursor, query, *args, **kw)
 
         patch.setattr(psycopg.Cursor, name, recording)
+    for name in ("sync", "__exit__"):
+        waiting: Callable[..., Any] = getattr(psycopg.Pipeline, name)
+
+        def waited(pipeline: Any, *args: Any, _original: Any = waiting) -> Any:
+            seen.append((WAIT, True))
+            return _original(pipeline, *args)
+
+        patch.setattr(psycopg.Pipeline, name, waited)
+    committing = psycopg.Connection.commit
+
+    def commit(connection: Any) -> None:
+        seen.append(("COMMIT", connection._pipeline is not None))
+        committing(connection)
+
+    patch.setattr(psycopg.Connection, "commit", commit)
     try:
         yield seen
     finally:
@@ -77,15 +96,18 @@ def etna_headers(client: TestClient) -> dict[str, str]:
     return headers
 
 
-def _after_lock(seen: list[tuple[str, bool]]) -> tuple[list[str], list[str]]:
-    """The statements after the lock: those that waited for their answer, those pipelined."""
+def _locked(seen: list[tuple[str, bool]]) -> tuple[int, list[str]]:
+    """From the lock to the COMMIT: how many times the booking waited for answers, and the
+    statements it sent without waiting."""
     [lock] = [i for i, (text, _) in enumerate(seen) if LOCK.search(text)]
     # The balances are read by the next statement (which starts once the lock is held, and
     # so sees what its last holder committed), sent with the lock, waited for once.
     assert seen[lock][1] and seen[lock + 1][1]
     assert re.search(r"^\s*SELECT\b.*\bFROM\s+balances\b", seen[lock + 1][0])
-    after = seen[lock + 2 :]
-    return [t for t, piped in after if not piped], [t for t, piped in after if piped]
+    commit = next(i for i in range(lock, len(seen)) if seen[i][0] == "COMMIT")
+    window = seen[lock : commit + 1]
+    waits = sum(1 for text, piped in window if text == WAIT or not piped or text == "COMMIT")
+    return waits, [text for text, piped in window if piped and text not in (WAIT, "COMMIT")]
 
 
 def _tables(statements: list[str]) -> set[str]:
@@ -93,7 +115,7 @@ def _tables(statements: list[str]) -> set[str]:
 
 
 @pytest.mark.parametrize("path", ["etna", "deposit"])
-def test_a_small_write_holds_the_account_for_the_pipeline_the_mark_and_the_commit(
+def test_a_small_write_holds_the_account_for_three_waits(
     client: TestClient, etna_headers: dict[str, str], demo_container: Container, path: str
 ) -> None:
     booked = "allocations.booked" if path == "etna" else "cash.deposited"
@@ -111,11 +133,11 @@ def test_a_small_write_holds_the_account_for_the_pipeline_the_mark_and_the_commi
             )
     assert answer.status_code in (200, 201), answer.text
     if demo_container.engine.dialect.name == "postgresql":
-        waited, piped = _after_lock(seen)
-        # The key's mark (it must see the claim is still this request's before the COMMIT),
-        # then, after the COMMIT, the answer stored.
-        assert len(waited) == 2, waited
-        assert waited[0].lstrip().startswith("UPDATE idempotency_keys SET state")
+        waits, piped = _locked(seen)
+        # The lock with the balances' read; the writes with the key's mark (which must see
+        # that the claim is still this request's); the COMMIT.
+        assert waits == 3, seen
+        assert any(text.lstrip().startswith("UPDATE idempotency_keys SET") for text in piped)
         wanted = {"journal_entries", "postings", "balances", "audit_events"}
         assert _tables(piped) == wanted | ({"allocations"} if path == "etna" else set())
     replayed = (

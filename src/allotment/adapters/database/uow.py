@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from allotment.adapters.calendar import CALENDARS
@@ -22,6 +21,7 @@ from allotment.adapters.database.exports import SqlExportRepository
 from allotment.adapters.database.fairness import SqlFairnessRepository
 from allotment.adapters.database.fix.repository import SqlFixRepository
 from allotment.adapters.database.intent import SqlIntentRepository
+from allotment.adapters.database.pipelined import Pipeline
 from allotment.adapters.database.repositories.accounts import (
     SqlAccountRepository,
     SqlInstrumentRepository,
@@ -45,11 +45,10 @@ class SqlUnitOfWork:
     """Every repository of the foundation and of each capability, on one connection; each is
     built here, by name (decision 0038)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, held: bool = False) -> None:
         self.connection = connection
+        self.pipeline = Pipeline(connection, held=held)
         self.dialect_name = connection.dialect.name
-        self._postgres = self.dialect_name == "postgresql"
-        self._pipelining = False
         self.identity = SqlIdentityRepository(connection)
         self.accounts = SqlAccountRepository(connection)
         self.instruments = SqlInstrumentRepository(connection)
@@ -84,33 +83,10 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self._committed = False
 
-    @contextmanager
-    def pipelined(self) -> Iterator[None]:
-        """Statements that need no answer, sent together (decision 0048): on PostgreSQL the
-        block runs in the driver's pipeline mode, so its writes leave without waiting for each
-        other's answers, and the block's end waits once for all of them. Only writes belong
-        here, no read and no COPY (a large batch's rows): a read would find no rows yet. A
-        write refused at the end is raised as SQLAlchemy raises it (an IntegrityError, …), as
-        if it had been refused where it was asked for. Elsewhere the block runs as it is."""
-        raw = self.connection.connection.driver_connection if self._postgres else None
-        if raw is None or self._pipelining:
-            yield
-            return
-        behind.settle(self.connection)
-        failure = self.connection.dialect.loaded_dbapi.Error
-        self._pipelining = True
-        try:
-            with raw.pipeline() as pipeline:
-                answer = _answering(pipeline)
-                event.listen(self.connection, "after_cursor_execute", answer)
-                try:
-                    yield
-                finally:
-                    event.remove(self.connection, "after_cursor_execute", answer)
-        except failure as error:
-            raise DBAPIError.instance(None, None, error, failure) from error
-        finally:
-            self._pipelining = False
+    def pipelined(self) -> AbstractContextManager[None]:
+        """Writes only, sent without waiting for each answer (`pipelined`, decision 0048); a
+        unit of work that commits has them answered with the Idempotency-Key's mark."""
+        return self.pipeline.block()
 
 
 class SqlUnitOfWorkFactory:
@@ -138,10 +114,11 @@ class SqlUnitOfWorkFactory:
             transaction = connection.begin()
             if write:
                 behind.begin(connection)
-            uow = SqlUnitOfWork(connection)
+            uow = SqlUnitOfWork(connection, held=write)
 
             def abandon() -> None:
                 # The queued writes finish first (a failure among them no longer matters).
+                uow.pipeline.close(failed=True)
                 behind.end(connection, wait_only=True)
                 transaction.rollback()
 
@@ -151,7 +128,10 @@ class SqlUnitOfWorkFactory:
                 # before anything is committed; a failure among them is handled below.
                 behind.end(connection)
                 if write and uow._committed:
+                    # Its answer is waited for with the pipelined writes' (`pipelined`).
                     claims.before_commit(connection)
+                if uow.pipeline.unanswered or not uow._committed:
+                    uow.pipeline.close()
             except IntegrityError as error:
                 abandon()
                 # The database's words name tables and constraints: log them, never answer them.
@@ -169,9 +149,11 @@ class SqlUnitOfWorkFactory:
                 try:
                     transaction.commit()
                 except DBAPIError as error:
+                    uow.pipeline.close(failed=True)
                     if _is_retryable(error):
                         raise Conflict("the database refused a concurrent change; retry") from error
                     raise
+                uow.pipeline.close()  # a wait of its own, the accounts no longer held
             else:
                 transaction.rollback()
 
@@ -213,22 +195,6 @@ class SqlUnitOfWorkFactory:
                 savepoint.commit()
             else:
                 abandon()
-
-
-def _answering(pipeline: Any) -> Callable[..., None]:
-    """A statement of a pipelined block that returns rows after all (a read, an insert that
-    returns its key) waits for its answer where it is asked for: correct, one wait more."""
-
-    def answer(_: Connection, cursor: Any, statement: str, *__: Any) -> None:
-        if cursor.description is None and _returns_rows(statement):
-            pipeline.sync()
-
-    return answer
-
-
-def _returns_rows(statement: str) -> bool:
-    head = statement.lstrip()[:6].upper()
-    return head in ("SELECT", "WITH", "VALUES") or "RETURNING" in statement.upper()
 
 
 def _is_retryable(error: DBAPIError) -> bool:
