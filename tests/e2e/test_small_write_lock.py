@@ -11,6 +11,8 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -18,8 +20,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from allotment.bootstrap import Container
+from allotment.domain.accounts import Account, AccountStatus
+from allotment.domain.ledger import BookingCode
+from allotment.services.etna import batches
 from allotment.services.journal import ledger
 from tests.e2e.test_etna_concurrency import server  # noqa: F401  (the served demo app)
+from tests.e2e.test_etna_seed import admin_context, demo_ids
 
 LOCK = re.compile(r"\bFOR\s+NO\s+KEY\s+UPDATE\b", re.IGNORECASE)
 ETNA = {
@@ -215,5 +221,34 @@ def test_small_writes_from_several_clients_on_one_account_keep_the_ledger(
     assert failures == []
     for action, count in booked.items():
         assert _audited(demo_container, action) == before[action] + count
+    with demo_container.uow(write=False) as uow:
+        assert ledger.check_ledger(uow) == []
+
+
+def test_a_small_batch_is_checked_again_on_its_accounts_as_the_lock_finds_them(
+    etna_headers: dict[str, str], demo_container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accounts are read before the lock; one that changed meanwhile (here: read as
+    closed, open when locked) is judged as the lock found it, not as it was read."""
+    real = batches._company_accounts
+
+    def read_stale(uow: Any, ctx: Any, ids: set[str]) -> dict[str, Account]:
+        found = real(uow, ctx, ids)
+        found["6688"] = replace(found["6688"], status=AccountStatus.CLOSED)
+        return found
+
+    monkeypatch.setattr(batches, "_company_accounts", read_stale)
+    company_id, _ = demo_ids(demo_container)
+    request = batches.AllocationRequest(
+        "6687",
+        "6688",
+        None,
+        (batches.Leg("AAPL", Decimal(1), Decimal("135.89"), batches.Action.BUY),),
+        Decimal("0.01"),
+    )
+    with demo_container.uow() as uow:
+        [result] = batches.allocate(uow, admin_context(demo_container, company_id), [request])
+        uow.commit()
+    assert result.booked and result.code is BookingCode.OK
     with demo_container.uow(write=False) as uow:
         assert ledger.check_ledger(uow) == []

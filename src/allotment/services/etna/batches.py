@@ -108,22 +108,23 @@ def allocate(
     fee_id = house_account_id(ctx.company_id, AccountRole.FEE)
     account_ids = {r.from_account for r in requests} | {r.to_account for r in requests}
     account_ids.add(fee_id)
-    # Read and checked first, the accounts unlocked; then every account the batch may touch
-    # locked in one statement (with its balances when the batch is small), the order
-    # booking.book locks in, so that nothing is locked later (decision 0048).
+    # A small batch (decision 0048) is read, checked and given its ids first, the accounts
+    # unlocked, then locks them with their balances; a large one locks its accounts first, in
+    # one statement (the order booking.book locks in), so that nothing is locked later.
+    small = sum(len(r.legs) for r in requests) <= PIPELINED_ITEMS
     ctx = open_session(uow, ctx)
-    accounts = _company_accounts(uow, ctx, account_ids)
+    accounts = (_company_accounts if small else _lock)(uow, ctx, account_ids)
     instruments = uow.instruments.by_symbols(
         sorted({leg.symbol for r in requests for leg in r.legs})
     )
     items, groups = _all_bookings(ctx, requests, accounts, instruments)
-    small = len(items) <= PIPELINED_ITEMS
-    ids = _draw_ids(uow, items) if small else None
-    journal = Journal(uow)
-    locked = journal.lock(ctx.company_id, account_ids) if small else _lock(uow, ctx, account_ids)
-    if locked != accounts:  # changed since they were read: checked again, as they are now
-        items, groups = _all_bookings(ctx, requests, locked, instruments)
-        ids = _draw_ids(uow, items) if small else None
+    journal, ids = Journal(uow), None
+    if small:
+        ids = _draw_ids(uow, items)
+        locked = journal.lock(ctx.company_id, account_ids)
+        if locked != accounts:  # changed since they were read: checked again as they are now
+            items, groups = _all_bookings(ctx, requests, locked, instruments)
+            ids = _draw_ids(uow, items)
     with uow.pipelined() if small else nullcontext():  # from here on, writes only
         outcomes = book(uow, ctx, items, atomic=atomic, groups=groups, journal=journal, ids=ids)
         journal.write()
@@ -134,9 +135,9 @@ def allocate(
 
 
 PIPELINED_ITEMS = 16
-"""Up to this many items (a few postings each, well below a COPY's rows), the accounts are
-locked with their balances in one statement and every write after the decision is sent at
-once (`UnitOfWork.pipelined`)."""
+"""Up to this many items (legs; a few postings each, well below a COPY's rows), the accounts
+are locked with their balances in one wait and every write after the decision is sent at once
+(`UnitOfWork.pipelined`)."""
 
 
 def _company_accounts(uow: UnitOfWork, ctx: Context, ids: set[str]) -> dict[str, Account]:
