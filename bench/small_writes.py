@@ -212,7 +212,11 @@ health check: its 5 s one kills workers that a busy host takes longer to start, 
 
 
 def serve_command(allotment: Path, port: int, workers: int) -> list[str]:
-    if allotment.resolve().parents[2] == HERE or workers == 1:
+    """`allotment serve` of a checkout that has it as decision 0037 left it (its own connection
+    protocol), else what the version before ran."""
+    checkout = allotment.resolve().parents[2]
+    own_serve = (checkout / "src" / "allotment" / "entrypoints" / "transport.py").exists()
+    if checkout == HERE or own_serve or workers == 1:
         command = [str(allotment), "serve", "--host", "127.0.0.1", "--port", str(port)]
         return [*command, "--workers", str(workers)] if workers > 1 else command
     python = allotment.parent / "python"

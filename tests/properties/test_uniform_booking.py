@@ -31,7 +31,7 @@ from allotment.domain.ledger import (
 from allotment.services.journal import book as booking
 from allotment.services.journal import columnar
 from allotment.services.journal.columnar import decide_columns
-from allotment.services.journal.requests import BookingRequest
+from allotment.services.journal.requests import BookingRequest, accounts_of
 from allotment.services.journal.uniform import (
     decide_uniform,
     trade_values,
@@ -189,7 +189,7 @@ def test_the_uniform_path_decides_books_and_moves_balances_as_the_general_path(
     requests, balances = batch
     terms = uniform_terms(requests)
     assert terms is not None
-    accounts = booking._accounts_of(requests)
+    accounts = accounts_of(requests)
     items = range(len(requests))
     general = _General(requests, balances)
 
@@ -227,7 +227,7 @@ class _General:
         self.batch = booking._Batch(None, None, requests, None)  # type: ignore[arg-type]
         self.batch.trades.update({i: r.trade() for i, r in enumerate(requests)})
         self.keys = booking._posting_keys(self.batch, items)
-        self.state = LedgerState(booking._accounts_of(requests), _copied(balances))
+        self.state = LedgerState(accounts_of(requests), _copied(balances))
         self.codes = booking._decide(self.state, self.batch, items)
 
     def same(
@@ -292,7 +292,7 @@ def test_many_refusals_in_one_batch_are_placed_as_the_general_path_places_them()
         balances[BalanceKey(f"P{n}", AssetKind.CASH, "USD")] = Balance(funds)
     terms = uniform_terms(requests)
     assert terms is not None
-    state = LedgerState(booking._accounts_of(requests), _copied(balances))
+    state = LedgerState(accounts_of(requests), _copied(balances))
     values = trade_values(terms, requests)
     decided = decide_columns(
         state, terms, uniform_keys(terms, requests), requests, range(count), values

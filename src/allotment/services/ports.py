@@ -77,8 +77,8 @@ class EntryFilter:
 
 
 class AllocationRow(NamedTuple):
-    """One booked allocation: one account's share, one journal entry. A named tuple: a large fill
-    books 100,000 of them; a tuple is cheaper to build than a frozen dataclass (decision 0028)."""
+    """One booked allocation: one account's share, one journal entry (a named tuple: a large
+    fill books 100,000 of them; decision 0028)."""
 
     company_id: int
     entry_id: int
@@ -148,9 +148,8 @@ class Mismatch:
 @dataclass(frozen=True, slots=True)
 class DanglingReference:
     """A ledger row whose reference names no row: `column` of row `row_id` in `table` holds
-    `missing` (as text), which the referred table does not have; a balance, which has no id,
-    is named by its key ("account kind asset"). The ledger tables carry no per-row foreign
-    keys; `allotment ledger check` looks for these, set-based."""
+    `missing`, which the referred table lacks; a balance is named by its key ("account kind
+    asset"). The ledger tables carry no row foreign keys: `allotment ledger check` looks."""
 
     table: str
     column: str
@@ -366,6 +365,7 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+    def pipelined(self) -> AbstractContextManager[None]: ...  # writes only, sent at once
 
 
 class UnitOfWorkFactory(Protocol):

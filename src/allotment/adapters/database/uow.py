@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -21,6 +21,7 @@ from allotment.adapters.database.exports import SqlExportRepository
 from allotment.adapters.database.fairness import SqlFairnessRepository
 from allotment.adapters.database.fix.repository import SqlFixRepository
 from allotment.adapters.database.intent import SqlIntentRepository
+from allotment.adapters.database.pipelined import Pipeline
 from allotment.adapters.database.repositories.accounts import (
     SqlAccountRepository,
     SqlInstrumentRepository,
@@ -44,8 +45,9 @@ class SqlUnitOfWork:
     """Every repository of the foundation and of each capability, on one connection; each is
     built here, by name (decision 0038)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, held: bool = False) -> None:
         self.connection = connection
+        self.pipeline = Pipeline(connection, held=held)
         self.dialect_name = connection.dialect.name
         self.identity = SqlIdentityRepository(connection)
         self.accounts = SqlAccountRepository(connection)
@@ -81,6 +83,11 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self._committed = False
 
+    def pipelined(self) -> AbstractContextManager[None]:
+        """Writes only, sent without waiting for each answer (`pipelined`, decision 0048); a
+        unit of work that commits has them answered with the Idempotency-Key's mark."""
+        return self.pipeline.block()
+
 
 class SqlUnitOfWorkFactory:
     """Opens a transaction per unit of work; commits only when the service called commit()."""
@@ -107,10 +114,11 @@ class SqlUnitOfWorkFactory:
             transaction = connection.begin()
             if write:
                 behind.begin(connection)
-            uow = SqlUnitOfWork(connection)
+            uow = SqlUnitOfWork(connection, held=write)
 
             def abandon() -> None:
                 # The queued writes finish first (a failure among them no longer matters).
+                uow.pipeline.close(failed=True)
                 behind.end(connection, wait_only=True)
                 transaction.rollback()
 
@@ -120,7 +128,10 @@ class SqlUnitOfWorkFactory:
                 # before anything is committed; a failure among them is handled below.
                 behind.end(connection)
                 if write and uow._committed:
+                    # Its answer is waited for with the pipelined writes' (`pipelined`).
                     claims.before_commit(connection)
+                if uow.pipeline.unanswered or not uow._committed:
+                    uow.pipeline.close()
             except IntegrityError as error:
                 abandon()
                 # The database's words name tables and constraints: log them, never answer them.
@@ -138,9 +149,11 @@ class SqlUnitOfWorkFactory:
                 try:
                     transaction.commit()
                 except DBAPIError as error:
+                    uow.pipeline.close(failed=True)
                     if _is_retryable(error):
                         raise Conflict("the database refused a concurrent change; retry") from error
                     raise
+                uow.pipeline.close()  # a wait of its own, the accounts no longer held
             else:
                 transaction.rollback()
 

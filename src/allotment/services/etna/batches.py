@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -28,6 +29,7 @@ from allotment.domain.numbers import CENT, ZERO, is_multiple_of
 from allotment.services.clearing import open_session
 from allotment.services.context import Context, record
 from allotment.services.desk.records import RefusedItem, record_refusals
+from allotment.services.journal import Journal
 from allotment.services.journal.book import book
 from allotment.services.journal.requests import BookingOutcome, BookingRequest
 from allotment.services.ports import UnitOfWork
@@ -105,27 +107,73 @@ def allocate(
     ctx.require(Scope.WRITE)
     fee_id = house_account_id(ctx.company_id, AccountRole.FEE)
     account_ids = {r.from_account for r in requests} | {r.to_account for r in requests}
-    # The session first, then every account the batch may touch, in one locking read (the
-    # order booking.book locks in): the fee account too, so that nothing is locked later.
+    account_ids.add(fee_id)
+    # A small batch (decision 0048) is read, checked and given its ids first, the accounts
+    # unlocked, then locks them with their balances; a large one locks its accounts first, in
+    # one statement (the order booking.book locks in), so that nothing is locked later.
+    small = sum(len(r.legs) for r in requests) <= PIPELINED_ITEMS
     ctx = open_session(uow, ctx)
-    accounts = uow.ledger.lock_accounts(ctx.company_id, sorted(account_ids | {fee_id}))
-    fee_account = accounts.get(fee_id)
-    if fee_account is None:
-        raise NotFound("the company has no fee account", role=AccountRole.FEE.value)
+    accounts = (_company_accounts if small else _lock)(uow, ctx, account_ids)
     instruments = uow.instruments.by_symbols(
         sorted({leg.symbol for r in requests for leg in r.legs})
     )
+    items, groups = _all_bookings(ctx, requests, accounts, instruments)
+    journal, ids = Journal(uow), None
+    if small:
+        ids = _draw_ids(uow, items)
+        locked = journal.lock(ctx.company_id, account_ids)
+        if locked != accounts:  # changed since they were read: checked again as they are now
+            items, groups = _all_bookings(ctx, requests, locked, instruments)
+            ids = _draw_ids(uow, items)
+    with uow.pipelined() if small else nullcontext():  # from here on, writes only
+        outcomes = book(uow, ctx, items, atomic=atomic, groups=groups, journal=journal, ids=ids)
+        journal.write()
+        results = _results(len(requests), groups, outcomes)
+        _audit(uow, ctx, results, atomic)
+        record_refusals(uow, ctx, "allocation batch", _refused_items(requests, results))
+    return results
+
+
+PIPELINED_ITEMS = 16
+"""Up to this many items (legs; a few postings each, well below a COPY's rows), the accounts
+are locked with their balances in one wait and every write after the decision is sent at once
+(`UnitOfWork.pipelined`)."""
+
+
+def _company_accounts(uow: UnitOfWork, ctx: Context, ids: set[str]) -> dict[str, Account]:
+    """The company's accounts among `ids`, as `lock_accounts` finds them, unlocked."""
+    found = uow.accounts.accounts_by_ids(sorted(ids))
+    return {i: account for i, account in found.items() if account.company_id == ctx.company_id}
+
+
+def _lock(uow: UnitOfWork, ctx: Context, ids: set[str]) -> dict[str, Account]:
+    return uow.ledger.lock_accounts(ctx.company_id, sorted(ids))
+
+
+def _all_bookings(
+    ctx: Context,
+    requests: Sequence[AllocationRequest],
+    accounts: Mapping[str, Account],
+    instruments: Mapping[str, Instrument],
+) -> tuple[list[BookingRequest | BookingCode], list[int]]:
+    fee_account = accounts.get(house_account_id(ctx.company_id, AccountRole.FEE))
+    if fee_account is None:
+        raise NotFound("the company has no fee account", role=AccountRole.FEE.value)
     items: list[BookingRequest | BookingCode] = []
     groups: list[int] = []
     for index, request in enumerate(requests):
         for item in _bookings(ctx.principal, request, accounts, instruments, fee_account):
             items.append(item)
             groups.append(index)
-    outcomes = book(uow, ctx, items, atomic=atomic, groups=groups)
-    results = _results(len(requests), groups, outcomes)
-    _audit(uow, ctx, results, atomic)
-    record_refusals(uow, ctx, "allocation batch", _refused_items(requests, results))
-    return results
+    return items, groups
+
+
+def _draw_ids(
+    uow: UnitOfWork, items: Sequence[BookingRequest | BookingCode]
+) -> tuple[list[int], list[int]]:
+    """An entry id and an allocation id for each item that may book, drawn before the lock."""
+    count = sum(1 for item in items if isinstance(item, BookingRequest))
+    return uow.ledger.reserve_entry_ids(count), uow.allocations.reserve_ids(count)
 
 
 def _bookings(

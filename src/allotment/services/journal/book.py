@@ -31,7 +31,12 @@ from allotment.services.context import Context
 from allotment.services.fairness import record_booked
 from allotment.services.journal import Journal
 from allotment.services.journal.columnar import Decided, decide_columns
-from allotment.services.journal.requests import BookingOutcome, BookingRequest, shape_code
+from allotment.services.journal.requests import (
+    BookingOutcome,
+    BookingRequest,
+    accounts_of,
+    shape_code,
+)
 from allotment.services.journal.rows import allocation_rows
 from allotment.services.journal.uniform import (
     UniformTerms,
@@ -50,6 +55,7 @@ def book(
     atomic: bool = False,
     groups: Sequence[int] | None = None,
     journal: Journal | None = None,
+    ids: tuple[Sequence[int], Sequence[int]] | None = None,
 ) -> list[BookingOutcome]:
     """Book every request that passes; items given as a BookingCode were refused upstream.
 
@@ -59,6 +65,8 @@ def book(
     Bookings are dated on the context's trade date (`open_session`: the company's business
     date, or the next open one when that is closed). Given a `journal`, the batch is decided on
     its balances and the balances are left for it to write (a fill writes them once).
+    `ids`: entry and allocation ids drawn already (`reserve_ids`), one each per item at least,
+    so that a small batch draws none while its accounts are locked (decision 0048).
     Nothing is committed here: the caller commits the unit of work.
     """
     if groups is not None and len(groups) != len(requests):
@@ -69,7 +77,7 @@ def book(
     if terms is not None:
         outcomes = _book_uniform(uow, ctx, requests, terms, journal)
     else:
-        outcomes = _book_general(uow, ctx, requests, atomic, groups, journal)
+        outcomes = _book_general(uow, ctx, requests, atomic, groups, journal, ids)
     if own:
         journal.write()
     return outcomes
@@ -82,13 +90,14 @@ def _book_general(
     atomic: bool,
     groups: Sequence[int] | None,
     journal: Journal,
+    ids: tuple[Sequence[int], Sequence[int]] | None = None,
 ) -> list[BookingOutcome]:
     trades = {i: r.trade() for i, r in enumerate(requests) if isinstance(r, BookingRequest)}
     if not trades:
         return [BookingOutcome(code) for code in requests if isinstance(code, BookingCode)]
     ctx = open_session(uow, ctx)
-    batch = _Batch(uow, ctx, requests, groups, trades)
-    accounts = _accounts_of(requests)
+    batch = _Batch(uow, ctx, requests, groups, trades, ids=ids)
+    accounts = accounts_of(requests)
     if atomic or not _chunked(len(requests)):
         keys = _posting_keys(batch, range(len(requests)))
         state = journal.balances(accounts, keys)
@@ -126,7 +135,7 @@ def _book_uniform(
     ctx = open_session(uow, ctx)
     batch = _Batch(uow, ctx, requests, None)
     keys = uniform_keys(terms, requests)
-    state = journal.balances(_accounts_of(requests), keys.every)
+    state = journal.balances(accounts_of(requests), keys.every)
     decided: list[Decided] = []
 
     def decide(chunk: range) -> list[BookingCode]:
@@ -196,6 +205,8 @@ class _Batch:
     """The entries decided and not written yet, by item index."""
     values: dict[int, Decimal] = field(default_factory=dict)
     """Each entry's trade value, by item index."""
+    ids: tuple[Sequence[int], Sequence[int]] | None = None
+    """Entry and allocation ids drawn before the accounts were locked (`reserve_ids`)."""
 
     def write(
         self, accepted: Sequence[int], entry_ids: Sequence[int], allocation_ids: Sequence[int]
@@ -362,24 +373,16 @@ def _premium_code(state: LedgerState, request: BookingRequest) -> BookingCode:
     return BookingCode.OK
 
 
-def _accounts_of(requests: Sequence[BookingRequest | BookingCode]) -> dict[str, Account]:
-    accounts: dict[str, Account] = {}
-    for request in requests:
-        if isinstance(request, BookingRequest):
-            accounts[request.client.id] = request.client
-            accounts[request.counterparty.id] = request.counterparty
-            if request.fee_account is not None:
-                accounts[request.fee_account.id] = request.fee_account
-    return accounts
-
-
 def _write_accepted(
     batch: _Batch, accepted: Sequence[int], write: Write
 ) -> dict[int, tuple[int, int]]:
     """The accepted items' entries, postings and allocation rows, each kind written at once.
     Returns (allocation id, entry id) per item index."""
-    entry_ids = batch.uow.ledger.reserve_entry_ids(len(accepted))
-    allocation_ids = batch.uow.allocations.reserve_ids(len(accepted))
+    if batch.ids is not None and min(map(len, batch.ids)) >= len(accepted):
+        entry_ids, allocation_ids = (list(drawn[: len(accepted)]) for drawn in batch.ids)
+    else:
+        entry_ids = batch.uow.ledger.reserve_entry_ids(len(accepted))
+        allocation_ids = batch.uow.allocations.reserve_ids(len(accepted))
     return write(accepted, entry_ids, allocation_ids)
 
 

@@ -51,12 +51,14 @@ def post_entry(
     short_allowed: bool = False,
     force: bool = False,
     journal: Journal | None = None,
+    entry_id: int | None = None,
 ) -> int:
     """Lock the touched balances, apply the entry under the rules, write it. Returns its id.
 
     The entry is dated on the context's trade date (`open_session`): never a closed one, so a
     reversal of a closed session's booking always lands in an open, later session. Given a
-    `journal`, the entry is decided on its balances and the balances are left for it to write.
+    `journal`, the entry is decided on its balances and the balances are left for it to write;
+    given an `entry_id` (drawn before the lock), the entry takes it.
     """
     ctx = open_session(uow, ctx)
     own = journal is None
@@ -69,7 +71,13 @@ def post_entry(
         if code is not BookingCode.OK:
             raise LedgerRefused(code, _refusal_text(code))
     [entry_id] = uow.ledger.add_entries(
-        ctx.company_id, [entry], ctx.today, ctx.now, ctx.principal.subject, ctx.dialect
+        ctx.company_id,
+        [entry],
+        ctx.today,
+        ctx.now,
+        ctx.principal.subject,
+        ctx.dialect,
+        None if entry_id is None else [entry_id],
     )
     if own:
         journal.write()
@@ -131,16 +139,25 @@ def move_cash(
         raise InvalidInstruction("cash amounts are in whole cents", amount=amount)
     external = house_account(uow, ctx.company_id, AccountRole.EXTERNAL)
     entry = cash_entry(account.id, external.id, currency, amount if deposit else -amount)
-    entry_id = post_entry(uow, ctx, entry, {account.id: account, external.id: external})
-    action = "cash.deposited" if deposit else "cash.withdrawn"
-    record(
-        uow,
-        ctx,
-        action,
-        "account",
-        account.id,
-        after={"entry_id": entry_id, "amount": amount, "currency": currency},
-    )
+    accounts = {account.id: account, external.id: external}
+    # Read and drawn before the lock, the lock taken with the balances in one statement, and
+    # every write after the decision sent at once (decision 0048).
+    ctx = open_session(uow, ctx)
+    [drawn] = uow.ledger.reserve_entry_ids(1)
+    journal = Journal(uow)
+    journal.balances(accounts, keys_of([entry]))
+    with uow.pipelined():
+        entry_id = post_entry(uow, ctx, entry, accounts, journal=journal, entry_id=drawn)
+        journal.write()
+        action = "cash.deposited" if deposit else "cash.withdrawn"
+        record(
+            uow,
+            ctx,
+            action,
+            "account",
+            account.id,
+            after={"entry_id": entry_id, "amount": amount, "currency": currency},
+        )
     return entry_id
 
 

@@ -98,3 +98,15 @@ def shape_code(request: BookingRequest) -> BookingCode:
     if min(request.commission, request.tax, request.other_fees) < 0:
         return BookingCode.INVALID_PRICE
     return BookingCode.OK
+
+
+def accounts_of(requests: Sequence[BookingRequest | BookingCode]) -> dict[str, Account]:
+    """Every account a batch's requests touch (client, counterparty, fee account), by id."""
+    accounts: dict[str, Account] = {}
+    for request in requests:
+        if isinstance(request, BookingRequest):
+            accounts[request.client.id] = request.client
+            accounts[request.counterparty.id] = request.counterparty
+            if request.fee_account is not None:
+                accounts[request.fee_account.id] = request.fee_account
+    return accounts

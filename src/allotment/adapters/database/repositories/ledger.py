@@ -42,6 +42,7 @@ from allotment.adapters.database.repositories.ledger_columns import (
     POSTING_COLUMNS,
     LedgerColumnWrites,
 )
+from allotment.adapters.database.repositories.ledger_locks import few_unread, lock_reading, remember
 from allotment.adapters.database.repositories.ledger_reads import LedgerReads
 from allotment.adapters.database.repositories.ledger_sql import (
     BALANCE_STAGE,
@@ -58,7 +59,6 @@ from allotment.domain.ledger import AssetKind, Balance, BalanceKey, JournalEntry
 CHUNK = 5000
 ZERO = Decimal(0)
 _ACCOUNT, _QUANTITY, _COST = itemgetter(0), attrgetter("quantity"), attrgetter("cost_amount")
-_KINDS = {kind.value: kind for kind in AssetKind}
 _KIND_TEXT = {kind: kind.value for kind in AssetKind}
 _FIGURE_TYPES = {Decimal, type(None)}
 """Enum `.value` is a descriptor call; a dict lookup is several times cheaper per row."""
@@ -90,6 +90,8 @@ class SqlLedgerRepository(LedgerReads, LedgerColumnWrites):
         `lock_balances` calls for them answer from memory.
         """
         wanted = sorted(set(ids))
+        if with_balances and self._postgres and few_unread(wanted, self._read_accounts):
+            return self._lock_reading(wanted, company_id)
         if self._postgres:
             source, ids = unnest_ids(wanted, "%(ids)s")
             rows: Iterable[Sequence[Any]] = driver_rows(
@@ -145,7 +147,9 @@ class SqlLedgerRepository(LedgerReads, LedgerColumnWrites):
             return {}
         accounts = set(map(_ACCOUNT, wanted))
         unlocked = accounts - self._locked if self._postgres else ()
-        if unlocked:
+        if unlocked and self._postgres and few_unread(accounts, self._read_accounts):
+            self._lock_reading(sorted(accounts), None)  # the accounts need not exist
+        elif unlocked:
             self._locked.update(unlocked)
             source, ids = unnest_ids(sorted(unlocked), ":ids")
             self._db.execute(
@@ -166,7 +170,7 @@ class SqlLedgerRepository(LedgerReads, LedgerColumnWrites):
 
     def _read(self, accounts: Sequence[str]) -> None:
         """Every balance of `accounts` into `_known`."""
-        known, number = self._known, DecimalCache()
+        number = DecimalCache()
         for start in range(0, len(accounts), CHUNK):
             chunk = accounts[start : start + CHUNK]
             if self._postgres:
@@ -185,22 +189,16 @@ class SqlLedgerRepository(LedgerReads, LedgerColumnWrites):
                     f"WHERE account_id IN ({marks})",
                     tuple(chunk),
                 )
-            if not rows:
-                continue
-            # Column by column, each figure converted once (a fill reads 100,000 rows).
-            account_ids, kinds, assets, quantities, costs = zip(*rows, strict=True)
-            keys = zip(account_ids, map(_KINDS.__getitem__, kinds), assets, strict=True)
-            figures = zip(
-                map(number.__getitem__, quantities), map(number.__getitem__, costs), strict=True
-            )
-            known.update(
-                zip(
-                    map(BalanceKey._make, keys),
-                    map(Balance._make, figures),
-                    strict=True,
-                )
-            )
+            remember(self._known, rows, number)
         self._read_accounts.update(accounts)
+
+    def _lock_reading(self, wanted: Sequence[str], company_id: int | None) -> dict[str, Account]:
+        """`lock_reading`: locked (of `company_id` when given) and read in one statement."""
+        found, balances = lock_reading(self._db, wanted, company_id)
+        remember(self._known, balances, DecimalCache())
+        self._locked.update(wanted if company_id is None else found)
+        self._read_accounts.update(wanted if company_id is None else found)
+        return found
 
     def write_balances(self, changed: Mapping[BalanceKey, Balance]) -> None:
         """Write the final balances of a batch in one statement, whatever the number of rows."""
