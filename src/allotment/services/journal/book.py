@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import attrgetter
 
-from allotment.domain.accounts import Account
 from allotment.domain.ledger import (
     Balance,
     BalanceKey,
