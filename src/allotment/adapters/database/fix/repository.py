@@ -28,7 +28,7 @@ from allotment.adapters.database import tables as t
 from allotment.adapters.database.repositories.records import allocation_from_row
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import UtcDateTime
-from allotment.services.fix.allocations import StoredInstruction
+from allotment.services.fix.allocations import Savepoint, StoredInstruction
 from allotment.services.fix.orders import StoredOrder
 from allotment.services.fix.outbox import OrderOf
 from allotment.services.fix.sessions import FixSession
@@ -130,6 +130,26 @@ class SqlFixRepository:
             select(i).where(i.c.company_id == company_id, i.c.alloc_id == alloc_id)
         ).first()
         return None if row is None else StoredInstruction(**row._mapping)
+
+    def instructions(
+        self, company_id: int, alloc_ids: Sequence[str]
+    ) -> dict[str, StoredInstruction]:
+        """The company's instructions of these AllocIDs, read in one query."""
+        if not alloc_ids:
+            return {}
+        i = fix_instructions
+        query = select(i).where(i.c.company_id == company_id, i.c.alloc_id.in_(list(alloc_ids)))
+        return {row.alloc_id: StoredInstruction(**row._mapping) for row in self._db.execute(query)}
+
+    def add_instructions(self, stored: Sequence[StoredInstruction]) -> None:
+        """Several instructions in one statement, in the order given."""
+        if stored:
+            rows = [{name: getattr(s, name) for name in _INSTRUCTION_VALUES} for s in stored]
+            self._db.execute(insert(fix_instructions).values(rows))
+
+    def savepoint(self) -> Savepoint:
+        """A savepoint of this transaction: rolled back, it undoes what was done since."""
+        return self._db.begin_nested()
 
     def set_state(self, instruction_id: int, state: str) -> None:
         i = fix_instructions
