@@ -28,7 +28,7 @@ from allotment.adapters.database import tables as t
 from allotment.adapters.database.repositories.records import allocation_from_row
 from allotment.adapters.database.tables import BigId, metadata
 from allotment.adapters.database.types import UtcDateTime
-from allotment.services.fix.allocations import Savepoint, StoredInstruction
+from allotment.services.fix.allocations import StoredInstruction
 from allotment.services.fix.orders import StoredOrder
 from allotment.services.fix.outbox import OrderOf
 from allotment.services.fix.sessions import FixSession
@@ -146,10 +146,6 @@ class SqlFixRepository:
         if stored:
             rows = [{name: getattr(s, name) for name in _INSTRUCTION_VALUES} for s in stored]
             self._db.execute(insert(fix_instructions).values(rows))
-
-    def savepoint(self) -> Savepoint:
-        """A savepoint of this transaction: rolled back, it undoes what was done since."""
-        return self._db.begin_nested()
 
     def set_state(self, instruction_id: int, state: str) -> None:
         i = fix_instructions
