@@ -45,6 +45,8 @@ asked for as a millisecond lasts several, one per instruction."""
 OUTBOX_PAUSE_SECONDS = 0.2
 """Between two looks at what the logged-on sessions have not been told yet (fills reported
 and allocations booked by other processes)."""
+FAILED = "not processed (a failure of ours): send it again"
+"""The Text of a block level reject when handling an instruction failed on our side."""
 
 
 def dictionary_path() -> Path:
@@ -219,6 +221,9 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
             queued = _Queued(session_id, origin, received, codec.read_instruction(message))
         except Refused as refused:
             queued = _Queued(session_id, origin, _refusal(received, refused.code, refused.text))
+        except Exception:  # never let the engine's thread die; the buy side may send again
+            log.exception("FIX instruction %s of %s failed", alloc_id, name)
+            queued = _Queued(session_id, origin, _refusal(received, RejectCode.OTHER, FAILED))
         self._queued.append(queued)
 
     def answer_queued(self) -> None:
@@ -263,8 +268,7 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
             return _refusal(received, refused.code, refused.text)
         except Exception:  # never let the engine's thread die; the buy side may send again
             log.exception("FIX instruction %s of %s failed", received.alloc_id, origin.session)
-            text = "not processed (a failure of ours): send it again"
-            return _refusal(received, RejectCode.OTHER, text)
+            return _refusal(received, RejectCode.OTHER, FAILED)
 
     def _answer(self, answer: Answer, session_id: Any) -> None:
         self._send(codec.ack(answer, answer.status, _now()), session_id)
