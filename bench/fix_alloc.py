@@ -1,6 +1,8 @@
 """Benchmark: allocation instructions (35=J) of 10 accounts each through one FIX session to a
 real `allotment fix serve` process, answered 35=P and one 35=AS per account. Prints
-instructions and allocations per second, and p50/p99 from a 35=J sent to its last 35=AS.
+instructions and allocations per second, and p50/p99 from a 35=J sent to its last 35=AS; then
+checks the ledger (every balance recomputed from the journal) and that the block holds every
+allocation once.
 
     python bench/fix_alloc.py [--instructions 2000] [--accounts 10] [--window 10]
 
@@ -228,7 +230,30 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> tuple[float, li
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+    conserved(settings, args.instructions * args.accounts)
     return seconds, latencies
+
+
+def conserved(settings: Settings, allocations: int) -> None:
+    """The ledger check passes (every balance recomputed from the journal) and the block holds
+    exactly what the instructions allocated."""
+    box = build(settings)
+    with box.uow(write=False) as uow:
+        mismatches = ledger.check_ledger(uow)
+        company = uow.identity.company_by_name(demo.COMPANY)
+        assert company is not None
+        block = uow.blocks.by_master_reference(company.id, BLOCK_REFERENCE)
+        assert block is not None
+        booked = len(
+            uow.allocations.list(company.id, None, block_id=block.id, limit=allocations + 1)
+        )
+    box.engine.dispose()
+    if mismatches:
+        raise SystemExit(f"ledger check failed: {mismatches[:3]}")
+    if block.allocated_quantity != allocations or booked != allocations:
+        raise SystemExit(
+            f"{booked} allocations of {block.allocated_quantity} booked, not {allocations}"
+        )
 
 
 def report(args: argparse.Namespace, backend: str, seconds: float, latencies: list[float]) -> None:
@@ -240,6 +265,7 @@ def report(args: argparse.Namespace, backend: str, seconds: float, latencies: li
     print(f"  {args.instructions / seconds:,.0f} instructions/s")
     print(f"  {args.instructions * args.accounts / seconds:,.0f} allocations/s")
     print(f"  35=J sent to last 35=AS: p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms")
+    print("  ledger check passed; the block holds every allocation once")
 
 
 if __name__ == "__main__":

@@ -224,3 +224,36 @@ def test_the_instrument_may_be_named_by_its_isin(oms: Oms, demo_container: Conta
     oms.send(wrong)
     assert [(m.get(87), m.get(88)) for m in oms.receive(2)] == [("3", None), ("1", "11")]
     assert _allocated(demo_container) == 5
+
+
+def test_instructions_sent_back_to_back_are_each_answered_as_when_alone(
+    oms: Oms, demo_container: Container
+) -> None:
+    """Those the acceptor reads in one go are booked in one transaction (services/fix/batch):
+    a refusal, a repeat and a ledger refusal among them are answered as when sent alone."""
+    lines = [("1574444-01", "5"), ("987558-01", "5")]
+    for message in (
+        instruction("Q-1", lines),
+        instruction("Q-2", [("NOPE-01", "5")]),
+        instruction("Q-1", lines),
+        instruction("Q-3", [("1574444-01", "30")]),  # it holds 20 once Q-1 is booked
+        instruction("Q-4", [("987558-01", "10")]),
+    ):
+        oms.send(message)
+    got = oms.receive(15)
+    acks = {
+        alloc_id: [m.get(87) for m in got if m.type == "P" and m.get(70) == alloc_id]
+        for alloc_id in ("Q-1", "Q-2", "Q-3", "Q-4")
+    }
+    assert acks == {
+        "Q-1": ["3", "0", "3", "0"],
+        "Q-2": ["3", "2"],
+        "Q-3": ["3", "2"],
+        "Q-4": ["3", "0"],
+    }
+    reports = [m.get(70) for m in got if m.type == "AS"]
+    assert sorted(reports) == ["Q-1"] * 4 + ["Q-4"]
+    (refused,) = ack_groups(next(m for m in got if m.get(70) == "Q-3" and m.get(87) == "2"))
+    assert refused[79] == "1574444-01" and "insufficient position" in refused[161]
+    assert len(_allocations(demo_container)) == 3 and _allocated(demo_container) == 20
+    assert oms.nothing_more()

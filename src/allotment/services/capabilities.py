@@ -35,8 +35,16 @@ __all__ = [
     "FileClaims",
     "FixRepository",
     "IntentRepository",
+    "Savepoint",
     "SaxoRepository",
 ]
+
+
+class Savepoint(Protocol):
+    """Part of a unit of work's transaction, undone alone (rollback) or kept (commit)."""
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
 
 
 class FixRepository(

@@ -88,6 +88,27 @@ class SqlUnitOfWork:
         unit of work that commits has them answered with the Idempotency-Key's mark."""
         return self.pipeline.block()
 
+    def savepoint(self) -> Savepoint:
+        """A savepoint of this transaction (see `Savepoint`)."""
+        return Savepoint(self)
+
+
+class Savepoint:
+    """Rolled back, it undoes what the transaction did since it was taken, locks included;
+    the ledger repository then forgets the balances and locks it knew, which it otherwise
+    trusts until the transaction ends. Committed, it is released."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._nested = uow.connection.begin_nested()
+
+    def commit(self) -> None:
+        self._nested.commit()
+
+    def rollback(self) -> None:
+        self._nested.rollback()
+        self._uow.ledger = SqlLedgerRepository(self._uow.connection)
+
 
 class SqlUnitOfWorkFactory:
     """Opens a transaction per unit of work; commits only when the service called commit()."""

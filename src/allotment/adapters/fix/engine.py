@@ -4,18 +4,16 @@ FileLog) whose application hands Logons and allocation instructions to a `Door`.
 The engine checks every inbound message against the FIX 4.4 data dictionary before the
 application sees it, keeps every message in and out in its store and log under one directory,
 and answers resend requests from its store. The application answers a 35=J with a 35=P
-`Received` at once, then the door's answer: a 35=P Accepted or rejected, and a 35=AS per
-booked allocation.
+`Received` at once, then, once the engine has handed over every message it read in that poll,
+the door's answer: a 35=P Accepted or rejected, and a 35=AS per booked allocation. The
+instructions of one session read in one poll are answered by one batch (one transaction).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +21,7 @@ from typing import Any, Protocol
 import quickfix as fix
 
 from allotment.adapters.fix import codec, order_codec
-from allotment.adapters.fix.dictionary import engine_dictionary, with_saxo_tags
+from allotment.adapters.fix.dictionary import engine_dictionary
 from allotment.domain.errors import Unauthorized
 from allotment.domain.numbers import ZERO
 from allotment.services.fix.checks import Refused
@@ -47,6 +45,8 @@ asked for as a millisecond lasts several, one per instruction."""
 OUTBOX_PAUSE_SECONDS = 0.2
 """Between two looks at what the logged-on sessions have not been told yet (fills reported
 and allocations booked by other processes)."""
+FAILED = "not processed (a failure of ours): send it again"
+"""The Text of a block level reject when handling an instruction failed on our side."""
 
 
 def dictionary_path() -> Path:
@@ -62,6 +62,10 @@ class Door(Protocol):
 
     def instruct(self, instruction: Instruction, origin: Origin) -> Answer:
         """The answer to an instruction of the session `origin` names."""
+
+    def instruct_many(self, items: Sequence[tuple[Instruction, Origin]]) -> list[Answer]:
+        """The answers to several instructions of one session, in one transaction; raises
+        when it fails (nothing is booked then)."""
 
     def order(self, order: NewOrder, origin: Origin) -> OrderAnswer:
         """The answer to a block order (35=D) of the session `origin` names."""
@@ -87,6 +91,8 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
         self.door = door
         self.handled = 0
         """Application messages handed to the door so far (the polling thread reads it)."""
+        self._queued: list[_Queued] = []
+        """Instructions received and not answered yet (`answer_queued`)."""
         self.engine: Callable[[], Any] = lambda: None
         """The acceptor whose sessions answer (set once it is built), held weakly: the engine
         holds the application, and a cycle would let the collector destroy the engine's parts
@@ -124,6 +130,8 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
         kind = codec.header(message, 35)
         if kind == "AT":  # AllocationReportAck: the buy side affirms a report
             return
+        if kind != "J":  # what came before it is answered first
+            self.answer_queued()
         if kind == "D":
             self._order(message, session_id)
             return
@@ -201,27 +209,68 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
                 log.warning("FIX session %s: reports queued, not sent", session_name(session_id))
 
     def _instruction(self, message: Any, session_id: Any) -> None:
+        """Received (87=3) at once; the answer once the engine has handed over every message
+        it has read (`answer_queued`), so that instructions queued together are booked
+        together."""
         name = session_name(session_id)
         origin = Origin(name, int(codec.header(message, 34)))
         alloc_id, trans_type, ref_alloc_id = codec.identity(message)
         received = Answer(alloc_id, trans_type, AllocStatus.RECEIVED, ref_alloc_id=ref_alloc_id)
         self._send(codec.ack(received, AllocStatus.RECEIVED, _now()), session_id)
         try:
-            instruction = codec.read_instruction(message)
-            answer = self.door.instruct(instruction, origin)
+            queued = _Queued(session_id, origin, received, codec.read_instruction(message))
         except Refused as refused:
-            answer = Answer(
-                alloc_id, trans_type, AllocStatus.BLOCK_LEVEL_REJECT, refused.code, refused.text
-            )
+            queued = _Queued(session_id, origin, _refusal(received, refused.code, refused.text))
         except Exception:  # never let the engine's thread die; the buy side may send again
             log.exception("FIX instruction %s of %s failed", alloc_id, name)
-            answer = Answer(
-                alloc_id,
-                trans_type,
-                AllocStatus.BLOCK_LEVEL_REJECT,
-                RejectCode.OTHER,
-                "not processed (a failure of ours): send it again",
-            )
+            queued = _Queued(session_id, origin, _refusal(received, RejectCode.OTHER, FAILED))
+        self._queued.append(queued)
+
+    def answer_queued(self) -> None:
+        """Answer the instructions queued, each session's in one batch."""
+        queued, self._queued = self._queued, []
+        start = 0
+        while start < len(queued):
+            end = start + 1
+            while end < len(queued) and queued[end].origin.session == queued[start].origin.session:
+                end += 1
+            group = queued[start:end]
+            for item, answer in zip(group, self._answers(group), strict=True):
+                self._answer(answer, item.session_id)
+            start = end
+
+    def _answers(self, group: list[_Queued]) -> list[Answer]:
+        """Several instructions are booked in one batch; when it fails, or for one, each is
+        handled on its own."""
+        items = [(q.instruction, q.origin) for q in group if q.instruction is not None]
+        batch: list[Answer] | None = None
+        if len(items) > 1:
+            log.debug("FIX batch of %d instructions of %s", len(items), group[0].origin.session)
+            try:
+                batch = self.door.instruct_many(items)
+            except Exception:  # nothing of it was booked: one by one, as alone
+                log.warning("FIX batch of %d instructions failed", len(items), exc_info=True)
+        booked = iter(batch or ())
+        answers = []
+        for q in group:
+            if q.instruction is None:
+                answers.append(q.answer)
+            elif batch is not None:
+                answers.append(next(booked))
+            else:
+                answers.append(self._one(q.instruction, q.origin, q.answer))
+        return answers
+
+    def _one(self, instruction: Instruction, origin: Origin, received: Answer) -> Answer:
+        try:
+            return self.door.instruct(instruction, origin)
+        except Refused as refused:
+            return _refusal(received, refused.code, refused.text)
+        except Exception:  # never let the engine's thread die; the buy side may send again
+            log.exception("FIX instruction %s of %s failed", received.alloc_id, origin.session)
+            return _refusal(received, RejectCode.OTHER, FAILED)
+
+    def _answer(self, answer: Answer, session_id: Any) -> None:
         self._send(codec.ack(answer, answer.status, _now()), session_id)
         if answer.accepted and answer.trans_type is not TransType.CANCEL:
             for item in answer.reports:
@@ -234,6 +283,23 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
         session = engine.getSession(session_id) if engine is not None else None
         if session is None or not session.send(message):
             log.warning("FIX session %s: an answer is queued, not sent", session_name(session_id))
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """An instruction received: its answer so far (Received, or its refusal when it could
+    not be read) and, when it could be, the instruction."""
+
+    session_id: Any
+    origin: Origin
+    answer: Answer
+    instruction: Instruction | None = None
+
+
+def _refusal(received: Answer, code: RejectCode, text: str) -> Answer:
+    return Answer(
+        received.alloc_id, received.trans_type, AllocStatus.BLOCK_LEVEL_REJECT, code, text
+    )
 
 
 def _now() -> datetime:
@@ -252,98 +318,3 @@ def _allocation_report(news: AllocationNews) -> Any:
         settlement_date=news.settlement_date,
     )
     return codec.report(answer, news.report)
-
-
-def acceptor_settings(
-    sessions: Sequence[tuple[str, str]], *, host: str, port: int, directory: Path
-) -> Any:
-    """Engine settings for these (their SenderCompID, our CompID) sessions on one port; the
-    store and log of every session under `directory`."""
-    dictionary = with_saxo_tags(directory)
-    settings = fix.SessionSettings()
-    defaults = fix.Dictionary()
-    for key, value in (
-        ("ConnectionType", "acceptor"),
-        ("SocketAcceptHost", host),
-        ("FileStorePath", str(directory / "store")),
-        ("FileLogPath", str(directory / "log")),
-        ("StartTime", "00:00:00"),
-        ("EndTime", "00:00:00"),
-        ("UseDataDictionary", "Y"),
-        ("DataDictionary", str(dictionary)),
-        ("ValidateUserDefinedFields", "Y"),
-        ("PersistMessages", "Y"),
-    ):
-        defaults.setString(key, value)
-    defaults.setInt("SocketAcceptPort", port)
-    settings.set(defaults)
-    for theirs, ours in sessions:
-        settings.set(fix.SessionID(BEGIN_STRING, ours, theirs), fix.Dictionary())
-    return settings
-
-
-class Acceptor:
-    """A running acceptor; `stop()` logs every session out and closes the port."""
-
-    def __init__(
-        self,
-        door: Door,
-        sessions: Sequence[tuple[str, str]],
-        *,
-        host: str,
-        port: int,
-        directory: Path,
-    ) -> None:
-        if not sessions:
-            raise ValueError("no FIX session is configured")
-        # The engine keeps references to these (C++ references): they must live as long as it.
-        self._settings = acceptor_settings(sessions, host=host, port=port, directory=directory)
-        self._store = fix.FileStoreFactory(self._settings)
-        self._log = fix.FileLogFactory(self._settings)
-        self.application = AllocationApplication(door)
-        self._engine = fix.SocketAcceptor(self.application, self._store, self._settings, self._log)
-        self.application.engine = weakref.ref(self._engine)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Serve on a thread of ours that polls the engine. QuickFIX's own thread races
-        `stop()` while it closes the sockets (the server is closed by both); polling from one
-        thread and stopping after it ends leaves no race."""
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._serve, name="fix-acceptor", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        next_look = time.monotonic()
-        while not self._stopping.is_set():
-            handled = self.application.handled
-            if not self._engine.poll():
-                return
-            if time.monotonic() >= next_look:
-                try:
-                    self.application.deliver()
-                except Exception:  # the database may be away for a while: look again later
-                    log.exception("FIX reports could not be read or sent")
-                next_look = time.monotonic() + OUTBOX_PAUSE_SECONDS
-            if self.application.handled == handled:
-                time.sleep(POLL_PAUSE_SECONDS)
-
-    def log_out(self, grace_seconds: float = 3.0) -> None:
-        """Log every session out and wait for the Logouts (or the grace)."""
-        for session_id in self._engine.getSessions():
-            session = fix.Session.lookupSession(session_id)
-            if session is not None and session.isLoggedOn():
-                session.logout("the acceptor is stopping")
-        deadline = time.monotonic() + grace_seconds
-        while self._engine.isLoggedOn() and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        """Log the sessions out, end the polling thread, then close the port."""
-        self.log_out()
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        self._engine.stop(True)

@@ -4,14 +4,16 @@ each in its own unit of work, as the session's user."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
-from allotment.adapters.fix.engine import Acceptor
+from allotment.adapters.fix.acceptor import Acceptor
 from allotment.bootstrap import Container
 from allotment.domain.errors import Unauthorized
 from allotment.domain.identity import Principal
 from allotment.services.context import Context
 from allotment.services.fix import allocations as fix_allocations
+from allotment.services.fix import batch as fix_batch
 from allotment.services.fix import orders as fix_orders
 from allotment.services.fix import outbox as fix_outbox
 from allotment.services.fix import sessions as fix_sessions
@@ -44,6 +46,9 @@ class ServicesDoor:
     def instruct(self, instruction: Instruction, origin: Origin) -> Answer:
         answer, _ = fix_allocations.handle(self.box.uow, self._context(origin), instruction, origin)
         return answer
+
+    def instruct_many(self, items: Sequence[tuple[Instruction, Origin]]) -> list[Answer]:
+        return fix_batch.handle_many(self.box.uow, self._context(items[0][1]), items)
 
     def order(self, order: NewOrder, origin: Origin) -> OrderAnswer:
         answer, _ = fix_orders.handle(self.box.uow, self._context(origin), order, origin)

@@ -10,27 +10,19 @@ its first time and books nothing (a resent message after a reconnect, a PossDup)
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any, Protocol
 
-from allotment.domain.accounts import Account, AccountRole
-from allotment.domain.allocation.model import RemainderPolicy
-from allotment.domain.errors import AllotmentError, NotFound
+from allotment.domain.errors import AllotmentError
 from allotment.domain.identity import Scope
-from allotment.domain.instruments import Instrument
-from allotment.domain.ledger import BookingCode
 from allotment.services.context import Context, record
 from allotment.services.desk.records import RefusedItem, record_refusals
-from allotment.services.fairness import NO_KEY
-from allotment.services.fix import checks as fix_checks
 from allotment.services.fix.checks import Refused
+from allotment.services.fix.plan import Lookups, Plan, ledger_refusals, plan
 from allotment.services.fix.values import (
     AccountRefusal,
-    AllocLine,
     AllocStatus,
     Answer,
     Instruction,
@@ -42,9 +34,7 @@ from allotment.services.fix.values import (
 )
 from allotment.services.journal.book import book
 from allotment.services.journal.ledger import reverse_entry
-from allotment.services.journal.requests import BookingRequest, FairnessNote
-from allotment.services.ports import AllocationRow, BlockRecord, UnitOfWork, UnitOfWorkFactory
-from allotment.services.registry import house_account_id
+from allotment.services.ports import AllocationRow, UnitOfWork, UnitOfWorkFactory
 
 LIVE, REFUSED, CANCELLED, REPLACED, DONE = "live", "refused", "cancelled", "replaced", "done"
 """An instruction's state: its allocations are booked (live), it was refused, a later
@@ -70,7 +60,11 @@ class StoredInstruction:
 
 class FixInstructionRepository(Protocol):
     def add_instruction(self, stored: StoredInstruction) -> int: ...
+    def add_instructions(self, stored: Sequence[StoredInstruction]) -> None: ...
     def instruction(self, company_id: int, alloc_id: str) -> StoredInstruction | None: ...
+    def instructions(
+        self, company_id: int, alloc_ids: Sequence[str]
+    ) -> dict[str, StoredInstruction]: ...
     def set_state(self, instruction_id: int, state: str) -> None: ...
     def blocks_of_fills(self, company_id: int, fill_ids: Sequence[int]) -> dict[int, int]: ...
     def allocations_by_id(
@@ -92,26 +86,26 @@ def handle(
         previous = _repository(uow).instruction(ctx.company_id, instruction.alloc_id)
         if previous is not None:
             return Answer.from_json(json.loads(previous.answer)), True
-        answer = _instruct(uow, ctx, instruction, origin)
+        answer = instruct(uow, ctx, instruction, origin)
         if answer.accepted:
             uow.commit()
             return answer, False
     with uows() as uow:
         _remember(uow, ctx, origin, answer, REFUSED)
-        record_refusals(uow, ctx, f"AllocID {answer.alloc_id}", _refused_items(instruction, answer))
+        record_refused(uow, ctx, instruction, answer)
         record(
             uow,
             ctx,
             "fix.instruction.refused",
             "fix_instruction",
             answer.alloc_id,
-            after=_audit(origin, answer),
+            after=audit(origin, answer),
         )
         uow.commit()
     return answer, False
 
 
-def _instruct(uow: UnitOfWork, ctx: Context, instruction: Instruction, origin: Origin) -> Answer:
+def instruct(uow: UnitOfWork, ctx: Context, instruction: Instruction, origin: Origin) -> Answer:
     if not ctx.principal.has(Scope.WRITE):
         return block_reject(instruction, RejectCode.OTHER, "the session's user may not allocate")
     try:
@@ -135,7 +129,7 @@ def _instruct(uow: UnitOfWork, ctx: Context, instruction: Instruction, origin: O
                 "fix.allocation.cancelled",
                 "fix_instruction",
                 previous.alloc_id,
-                after=_audit(origin, answer),
+                after=audit(origin, answer),
             )
             return answer
         _repository(uow).set_state(_known(previous.id), REPLACED)
@@ -172,112 +166,26 @@ def _undo(uow: UnitOfWork, ctx: Context, previous: StoredInstruction, origin: Or
 
 
 def _allocate(uow: UnitOfWork, ctx: Context, instruction: Instruction, origin: Origin) -> Answer:
-    fill_ids = [int(exec_id) for exec_id in instruction.exec_ids if exec_id.isdigit()]
-    block_of_fill = _repository(uow).blocks_of_fills(ctx.company_id, fill_ids)
-    block = fix_checks.find_block(uow, ctx, instruction, block_of_fill)
-    instrument = uow.instruments.get(block.instrument_id)
-    assert instrument is not None
-    fix_checks.check_terms(instruction, block, instrument)
-    quantities, targets = fix_checks.allotted(instruction, instrument)
-    fee_id = house_account_id(ctx.company_id, AccountRole.FEE)
-    checked = fix_checks.check_accounts(uow, ctx, instruction.lines, (block.account_id, fee_id))
-    if checked.refusals:
-        return _account_reject(instruction, checked.refusals)
-    average = checked.accounts[block.account_id]
-    fee_account = checked.accounts.get(fee_id)
-    if fee_account is None:
-        raise NotFound("the company has no fee account", role=AccountRole.FEE.value)
-    bookings = [
-        _booking(
-            line,
-            quantity,
-            checked.accounts[line.account],
-            average,
-            block,
-            instrument,
-            instruction,
-            fee_account,
-            _note(targets, index),
-        )
-        for index, (line, quantity) in enumerate(zip(instruction.lines, quantities, strict=True))
-    ]
-    outcomes = book(uow, ctx, bookings, atomic=True)
-    refusals = tuple(
-        AccountRefusal(booking.client.id, _code(outcome.code), _text(outcome.code))
-        for booking, outcome in zip(bookings, outcomes, strict=True)
-        if outcome.code is not BookingCode.OK
-    )
+    planned = plan(ctx, instruction, Lookups(uow))
+    if not isinstance(planned, Plan):
+        return account_reject(instruction, tuple(planned))
+    outcomes = book(uow, ctx, planned.bookings, atomic=True)
+    refusals = ledger_refusals(planned.bookings, outcomes)
     if refusals:
-        return _account_reject(instruction, refusals)
+        return account_reject(instruction, tuple(refusals))
     ids = [_known(outcome.allocation_id) for outcome in outcomes]
     booked = _repository(uow).allocations_by_id(ctx.company_id, ids)
-    reports = tuple(_report(allocation_id, booked[allocation_id]) for allocation_id in ids)
-    block.allocated_quantity += instruction.quantity
-    uow.blocks.update(block)
-    answer = _accepted(instruction, block, instrument, reports)
+    planned.block.allocated_quantity += instruction.quantity
+    uow.blocks.update(planned.block)
+    answer = accepted(planned, ids, booked)
     _remember(uow, ctx, origin, answer, LIVE)
-    record(uow, ctx, "fix.allocated", "block", block.id, after=_audit(origin, answer))
+    record(uow, ctx, "fix.allocated", "block", planned.block.id, after=audit(origin, answer))
     return answer
 
 
-def _booking(
-    line: AllocLine,
-    quantity: Decimal,
-    account: Account,
-    average: Account,
-    block: BlockRecord,
-    instrument: Instrument,
-    instruction: Instruction,
-    fee_account: Account,
-    fairness: FairnessNote | None = None,
-) -> BookingRequest:
-    return BookingRequest(
-        client=account,
-        counterparty=average,
-        instrument=instrument,
-        side=block.side,
-        quantity=quantity,
-        price=line.price if line.price is not None else instruction.average_price,
-        commission=line.commission,
-        tax=line.tax,
-        other_fees=line.other_fees,
-        fee_account=fee_account,
-        comment=f"FIX AllocID {instruction.alloc_id}",
-        block_id=block.id,
-        fairness=fairness,
-    )
-
-
-def _note(targets: list[Fraction] | None, index: int) -> FairnessNote | None:
-    """A preliminary instruction's line split by the engine records its exact target."""
-    if targets is None:
-        return None
-    return FairnessNote(targets[index], NO_KEY, RemainderPolicy.LARGEST_REMAINDER.value)
-
-
-_CODES = {
-    BookingCode.INVALID_QUANTITY: RejectCode.INCORRECT_QUANTITY,
-    BookingCode.INVALID_PRICE: RejectCode.INCORRECT_AVERAGE_PRICE,
-    BookingCode.PREMIUM_NOT_ALLOWED: RejectCode.INCORRECT_AVERAGE_PRICE,
-    BookingCode.INVALID_ACCOUNT: RejectCode.UNKNOWN_ACCOUNT,
-}
-_TEXTS = {
-    BookingCode.INSUFFICIENT_POSITION: "insufficient position",
-    BookingCode.INSUFFICIENT_FUNDS: "insufficient funds",
-    BookingCode.PREMIUM_NOT_ALLOWED: "the price is above the average cost (no premium)",
-    BookingCode.ACCOUNT_CLOSED: "the account is closed",
-    BookingCode.INVALID_PRICE: "the price or a fee is not valid for the instrument",
-    BookingCode.INVALID_QUANTITY: "the quantity is not a positive multiple of the increment",
-}
-
-
-def _code(code: BookingCode) -> RejectCode:
-    """Our ledger's refusal as FIX's IndividualAllocRejCode (Text says which rule)."""
-    return _CODES.get(code, RejectCode.OTHER)
-
-
-def _text(code: BookingCode) -> str:
-    return _TEXTS.get(code, f"the ledger refused the allocation: {code.value}")
+def record_refused(uow: UnitOfWork, ctx: Context, instruction: Instruction, answer: Answer) -> None:
+    """Keep an account-level reject's accounts in the refusals the desk and drift read."""
+    record_refusals(uow, ctx, f"AllocID {answer.alloc_id}", _refused_items(instruction, answer))
 
 
 def _refused_items(instruction: Instruction, answer: Answer) -> list[RefusedItem]:
@@ -291,7 +199,7 @@ def _refused_items(instruction: Instruction, answer: Answer) -> list[RefusedItem
     ]
 
 
-def _account_reject(instruction: Instruction, refusals: tuple[AccountRefusal, ...]) -> Answer:
+def account_reject(instruction: Instruction, refusals: tuple[AccountRefusal, ...]) -> Answer:
     return Answer(
         instruction.alloc_id,
         instruction.trans_type,
@@ -320,19 +228,16 @@ def _report(allocation_id: int, row: AllocationRow) -> Report:
     )
 
 
-def _accepted(
-    instruction: Instruction,
-    block: BlockRecord,
-    instrument: Instrument,
-    reports: tuple[Report, ...],
-) -> Answer:
+def accepted(planned: Plan, ids: Sequence[int], booked: Mapping[int, AllocationRow]) -> Answer:
+    """The answer to a booked instruction: a report per allocation, as the ledger booked it."""
+    instruction, block = planned.instruction, planned.block
     return Answer(
         instruction.alloc_id,
         instruction.trans_type,
         AllocStatus.ACCEPTED,
-        reports=reports,
+        reports=tuple(_report(allocation_id, booked[allocation_id]) for allocation_id in ids),
         side=block.side,
-        symbol=instrument.symbol,
+        symbol=planned.instrument.symbol,
         quantity=instruction.quantity,
         average_price=instruction.average_price,
         trade_date=instruction.trade_date,
@@ -344,24 +249,27 @@ def _accepted(
 
 
 def _remember(uow: UnitOfWork, ctx: Context, origin: Origin, answer: Answer, state: str) -> None:
-    _repository(uow).add_instruction(
-        StoredInstruction(
-            company_id=ctx.company_id,
-            alloc_id=answer.alloc_id,
-            session=origin.session,
-            msg_seq_num=origin.msg_seq_num,
-            trans_type=answer.trans_type.value,
-            state=state,
-            answer=json.dumps(answer.as_json()),
-            created_at=ctx.now,
-            created_by=ctx.principal.subject,
-            ref_alloc_id=answer.ref_alloc_id,
-            block_id=answer.block_id,
-        )
+    _repository(uow).add_instruction(stored(ctx, origin, answer, state))
+
+
+def stored(ctx: Context, origin: Origin, answer: Answer, state: str) -> StoredInstruction:
+    """The instruction's row: its answer (as JSON) and state."""
+    return StoredInstruction(
+        company_id=ctx.company_id,
+        alloc_id=answer.alloc_id,
+        session=origin.session,
+        msg_seq_num=origin.msg_seq_num,
+        trans_type=answer.trans_type.value,
+        state=state,
+        answer=json.dumps(answer.as_json()),
+        created_at=ctx.now,
+        created_by=ctx.principal.subject,
+        ref_alloc_id=answer.ref_alloc_id,
+        block_id=answer.block_id,
     )
 
 
-def _audit(origin: Origin, answer: Answer) -> dict[str, Any]:
+def audit(origin: Origin, answer: Answer) -> dict[str, Any]:
     """The audit event names the FIX session and message the booking came in."""
     return {
         "fix_session": origin.session,

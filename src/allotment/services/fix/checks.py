@@ -8,8 +8,7 @@ it; every account must be a client account the session's user may act for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -22,7 +21,7 @@ from allotment.domain.numbers import fits_storage, plain
 from allotment.services import blocks
 from allotment.services.context import Context
 from allotment.services.fix.values import AccountRefusal, AllocLine, Instruction, RejectCode
-from allotment.services.ports import BlockRecord, UnitOfWork
+from allotment.services.ports import BlockRecord, BlockRepository
 
 
 class Refused(Exception):
@@ -35,17 +34,17 @@ class Refused(Exception):
 
 
 def find_block(
-    uow: UnitOfWork, ctx: Context, instruction: Instruction, block_of_fill: dict[int, int]
+    blocks: BlockRepository, ctx: Context, instruction: Instruction, block_of_fill: dict[int, int]
 ) -> BlockRecord:
     """The one block the instruction's orders and executions name, locked."""
     named: set[int] = set()
     for order_id in instruction.order_ids:
-        block = uow.blocks.get(ctx.company_id, int(order_id)) if order_id.isdigit() else None
+        block = blocks.get(ctx.company_id, int(order_id)) if order_id.isdigit() else None
         if block is None or block.id is None:
             raise Refused(RejectCode.UNKNOWN_ORDER_ID, f"unknown OrderID {order_id}")
         named.add(block.id)
     for cl_ord_id in instruction.cl_ord_ids:
-        block = uow.blocks.by_master_reference(ctx.company_id, cl_ord_id)
+        block = blocks.by_master_reference(ctx.company_id, cl_ord_id)
         if block is None or block.id is None:
             raise Refused(RejectCode.UNKNOWN_CL_ORD_ID, f"unknown ClOrdID {cl_ord_id}")
         named.add(block.id)
@@ -58,7 +57,7 @@ def find_block(
         raise Refused(RejectCode.UNKNOWN_ORDER_ID, "name the block by OrderID, ClOrdID or ExecID")
     if len(named) > 1:
         raise Refused(RejectCode.MISMATCHED_DATA, "the orders and executions name several blocks")
-    block = uow.blocks.get(ctx.company_id, named.pop(), lock=True)
+    block = blocks.get(ctx.company_id, named.pop(), lock=True)
     assert block is not None
     return block
 
@@ -161,19 +160,11 @@ def _split(
     return list(result.quantities), targets
 
 
-@dataclass(frozen=True, slots=True)
-class AccountCheck:
-    accounts: dict[str, Account]
-    refusals: tuple[AccountRefusal, ...]
-
-
-def check_accounts(
-    uow: UnitOfWork, ctx: Context, lines: Sequence[AllocLine], also: Sequence[str] = ()
-) -> AccountCheck:
-    """Every line's account: known in the company, a client account, open, permitted. The
-    accounts `also` names (the block's average account, the fee account) are read in the same
-    query and returned with them, unchecked."""
-    found = uow.accounts.accounts_by_ids(sorted({line.account for line in lines} | set(also)))
+def judge_accounts(
+    ctx: Context, lines: Sequence[AllocLine], found: Mapping[str, Account]
+) -> tuple[AccountRefusal, ...]:
+    """Every line's account (among those `found`): known in the company, a client account,
+    open, permitted."""
     refusals: list[AccountRefusal] = []
     seen: set[str] = set()
     for line in lines:
@@ -182,7 +173,7 @@ def check_accounts(
         if text is not None:
             code = RejectCode.UNKNOWN_ACCOUNT if "unknown" in text else RejectCode.OTHER
             refusals.append(AccountRefusal(line.account, code, text))
-    return AccountCheck(found, tuple(refusals))
+    return tuple(refusals)
 
 
 def _account_problem(

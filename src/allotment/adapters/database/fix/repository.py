@@ -131,6 +131,22 @@ class SqlFixRepository:
         ).first()
         return None if row is None else StoredInstruction(**row._mapping)
 
+    def instructions(
+        self, company_id: int, alloc_ids: Sequence[str]
+    ) -> dict[str, StoredInstruction]:
+        """The company's instructions of these AllocIDs, read in one query."""
+        if not alloc_ids:
+            return {}
+        i = fix_instructions
+        query = select(i).where(i.c.company_id == company_id, i.c.alloc_id.in_(list(alloc_ids)))
+        return {row.alloc_id: StoredInstruction(**row._mapping) for row in self._db.execute(query)}
+
+    def add_instructions(self, stored: Sequence[StoredInstruction]) -> None:
+        """Several instructions in one statement, in the order given."""
+        if stored:
+            rows = [{name: getattr(s, name) for name in _INSTRUCTION_VALUES} for s in stored]
+            self._db.execute(insert(fix_instructions).values(rows))
+
     def set_state(self, instruction_id: int, state: str) -> None:
         i = fix_instructions
         self._db.execute(update(i).where(i.c.id == instruction_id).values(state=state))
