@@ -3,7 +3,12 @@ finally: those are handed over again after a restart."""
 
 from __future__ import annotations
 
-from allotment.adapters.fix.recovery import unanswered
+from pathlib import Path
+
+import quickfix as fix
+
+from allotment.adapters.fix.engine import dictionary_path
+from allotment.adapters.fix.recovery import log_path, recover, unanswered
 
 THEIRS, OURS = "OMS", "US"
 SOH = "\x01"
@@ -81,3 +86,14 @@ def test_a_replayed_instruction_answered_after_the_restart_is_closed() -> None:
     # after the restart the instruction is not logged again; its answers are
     lines = [_j("A-1"), _p("A-1", "3"), _p("A-1", "3"), _p("A-1", "0"), _p("A-1", "0", "43=Y")]
     assert _ids(lines) == []
+
+
+def test_the_session_log_is_read_back_as_messages_a_damaged_one_left_out(tmp_path: Path) -> None:
+    session_id = fix.SessionID("FIX.4.4", OURS, THEIRS)
+    damaged = _j("A-1").replace(f"{SOH}71=0", f"{SOH}71")
+    lines = [damaged, _p("A-1", "3"), _j("A-2"), _p("A-2", "3")]
+    assert _ids(lines) == ["A-1", "A-2"]  # the scan finds both; A-1 cannot be read
+    log_path(tmp_path, session_id).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    messages = recover(tmp_path, session_id, fix.DataDictionary(str(dictionary_path())))
+    assert [str(m.getField(70)) for m in messages] == ["A-2"]
+    assert recover(tmp_path / "none", session_id, None) == []

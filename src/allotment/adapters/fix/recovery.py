@@ -11,6 +11,7 @@ was not sent is answered again as stored (the AllocID is booked once).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 import quickfix as fix
 
+log = logging.getLogger("allotment.fix")
 SOH = "\x01"
 _SEPARATOR = " : "
 RECEIVED = "3"
@@ -91,4 +93,10 @@ def recover(directory: Path, session_id: Any, dictionary: Any) -> list[Any]:
     theirs = session_id.getTargetCompID().getValue()
     with path.open(encoding="utf-8", errors="replace", newline="\n") as lines:
         raws = unanswered(lines, theirs)
-    return [fix.Message(raw, dictionary, False) for raw in raws]
+    messages = []
+    for raw in raws:
+        try:
+            messages.append(fix.Message(raw, dictionary, False))
+        except fix.InvalidMessage:  # a line damaged in the log: the buy side must send it again
+            log.error("FIX log %s: an instruction cannot be read back: %r", path.name, raw)
+    return messages
