@@ -21,7 +21,9 @@ from allotment.adapters.fix.engine import (
     POLL_PAUSE_SECONDS,
     AllocationApplication,
     Door,
+    session_name,
 )
+from allotment.adapters.fix.recovery import recover
 
 log = logging.getLogger("allotment.fix")
 
@@ -70,6 +72,7 @@ class Acceptor:
             raise ValueError("no FIX session is configured")
         # The engine keeps references to these (C++ references): they must live as long as it.
         self._settings = acceptor_settings(sessions, host=host, port=port, directory=directory)
+        self._log_directory = directory / "log"
         self._store = fix.FileStoreFactory(self._settings)
         self._log = fix.FileLogFactory(self._settings)
         self.application = AllocationApplication(door)
@@ -83,8 +86,23 @@ class Acceptor:
         `stop()` while it closes the sockets (the server is closed by both); polling from one
         thread and stopping after it ends leaves no race."""
         self._stopping.clear()
+        self._recover()
         self._thread = threading.Thread(target=self._serve, name="fix-acceptor", daemon=True)
         self._thread.start()
+
+    def _recover(self) -> None:
+        """The instructions taken before a restart and never answered (adapters/fix/recovery),
+        by session, for the application to hand over again at the session's Logon."""
+        dictionary = fix.DataDictionary(self._settings.get().getString("DataDictionary"))
+        for session_id in self._engine.getSessions():
+            messages = recover(self._log_directory, session_id, dictionary)
+            if messages:
+                log.warning(
+                    "FIX session %s: %d instructions not answered before the restart",
+                    session_name(session_id),
+                    len(messages),
+                )
+                self.application.recovered[session_name(session_id)] = messages
 
     def _serve(self) -> None:
         next_look = time.monotonic()

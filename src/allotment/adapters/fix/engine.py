@@ -93,6 +93,9 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
         """Application messages handed to the door so far (the polling thread reads it)."""
         self._queued: list[_Queued] = []
         """Instructions received and not answered yet (`answer_queued`)."""
+        self.recovered: dict[str, list[Any]] = {}
+        """By session: instructions taken before a restart and never answered finally
+        (adapters/fix/recovery), handed over again once the session logs on."""
         self.engine: Callable[[], Any] = lambda: None
         """The acceptor whose sessions answer (set once it is built), held weakly: the engine
         holds the application, and a cycle would let the collector destroy the engine's parts
@@ -103,6 +106,9 @@ class AllocationApplication(fix.Application):  # type: ignore[misc]
 
     def onLogon(self, session_id: Any) -> None:
         log.info("FIX session %s logged on", session_name(session_id))
+        for message in self.recovered.pop(session_name(session_id), ()):
+            log.warning("FIX instruction %s handed over again", codec.text(message, 70))
+            self._instruction(message, session_id)
 
     def onLogout(self, session_id: Any) -> None:
         log.info("FIX session %s logged out", session_name(session_id))
