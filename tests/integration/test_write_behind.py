@@ -92,3 +92,23 @@ def test_a_failed_write_behind_fails_the_unit_of_work_and_keeps_nothing(
         uow.commit()
     with container.uow(write=False) as uow:
         assert _count(uow.connection) == many  # type: ignore[attr-defined]
+
+
+def test_a_copy_after_writes_sent_in_a_pipeline_leaves_it_first_and_both_are_kept(
+    container: Container,
+) -> None:
+    """A small booking's writes leave in the driver's pipeline, which a committing unit of work
+    keeps open until its COMMIT (decision 0048); COPY has no pipeline mode, so a large write
+    later in the same unit of work (the demo's set-up, a bench's accounts) leaves it first."""
+    many = COPY_THRESHOLD * 5
+    with container.uow() as uow:
+        connection = uow.connection  # type: ignore[attr-defined]
+        with uow.pipelined():
+            insert_values(connection, t.postings, COLUMNS, _rows(3, ENTRY + 7))
+        insert_values(connection, t.postings, COLUMNS, _rows(many, ENTRY + 8))
+        assert _count(connection, ENTRY + 8) == many
+        uow.commit()
+    with container.uow(write=False) as uow:
+        connection = uow.connection  # type: ignore[attr-defined]
+        assert _count(connection, ENTRY + 7) == 3
+        assert _count(connection, ENTRY + 8) == many

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from allotment.adapters.database import behind
+from allotment.adapters.database import behind, pipelined
 from allotment.adapters.database.types import ExactDecimal
 
 COPY_THRESHOLD = 200
@@ -77,6 +77,7 @@ def insert_values(
         # The values are checked here (a float refused now); the COPY is written behind
         # (`behind`): the server takes the rows while the caller goes on.
         processed = _processed(connection, table, columns, rows)
+        pipelined.leave(connection)
         behind.later(connection, lambda: copy_rows(connection, table.name, columns, processed))
         return
     _sqlite_insert(connection, table, columns, rows)
@@ -315,6 +316,7 @@ def copy_rows(
     dates as text about twice as fast as in the binary format (whose numeric encoding costs
     more than `str`), and the server reads either at about the same cost. A refusal of the
     rows (a key stored already) is SQLAlchemy's IntegrityError, as for any other statement."""
+    pipelined.leave(connection)  # left already where the COPY was queued behind
     behind.settle(connection)
     raw = connection.connection.driver_connection
     assert raw is not None

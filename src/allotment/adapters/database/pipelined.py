@@ -11,11 +11,12 @@ costs a wait of its own, after the COMMIT, when the accounts are no longer held.
 A statement in the pipeline that returns rows after all (a read, an insert returning its key)
 waits for its answer where it is asked for: correct, one wait more. A write the server refuses
 is raised when its answer is waited for, as SQLAlchemy raises it (an IntegrityError, …). COPY
-has no pipeline mode: a large batch's rows do not belong in one.
+has no pipeline mode: a COPY later in the same unit of work first leaves it (`leave`).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
@@ -25,6 +26,9 @@ from sqlalchemy.exc import DBAPIError
 
 from allotment.adapters.database import behind
 
+_HELD: weakref.WeakKeyDictionary[Connection, Pipeline] = weakref.WeakKeyDictionary()
+"""Each connection's pipeline, for a COPY to leave first (`leave`)."""
+
 
 class Pipeline:
     """The pipeline of one unit of work's connection: opened by `block`, ended by `close`."""
@@ -32,6 +36,7 @@ class Pipeline:
     def __init__(self, connection: Connection, *, held: bool) -> None:
         self._connection = connection
         self._held = held
+        _HELD[connection] = self
         self._open: tuple[AbstractContextManager[Any], Callable[..., None]] | None = None
         self.unanswered = False
         """Statements were sent since the last wait for answers."""
@@ -95,3 +100,11 @@ def _returns_rows(statement: str) -> bool:
 
 
 _READS = frozenset({"SELECT", "WITH", "VALUES", "TABLE", "SHOW", "EXPLAIN"})
+
+
+def leave(connection: Connection) -> None:
+    """Before a COPY on this connection (which pipeline mode refuses): the pipeline a block
+    left open (`held`) is answered and left; the unit of work commits out of it."""
+    pipeline = _HELD.get(connection)
+    if pipeline is not None:
+        pipeline.close()

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Table
 
 from allotment.adapters import metrics
-from allotment.adapters.database import behind
+from allotment.adapters.database import behind, pipelined
 from allotment.adapters.database import tables as t
 from allotment.adapters.database.bulk import (
     COPY_THRESHOLD,
@@ -119,6 +119,7 @@ def insert_columns(
             for columns, size in parts
         ]
         lazy = chain.from_iterable(_rows(columns, size) for columns, size in copied)
+        pipelined.leave(connection)
         behind.later(connection, lambda: copy_rows(connection, table.name, names, lazy))
         return
     for columns, size in parts:
