@@ -3,6 +3,8 @@ use, without a ping per checkout; a unit of work marked `single` runs without a 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import text
 
@@ -22,6 +24,14 @@ def test_a_connection_the_server_terminated_is_replaced_before_use(
         with killer.connect() as other:
             assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar()
             other.commit()
+            # pg_terminate_backend only signals: wait until the backend has gone (and so has
+            # closed its end), as a connection dropped while it sat in the pool has.
+            gone = text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid")
+            deadline = time.monotonic() + 10
+            while not other.execute(gone, {"pid": first}).scalar_one():
+                other.commit()  # the activity view is read once per transaction
+                assert time.monotonic() < deadline, "the backend did not end"
+                time.sleep(0.01)
         killer.dispose()
         with engine.connect() as connection:  # the pool's one connection is dead: not handed out
             second = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
