@@ -24,6 +24,16 @@ THEIRS, OURS = "DEMO-OMS", "ALLOTMENT"
 SESSION = fix.SessionID("FIX.4.4", THEIRS, OURS)
 
 
+def acceptor_env(database_url: str, var_dir: Path, secret: str) -> dict[str, str]:
+    """The settings `allotment fix serve` runs with in these tests."""
+    return {
+        "ALLOTMENT_DATABASE_URL": database_url,
+        "ALLOTMENT_SECRET_KEY": secret,
+        "ALLOTMENT_VAR_DIR": str(var_dir),
+        "ALLOTMENT_LOG_LEVEL": "WARNING",
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -19,6 +19,7 @@ from tests.e2e.fix_initiator import (
     SESSION,
     AcceptorProcess,
     Oms,
+    acceptor_env,
     free_port,
     instruction,
     report_groups,
@@ -55,12 +56,7 @@ def test_an_instruction_taken_and_not_booked_before_a_kill_is_booked_after_the_r
     demo_container: Container, database_url: str, tmp_path: Path
 ) -> None:
     var = tmp_path / "var"
-    env = {
-        "ALLOTMENT_DATABASE_URL": database_url,
-        "ALLOTMENT_SECRET_KEY": SECRET,
-        "ALLOTMENT_VAR_DIR": str(var),
-        "ALLOTMENT_LOG_LEVEL": "WARNING",
-    }
+    env = acceptor_env(database_url, var, SECRET)
     port = free_port()
     acceptor = AcceptorProcess(env, port, tmp_path / "acceptor.log").start()
     try:

@@ -9,7 +9,14 @@ from pathlib import Path
 
 from allotment.bootstrap import Container
 from tests.conftest import SECRET
-from tests.e2e.fix_initiator import AcceptorProcess, Oms, Received, free_port, instruction
+from tests.e2e.fix_initiator import (
+    AcceptorProcess,
+    Oms,
+    Received,
+    acceptor_env,
+    free_port,
+    instruction,
+)
 
 FIRST = [("1574444-01", "10"), ("987558-01", "30")]
 SECOND = [("1574444-01", "15"), ("987558-01", "45")]
@@ -28,12 +35,7 @@ def _answers(oms: Oms) -> list[Received]:
 def test_a_killed_acceptor_resumes_the_session_and_books_a_resent_instruction_once(
     demo_container: Container, database_url: str, tmp_path: Path
 ) -> None:
-    env = {
-        "ALLOTMENT_DATABASE_URL": database_url,
-        "ALLOTMENT_SECRET_KEY": SECRET,
-        "ALLOTMENT_VAR_DIR": str(tmp_path / "var"),
-        "ALLOTMENT_LOG_LEVEL": "WARNING",
-    }
+    env = acceptor_env(database_url, tmp_path / "var", SECRET)
     port = free_port()
     acceptor = AcceptorProcess(env, port, tmp_path / "acceptor.log").start()
     try:
