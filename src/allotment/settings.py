@@ -27,11 +27,16 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=100_000, gt=0)
     max_page_size: int = Field(default=1000, gt=0)
     fast_password_hashing: bool = False
+    """Cheap Argon2 parameters, for test suites only."""
     desk_session_idle_minutes: int = 30
     """The operations desk's session ends after this long without a request..."""
     desk_session_absolute_hours: int = 12
     """...and this long after the login, whatever its use."""
-    """Cheap Argon2 parameters, for test suites only."""
+    keep_alive_seconds: int = Field(default=75, gt=0)
+    """How long an idle HTTP connection stays open. Longer than a proxy's own idle timeout for
+    its connections to the app (nginx's upstream keepalive_timeout, 60 s), so that the proxy,
+    never the app, closes an idle one: a POST the proxy sends on a connection the app is closing
+    at that instant is answered 502, and nginx does not resend a POST (decision 0050)."""
     idempotency_lease_seconds: int = Field(default=60, ge=5)
     """How long a claimed Idempotency-Key stays claimed without its request renewing it."""
     login_failures_per_minute: int = Field(default=10, gt=0)

@@ -5,6 +5,7 @@ Several workers on PostgreSQL share their metrics through one directory."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from typer.testing import CliRunner
 from allotment.bootstrap import Container
 from allotment.entrypoints.cli import app as cli
 from tests.conftest import SECRET
+from tests.system import cluster as system_cluster
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _no_server(*args: object, **kwargs: object) -> None:
@@ -79,3 +83,31 @@ def test_several_workers_on_postgresql_start_with_one_metrics_directory(
     metrics = Path(started["metrics"])
     assert metrics.is_dir() and not any(metrics.iterdir())
     assert metrics.is_relative_to(tmp_path)
+
+
+def _upstream_idle_seconds(conf: str) -> int:
+    match = re.search(r"upstream allotment \{[^}]*?keepalive_timeout (\d+)s;", conf)
+    assert match, "an upstream without an explicit keepalive_timeout keeps nginx's default"
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        (ROOT / "deploy" / "nginx" / "allotment.conf").read_text(),
+        (ROOT / "deploy" / "nginx" / "compose.conf").read_text(),
+        system_cluster.NGINX_CONF.format(user="", root="/", servers="server app:1;", port=1),
+    ],
+    ids=["allotment.conf", "compose.conf", "system test"],
+)
+def test_the_proxy_closes_an_idle_connection_to_the_app_before_the_app_does(
+    conf: str, cli_env: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Otherwise a POST nginx sends on a connection the app is closing is answered 502."""
+    started: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda *a, **kw: started.update(kw))
+
+    result = CliRunner().invoke(cli, ["serve"])
+
+    assert result.exit_code == 0, result.output
+    assert started["timeout_keep_alive"] > _upstream_idle_seconds(conf)

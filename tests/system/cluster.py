@@ -176,6 +176,7 @@ http {{
     upstream allotment {{
 {servers}
         keepalive 16;
+        keepalive_timeout 60s;
     }}
     map $http_x_request_id $allotment_request_id {{
         default $http_x_request_id;

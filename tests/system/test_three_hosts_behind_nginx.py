@@ -124,7 +124,20 @@ def _server_errors(outcome: load.Outcome, events: dict[str, float]) -> dict[int,
     return errors
 
 
-def _report(outcome: load.Outcome, events: dict[str, float], checks: Checks, check: str) -> None:
+def _proxy_errors(proxy: cluster.Nginx, last: int = 5) -> list[str]:
+    """nginx's own account of its failed upstream requests (why a 502 was a 502)."""
+    log = proxy.root / "error.log"
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [line for line in lines if "upstream" in line][-last:]
+
+
+def _report(
+    outcome: load.Outcome,
+    events: dict[str, float],
+    checks: Checks,
+    check: str,
+    proxy_errors: list[str],
+) -> None:
     by_dialect: dict[str, dict[int, int]] = {}
     for (dialect, status), count in sorted(outcome.statuses.items()):
         by_dialect.setdefault(dialect, {})[status] = count
@@ -142,7 +155,7 @@ def _report(outcome: load.Outcome, events: dict[str, float], checks: Checks, che
         f"{events.get('app_recovered_after', 0):.1f} s"
         f"\n  database stopped at {events.get('database_stopped', 0):.1f} s, started at "
         f"{events.get('database_started', 0):.1f} s; first write answered after it: {recovered}"
-        f"\n  ledger check: {check}"
+        f"\n  ledger check: {check}" + "".join(f"\n  nginx: {line}" for line in proxy_errors)
     )
 
 
@@ -183,7 +196,7 @@ def test_three_hosts_behind_nginx_survive_a_killed_process_and_a_database_restar
         checks.conservation()
     finally:
         last = (check.stdout.strip() or check.stderr.strip()).splitlines()[-1:]
-        _report(outcome, events, checks, " ".join(last))
+        _report(outcome, events, checks, " ".join(last), _proxy_errors(proxy))
     kinds = (outcome.etna, outcome.fills, outcome.blocktrade, outcome.cas)
     assert all(kind.booked for kind in kinds), "a kind of write never booked"
     assert any(kind.refused for kind in kinds), "no request raced past the shares or cash"

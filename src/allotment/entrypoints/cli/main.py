@@ -136,6 +136,7 @@ def serve(
         access_log=False,
         factory=False,
         http=transport.PROTOCOL,
+        timeout_keep_alive=box.settings.keep_alive_seconds,
         # A worker answers the supervisor's health check only once it has imported the app,
         # which takes seconds on a busy host: within uvicorn's 5 s default it was killed and
         # spawned again, endlessly (decision 0037).
