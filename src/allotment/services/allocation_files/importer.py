@@ -173,7 +173,7 @@ class _Run:
             self._read(header)
             self.summary.rows += len(chunk)
             checked = self._checked(checker, chunk)
-            taken = claims.claimed(self.ctx.company_id, [c.row.reference or "" for c in checked])
+            taken = claims.claimed(self.ctx.company_id, [c.row.reference for c in checked])
             fresh: dict[str, int] = {}
             # The claimed rows wait on disk for the second pass, already sorted into their
             # blocks and cut down to what booking them needs: read, checked and claimed once.
@@ -197,7 +197,7 @@ class _Run:
         checker: RowChecker,
     ) -> bool:
         row = item.row
-        reference = row.reference or ""
+        reference = row.reference
         before = taken.get(reference)
         if before is not None and before[0] != self.run_id:
             self.summary.already_imported += 1
@@ -330,7 +330,7 @@ def _spilled(item: Checked) -> Spilled:
     row = item.row
     return (
         row.line,
-        row.reference or "",
+        row.reference,
         item.client.id,
         row.quantity,
         row.commission,
