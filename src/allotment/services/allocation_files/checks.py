@@ -50,6 +50,7 @@ class RowChecker:
         self._dates: dict[date, str | None] = {}
         self._multiples: dict[tuple[Decimal, Decimal], bool] = {}
         self._named: dict[tuple[str, str, str | None], Instrument | RowRefused] = {}
+        self._traded: dict[tuple[str, str, str | None, Decimal, Decimal], Instrument] = {}
         self._reader: RowReader | None = None
 
     def instrument_by_id(self, instrument_id: int) -> Instrument:
@@ -61,13 +62,16 @@ class RowChecker:
 
     def check(self, reader: RowReader, row: FileRow) -> Checked:
         name = reader.layout.column_names
-        instrument = self._instrument(name, row.identifier_type, row.identifier, row.currency)
-        if not self._multiple(row.quantity, instrument.quantity_increment):
-            raise RowRefused(
-                name["quantity"], f"must be a multiple of {instrument.quantity_increment}"
-            )
-        if not self._multiple(row.price, instrument.price_increment):
-            raise RowRefused(name["price"], f"must be a multiple of {instrument.price_increment}")
+        # The instrument named with this quantity and price, found and judged once (rows repeat
+        # them); the accounts and the date are judged on their own, from caches too.
+        traded = (row.identifier_type, row.identifier, row.currency, row.quantity, row.price)
+        instrument = self._traded.get(traded)
+        if instrument is None:
+            instrument = self._instrument(name, row.identifier_type, row.identifier, row.currency)
+            self._increments(name, instrument, row.quantity, row.price)
+            if len(self._traded) >= MULTIPLES_KEPT:
+                self._traded.clear()
+            self._traded[traded] = instrument
         average = self._account(row.average_account_id, name["average_account_id"], True)
         client = self._account(row.account_id, name["account_id"], False)
         if client.id == average.id:
@@ -101,6 +105,16 @@ class RowChecker:
         if isinstance(known, RowRefused):
             raise RowRefused(known.column, known.reason)
         return known
+
+    def _increments(
+        self, name: Mapping[str, str], instrument: Instrument, quantity: Decimal, price: Decimal
+    ) -> None:
+        if not self._multiple(quantity, instrument.quantity_increment):
+            raise RowRefused(
+                name["quantity"], f"must be a multiple of {instrument.quantity_increment}"
+            )
+        if not self._multiple(price, instrument.price_increment):
+            raise RowRefused(name["price"], f"must be a multiple of {instrument.price_increment}")
 
     def _multiple(self, value: Decimal, increment: Decimal) -> bool:
         """`is_multiple_of`, answered once per value and increment (values repeat)."""

@@ -208,6 +208,7 @@ class RowReader:
         self._numbers = {field: dict[str, Decimal | RowRefused]() for field in NUMBERS}
         self._instruments: dict[tuple[str, ...], tuple[str, str] | RowRefused] = {}
         self._sides: dict[tuple[str, str], tuple[str, bool] | RowRefused] = {}
+        self._rows: dict[tuple[str, ...], tuple[Any, ...]] = {}
 
     def _texts(self, cells: Sequence[str]) -> tuple[str, ...]:
         """The row's texts in `TEXTS` order, stripped, taken at once."""
@@ -227,9 +228,36 @@ class RowReader:
         if "\x00" in "".join(cells):
             at = next(at for at, text in enumerate(cells) if "\x00" in text)
             raise RowRefused(self._column_at(at), "holds a NUL character")
+        texts = self._texts(cells)
+        # Rows differ mostly in their reference and accounts: the rest of a row (instrument,
+        # side, numbers, date, broker, currency), once read without a refusal, is kept whole.
+        shared = texts[3:18]
+        known = self._rows.get(shared)
+        if known is None:
+            row = self._read(line, texts)
+            if len(self._rows) >= KEPT:
+                self._rows.clear()
+            self._rows[shared] = row[4:16]
+            return row
+        reference, average, account = texts[:3]
+        if len(reference) > 100:
+            raise RowRefused(self.layout.column_names["reference"], "is over 100 characters")
+        return FileRow._make(
+            (
+                line,
+                reference or f"{self._default}{line}",
+                average or self._needed("average_account_id", average),
+                account or self._needed("account_id", account),
+                *known,
+                texts[18][:200],
+            )
+        )
+
+    def _read(self, line: int, texts: tuple[str, ...]) -> FileRow:
+        """`read`, each part of the row judged on its own, refusals in the columns' order."""
         (reference, average, account, identifier, kind, symbol, isin, cusip, side, short,
          quantity, price, day, commission, tax, other_fees, broker, currency, comment,
-         ) = self._texts(cells)  # fmt: skip
+         ) = texts  # fmt: skip
         identifier, kind = _known(
             self._instruments, (identifier, kind, symbol, isin, cusip), self._instrument
         )
