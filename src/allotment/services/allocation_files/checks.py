@@ -50,6 +50,7 @@ class RowChecker:
         self._dates: dict[date, str | None] = {}
         self._multiples: dict[tuple[Decimal, Decimal], bool] = {}
         self._named: dict[tuple[str, str, str | None], Instrument | RowRefused] = {}
+        self._pairs: dict[tuple[str, str], tuple[Account, Account]] = {}
         self._traded: dict[tuple[str, str, str | None, Decimal, Decimal], Instrument] = {}
         self._reader: RowReader | None = None
 
@@ -72,10 +73,14 @@ class RowChecker:
             if len(self._traded) >= MULTIPLES_KEPT:
                 self._traded.clear()
             self._traded[traded] = instrument
-        average = self._account(row.average_account_id, name["average_account_id"], True)
-        client = self._account(row.account_id, name["account_id"], False)
-        if client.id == average.id:
-            raise RowRefused(name["account_id"], "is the average account itself")
+        pair = (row.average_account_id, row.account_id)
+        accounts = self._pairs.get(pair)
+        if accounts is None:
+            accounts = self._accounts_of(name, *pair)
+            if len(self._pairs) >= ACCOUNTS_KEPT:
+                self._pairs.clear()
+            self._pairs[pair] = accounts
+        average, client = accounts
         trade_date = row.trade_date
         if trade_date is not None:
             refused = self._date(trade_date)
@@ -83,6 +88,16 @@ class RowChecker:
                 raise RowRefused(name["trade_date"], refused)
         key = (average.id, instrument.id, row.side, trade_date, row.broker)
         return Checked(row, average, client, instrument, key)
+
+    def _accounts_of(
+        self, name: Mapping[str, str], average_id: str, client_id: str
+    ) -> tuple[Account, Account]:
+        """A row's average and client accounts, judged (a pair that passed is kept)."""
+        average = self._account(average_id, name["average_account_id"], True)
+        client = self._account(client_id, name["account_id"], False)
+        if client.id == average.id:
+            raise RowRefused(name["account_id"], "is the average account itself")
+        return average, client
 
     def _instrument(
         self, name: Mapping[str, str], kind: str, identifier: str, currency: str | None
