@@ -4,9 +4,10 @@ and kept (a bounded number of accounts), so that a million rows cost a few queri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.errors import AllotmentError
@@ -21,17 +22,15 @@ ACCOUNTS_KEPT = 100_000
 MULTIPLES_KEPT = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
+class Checked(NamedTuple):
+    """A row that passed its checks, with what they found (a named tuple: one per row)."""
+
     row: FileRow
     average: Account
     client: Account
     instrument: Instrument
-
-    @property
-    def block_key(self) -> tuple[str, int, str, date | None, str]:
-        row = self.row
-        return (self.average.id, self.instrument.id, row.side, row.trade_date, row.broker)
+    block_key: tuple[str, int, str, date | None, str]
+    """average account, instrument id, side, trade date, executing broker."""
 
 
 class RowChecker:
@@ -50,6 +49,9 @@ class RowChecker:
         self._accounts: dict[str, Account | str] = {}
         self._dates: dict[date, str | None] = {}
         self._multiples: dict[tuple[Decimal, Decimal], bool] = {}
+        self._named: dict[tuple[str, str, str | None], Instrument | RowRefused] = {}
+        self._pairs: dict[tuple[str, str], tuple[Account, Account]] = {}
+        self._traded: dict[tuple[str, str, str | None, Decimal, Decimal], Instrument] = {}
         self._reader: RowReader | None = None
 
     def instrument_by_id(self, instrument_id: int) -> Instrument:
@@ -61,29 +63,73 @@ class RowChecker:
 
     def check(self, reader: RowReader, row: FileRow) -> Checked:
         name = reader.layout.column_names
-        instrument = self._instruments.get((row.identifier_type, row.identifier.upper()))
+        # The instrument named with this quantity and price, found and judged once (rows repeat
+        # them); the accounts and the date are judged on their own, from caches too.
+        traded = (row.identifier_type, row.identifier, row.currency, row.quantity, row.price)
+        instrument = self._traded.get(traded)
         if instrument is None:
-            column = name.get("identifier", row.identifier_type)
-            raise RowRefused(
-                column, f"no instrument has the {row.identifier_type} {row.identifier}"
-            )
-        if row.currency is not None and row.currency != instrument.currency:
-            raise RowRefused(name["currency"], f"{row.identifier} trades in {instrument.currency}")
-        if not self._multiple(row.quantity, instrument.quantity_increment):
+            instrument = self._instrument(name, row.identifier_type, row.identifier, row.currency)
+            self._increments(name, instrument, row.quantity, row.price)
+            if len(self._traded) >= MULTIPLES_KEPT:
+                self._traded.clear()
+            self._traded[traded] = instrument
+        pair = (row.average_account_id, row.account_id)
+        accounts = self._pairs.get(pair)
+        if accounts is None:
+            accounts = self._accounts_of(name, *pair)
+            if len(self._pairs) >= ACCOUNTS_KEPT:
+                self._pairs.clear()
+            self._pairs[pair] = accounts
+        average, client = accounts
+        trade_date = row.trade_date
+        if trade_date is not None:
+            refused = self._date(trade_date)
+            if refused is not None:
+                raise RowRefused(name["trade_date"], refused)
+        key = (average.id, instrument.id, row.side, trade_date, row.broker)
+        return Checked(row, average, client, instrument, key)
+
+    def _accounts_of(
+        self, name: Mapping[str, str], average_id: str, client_id: str
+    ) -> tuple[Account, Account]:
+        """A row's average and client accounts, judged (a pair that passed is kept)."""
+        average = self._account(average_id, name["average_account_id"], True)
+        client = self._account(client_id, name["account_id"], False)
+        if client.id == average.id:
+            raise RowRefused(name["account_id"], "is the average account itself")
+        return average, client
+
+    def _instrument(
+        self, name: Mapping[str, str], kind: str, identifier: str, currency: str | None
+    ) -> Instrument:
+        """The instrument a row names, found and judged once per distinct naming."""
+        known = self._named.get((kind, identifier, currency))
+        if known is None:
+            if len(self._named) >= MULTIPLES_KEPT:
+                self._named.clear()
+            instrument = self._instruments.get((kind, identifier.upper()))
+            if instrument is None:
+                column = name.get("identifier", kind)
+                known = RowRefused(column, f"no instrument has the {kind} {identifier}")
+            elif currency is not None and currency != instrument.currency:
+                reason = f"{identifier} trades in {instrument.currency}"
+                known = RowRefused(name["currency"], reason)
+            else:
+                known = instrument
+            self._named[(kind, identifier, currency)] = known
+        if isinstance(known, RowRefused):
+            raise RowRefused(known.column, known.reason)
+        return known
+
+    def _increments(
+        self, name: Mapping[str, str], instrument: Instrument, quantity: Decimal, price: Decimal
+    ) -> None:
+        if not self._multiple(quantity, instrument.quantity_increment):
             raise RowRefused(
                 name["quantity"], f"must be a multiple of {instrument.quantity_increment}"
             )
-        if not self._multiple(row.price, instrument.price_increment):
+        if not self._multiple(price, instrument.price_increment):
             raise RowRefused(name["price"], f"must be a multiple of {instrument.price_increment}")
-        average = self._account(row.average_account_id, name["average_account_id"], True)
-        client = self._account(row.account_id, name["account_id"], False)
-        if client.id == average.id:
-            raise RowRefused(name["account_id"], "is the average account itself")
-        if row.trade_date is not None:
-            refused = self._date(row.trade_date)
-            if refused is not None:
-                raise RowRefused(name["trade_date"], refused)
-        return Checked(row, average, client, instrument)
 
     def _multiple(self, value: Decimal, increment: Decimal) -> bool:
         """`is_multiple_of`, answered once per value and increment (values repeat)."""

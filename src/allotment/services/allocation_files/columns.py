@@ -16,19 +16,18 @@ Each row is read into a `FileRow` of plain text fields, or refused with its colu
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from allotment.domain.errors import InvalidInstruction
-from allotment.domain.numbers import fits_storage
+from allotment.domain.numbers import ZERO, fits_storage
 
-DATES_KEPT = 10_000
-NUMBERS_KEPT = 10_000
-"""Distinct number texts kept, with what they read as (a value or a refusal)."""
+KEPT = 10_000
+"""Distinct texts kept per cache, with what they read as (a value or a refusal)."""
 
 
 class RowRefused(Exception):
@@ -40,12 +39,12 @@ class RowRefused(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class FileRow:
-    """One allocation as the file states it, in our terms."""
+class FileRow(NamedTuple):
+    """One allocation as the file states it, in our terms (a named tuple: a file makes a
+    million of them, and spills what it needs of them)."""
 
     line: int
-    reference: str | None
+    reference: str
     average_account_id: str
     account_id: str
     identifier: str
@@ -62,14 +61,6 @@ class FileRow:
     broker: str
     currency: str | None
     comment: str
-
-
-FIELDS = tuple(FileRow.__slots__)
-
-
-def astuple(row: FileRow) -> tuple[Any, ...]:
-    """The row's fields in order (`FileRow(*astuple(row)) == row`), cheap to spill to disk."""
-    return tuple(getattr(row, name) for name in FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,89 +178,145 @@ def detect(header: Sequence[str]) -> tuple[Layout, dict[str, int]]:
     return layout, positions
 
 
+TEXTS = (
+    "reference", "average_account_id", "account_id", "identifier", "identifier_type", "symbol",
+    "isin", "cusip", "side", "short", "quantity", "price", "trade_date", "commission", "tax",
+    "other_fees", "broker", "currency", "comment",
+)  # fmt: skip
+"""The texts a row is read from, in this order ("" where the layout has no such column)."""
+NUMBERS = ("quantity", "price", "commission", "tax", "other_fees")
+POSITIVE = frozenset(("quantity", "price"))
+
+
 class RowReader:
-    """Reads the rows of one layout into `FileRow`s."""
+    """Reads the rows of one layout into `FileRow`s. Files repeat their instruments, sides,
+    dates, quantities, prices and fees: each distinct text (or set of texts) is read and
+    judged once and kept, refusals included, in caches of bounded size."""
 
     def __init__(self, layout: Layout, positions: dict[str, int], digest: str) -> None:
         self.layout = layout
         self._at = positions
-        self._fields = tuple(positions)
-        self._width = max(positions.values()) + 1
-        self._take = itemgetter(*positions.values())
-        self._digest = digest
-        self._dates: dict[str, date] = {}
-        self._numbers: dict[tuple[str, str], Decimal | RowRefused] = {}
+        self._positions = tuple(positions.values())
+        self._width = max(self._positions) + 1
+        self._take = itemgetter(*self._positions)
+        present = list(positions)
+        blank = len(present)  # the "" added after the row's texts
+        self._pick = itemgetter(*(present.index(f) if f in positions else blank for f in TEXTS))
+        self._required = frozenset(layout.required)
+        self._default = f"{layout.name}:{digest[:24]}:"
+        self._dates: dict[str, date | RowRefused] = {}
+        self._numbers = {field: dict[str, Decimal | RowRefused]() for field in NUMBERS}
+        self._instruments: dict[tuple[str, ...], tuple[str, str] | RowRefused] = {}
+        self._sides: dict[tuple[str, str], tuple[str, bool] | RowRefused] = {}
+        self._rows: dict[tuple[str, ...], tuple[Any, ...]] = {}
 
-    def _text(self, row: Mapping[str, str], field: str) -> str:
-        return row.get(field, "")
+    def _texts(self, cells: Sequence[str]) -> tuple[str, ...]:
+        """The row's texts in `TEXTS` order, stripped, taken at once."""
+        if len(cells) >= self._width:
+            taken: Sequence[str] = self._take(cells)
+        else:
+            size = len(cells)
+            taken = [cells[at] if at < size else "" for at in self._positions]
+        return self._pick((*map(str.strip, taken), ""))  # type: ignore[no-any-return]
 
-    def _cells(self, row: Sequence[str]) -> dict[str, str]:
-        """Our fields' texts, stripped, taken from the row at once ("" when it is short)."""
-        if len(row) >= self._width:
-            return dict(zip(self._fields, map(str.strip, self._take(row)), strict=True))
-        return {field: row[at].strip() for field, at in self._at.items() if at < len(row)}
-
-    def _needed(self, row: Mapping[str, str], field: str) -> str:
-        text = self._text(row, field)
-        if not text and field in self.layout.required:
+    def _needed(self, field: str, text: str) -> str:
+        if not text and field in self._required:
             raise RowRefused(self.layout.column_names[field], "is required")
         return text
-
-    def _number(self, row: Mapping[str, str], field: str, *, positive: bool) -> Decimal:
-        text = self._needed(row, field) if positive else self._text(row, field)
-        if not text:
-            return Decimal(0)
-        # Files repeat their quantities, prices and fees: each text is read and judged once.
-        known = self._numbers.get((field, text))
-        if known is None:
-            if len(self._numbers) >= NUMBERS_KEPT:
-                self._numbers.clear()
-            known = self._numbers[(field, text)] = self._parse_number(field, text, positive)
-        if isinstance(known, RowRefused):
-            raise RowRefused(known.column, known.reason)
-        return known
-
-    def _parse_number(self, field: str, text: str, positive: bool) -> Decimal | RowRefused:
-        column = self.layout.column_names[field]
-        try:
-            value = Decimal(text.replace(",", "") if self.layout.name == "ibkr" else text)
-        except InvalidOperation:
-            return RowRefused(column, f"{text!r} is not a number")
-        if not value.is_finite() or not fits_storage(value):
-            return RowRefused(column, f"{text!r} is out of range")
-        if value < 0 or (positive and value == 0):
-            return RowRefused(column, "must be positive" if positive else "must not be negative")
-        return value
 
     def read(self, line: int, cells: Sequence[str]) -> FileRow:
         if "\x00" in "".join(cells):
             at = next(at for at, text in enumerate(cells) if "\x00" in text)
             raise RowRefused(self._column_at(at), "holds a NUL character")
-        row = self._cells(cells)
-        identifier, identifier_type = self._instrument(row)
-        side, short = self._side(row)
-        reference = self._text(row, "reference") or None
-        if reference is not None and len(reference) > 100:
+        texts = self._texts(cells)
+        # Rows differ mostly in their reference and accounts: the rest of a row (instrument,
+        # side, numbers, date, broker, currency), once read without a refusal, is kept whole.
+        shared = texts[3:18]
+        known = self._rows.get(shared)
+        if known is None:
+            row = self._read(line, texts)
+            if len(self._rows) >= KEPT:
+                self._rows.clear()
+            self._rows[shared] = row[4:16]
+            return row
+        reference, average, account = texts[:3]
+        if len(reference) > 100:
             raise RowRefused(self.layout.column_names["reference"], "is over 100 characters")
-        return FileRow(
-            line=line,
-            reference=reference or f"{self.layout.name}:{self._digest[:24]}:{line}",
-            average_account_id=self._needed(row, "average_account_id"),
-            account_id=self._needed(row, "account_id"),
-            identifier=identifier,
-            identifier_type=identifier_type,
-            side=side,
-            short=short,
-            quantity=self._number(row, "quantity", positive=True),
-            price=self._number(row, "price", positive=True),
-            trade_date=self._date(row),
-            commission=self._number(row, "commission", positive=False),
-            tax=self._number(row, "tax", positive=False),
-            other_fees=self._number(row, "other_fees", positive=False),
-            broker=self._text(row, "broker"),
-            currency=self._text(row, "currency").upper() or None,
-            comment=self._text(row, "comment")[:200],
+        return FileRow._make(
+            (
+                line,
+                reference or f"{self._default}{line}",
+                average or self._needed("average_account_id", average),
+                account or self._needed("account_id", account),
+                *known,
+                texts[18][:200],
+            )
         )
+
+    def _read(self, line: int, texts: tuple[str, ...]) -> FileRow:
+        """`read`, each part of the row judged on its own, refusals in the columns' order."""
+        (reference, average, account, identifier, kind, symbol, isin, cusip, side, short,
+         quantity, price, day, commission, tax, other_fees, broker, currency, comment,
+         ) = texts  # fmt: skip
+        identifier, kind = _known(
+            self._instruments, (identifier, kind, symbol, isin, cusip), self._instrument
+        )
+        side, short_sale = _known(self._sides, (side, short), self._side)
+        if len(reference) > 100:
+            raise RowRefused(self.layout.column_names["reference"], "is over 100 characters")
+        numbers = self._numbers
+        return FileRow(
+            line,
+            reference or f"{self._default}{line}",
+            average or self._needed("average_account_id", average),
+            account or self._needed("account_id", account),
+            identifier,
+            kind,
+            side,
+            short_sale,
+            _known(numbers["quantity"], (self._needed("quantity", quantity),), self._quantity),
+            _known(numbers["price"], (self._needed("price", price),), self._price),
+            _known(self._dates, (day,), self._parse_date) if day else self._no_date(),
+            _known(numbers["commission"], (commission,), self._commission) if commission else ZERO,
+            _known(numbers["tax"], (tax,), self._tax) if tax else ZERO,
+            _known(numbers["other_fees"], (other_fees,), self._other_fees) if other_fees else ZERO,
+            broker,
+            currency.upper() or None,
+            comment[:200],
+        )
+
+    def _no_date(self) -> date | None:
+        """A row without a trade date: refused when the layout needs one."""
+        self._needed("trade_date", "")
+        return None
+
+    def _quantity(self, text: str) -> Decimal:
+        return self._parse_number("quantity", text)
+
+    def _price(self, text: str) -> Decimal:
+        return self._parse_number("price", text)
+
+    def _commission(self, text: str) -> Decimal:
+        return self._parse_number("commission", text)
+
+    def _tax(self, text: str) -> Decimal:
+        return self._parse_number("tax", text)
+
+    def _other_fees(self, text: str) -> Decimal:
+        return self._parse_number("other_fees", text)
+
+    def _parse_number(self, field: str, text: str) -> Decimal:
+        column = self.layout.column_names[field]
+        positive = field in POSITIVE
+        try:
+            value = Decimal(text.replace(",", "") if self.layout.name == "ibkr" else text)
+        except InvalidOperation:
+            raise RowRefused(column, f"{text!r} is not a number") from None
+        if not value.is_finite() or not fits_storage(value):
+            raise RowRefused(column, f"{text!r} is out of range")
+        if value < 0 or (positive and value == 0):
+            raise RowRefused(column, "must be positive" if positive else "must not be negative")
+        return value
 
     def _column_at(self, at: int) -> str:
         for field, position in self._at.items():
@@ -277,24 +324,25 @@ class RowReader:
                 return self.layout.column_names[field]
         return f"column {at + 1}"
 
-    def _instrument(self, row: Mapping[str, str]) -> tuple[str, str]:
+    def _instrument(
+        self, identifier: str, kind: str, symbol: str, isin: str, cusip: str
+    ) -> tuple[str, str]:
         if self.layout.name == "clearstreet":
-            kind = self._needed(row, "identifier_type").lower()
+            kind = self._needed("identifier_type", kind).lower()
             if kind not in ("ticker", "isin", "cusip"):
                 raise RowRefused(
                     "instrument.identifier_type", f"{kind!r} is not ticker, isin or cusip"
                 )
-            return self._needed(row, "identifier"), "symbol" if kind == "ticker" else kind
+            return self._needed("identifier", identifier), "symbol" if kind == "ticker" else kind
         if self.layout.name == "ibkr":
-            return self._needed(row, "identifier"), "symbol"
-        for kind in ("symbol", "isin", "cusip"):
-            text = self._text(row, kind)
+            return self._needed("identifier", identifier), "symbol"
+        for text, kind in ((symbol, "symbol"), (isin, "isin"), (cusip, "cusip")):
             if text:
                 return text, kind
         raise RowRefused("symbol", "is required (or isin, or cusip)")
 
-    def _side(self, row: Mapping[str, str]) -> tuple[str, bool]:
-        text = self._needed(row, "side")
+    def _side(self, text: str, short: str) -> tuple[str, bool]:
+        text = self._needed("side", text)
         column = self.layout.column_names["side"]
         if self.layout.name == "ibkr":
             sides = {"B": ("Buy", False), "BC": ("Buy", False), "S": ("Sell", False)}
@@ -306,19 +354,7 @@ class RowReader:
         side = text.lower()
         if side not in ("buy", "sell"):
             raise RowRefused(column, f"{text!r} is not buy or sell")
-        short = self.layout.name == "clearstreet" and self._text(row, "short").lower() == "short"
-        return side.capitalize(), short
-
-    def _date(self, row: Mapping[str, str]) -> date | None:
-        text = self._needed(row, "trade_date")
-        if not text:
-            return None
-        known = self._dates.get(text)
-        if known is None:
-            known = self._dates[text] = self._parse_date(text)
-            if len(self._dates) > DATES_KEPT:
-                self._dates.clear()
-        return known
+        return side.capitalize(), self.layout.name == "clearstreet" and short.lower() == "short"
 
     def _parse_date(self, text: str) -> date:
         for shape in ("%Y%m%d", "%Y-%m-%d"):
@@ -328,3 +364,20 @@ class RowReader:
                 continue
         column = self.layout.column_names["trade_date"]
         raise RowRefused(column, f"{text!r} is not a date (YYYYMMDD or YYYY-MM-DD)")
+
+
+def _known(cache: dict[Any, Any], key: tuple[str, ...], read: Callable[..., Any]) -> Any:
+    """What `read(*key)` answers, read once per distinct key (a refusal is kept too and raised
+    again); the cache is emptied when it holds `KEPT` keys."""
+    known = cache.get(key)
+    if known is None:
+        if len(cache) >= KEPT:
+            cache.clear()
+        try:
+            known = read(*key)
+        except RowRefused as refused:
+            known = refused
+        cache[key] = known
+    if isinstance(known, RowRefused):
+        raise RowRefused(known.column, known.reason)
+    return known

@@ -22,11 +22,13 @@ import pickle
 import tempfile
 import uuid
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from operator import itemgetter
 from typing import BinaryIO
 
 from allotment.domain.accounts import Account, AccountRole
 from allotment.domain.identity import Scope
 from allotment.domain.ledger import BookingCode
+from allotment.domain.numbers import ZERO
 from allotment.services import blocks
 from allotment.services.allocation_files.checks import Checked, RowChecker
 from allotment.services.allocation_files.columns import (
@@ -173,16 +175,19 @@ class _Run:
             self._read(header)
             self.summary.rows += len(chunk)
             checked = self._checked(checker, chunk)
-            taken = claims.claimed(self.ctx.company_id, [c.row.reference or "" for c in checked])
+            taken = claims.claimed(self.ctx.company_id, [c.row.reference for c in checked])
             fresh: dict[str, int] = {}
             # The claimed rows wait on disk for the second pass, already sorted into their
             # blocks and cut down to what booking them needs: read, checked and claimed once.
             spilled: dict[tuple[int, bool], list[Spilled]] = {}
+            numbers = self.numbers
             for item in checked:
                 if self._claim(item, taken, fresh, checker):
-                    spilled.setdefault((self.numbers[item.block_key], item.row.short), []).append(
-                        _spilled(item)
-                    )
+                    row = item.row
+                    spilled.setdefault((numbers[item.block_key], row.short), []).append(
+                        (row.line, row.reference, item.client.id, row.quantity, row.commission,
+                         row.tax, row.other_fees, row.comment)
+                    )  # fmt: skip
             claims.claim(self.ctx.company_id, self.run_id, list(fresh.items()))
             pickle.dump((len(chunk), spilled), self.spool, protocol=pickle.HIGHEST_PROTOCOL)
             self.spooled += 1
@@ -197,7 +202,7 @@ class _Run:
         checker: RowChecker,
     ) -> bool:
         row = item.row
-        reference = row.reference or ""
+        reference = row.reference
         before = taken.get(reference)
         if before is not None and before[0] != self.run_id:
             self.summary.already_imported += 1
@@ -300,14 +305,15 @@ class _Run:
         ctx = on_trade_date(self.ctx, key[3])
         outcomes = book(uow, ctx, requests, atomic=self.options.atomic)
         released: list[str] = []
+        quantity = sum(map(itemgetter(3), rows), ZERO)
         for row, outcome in zip(rows, outcomes, strict=True):
-            if outcome.code is BookingCode.OK:
-                self.summary.booked += 1
-                group.booked_rows += 1
-                group.booked_quantity += row[3]
-                continue
-            released.append(row[1])
-            self.refuse(row[0], "quantity", _refusal(outcome.code), row[1])
+            if outcome.code is not BookingCode.OK:
+                released.append(row[1])
+                quantity -= row[3]
+                self.refuse(row[0], "quantity", _refusal(outcome.code), row[1])
+        self.summary.booked += len(rows) - len(released)
+        group.booked_rows += len(rows) - len(released)
+        group.booked_quantity += quantity
         if released and not self.options.atomic:
             claims.release(self.ctx.company_id, released)
         if self.options.atomic and released:
@@ -324,20 +330,6 @@ class _Run:
 Spilled = tuple[int, str, str, Decimal, Decimal, Decimal, Decimal, str]
 """A claimed row as the second pass books it: line, reference, client account, quantity,
 commission, tax, other fees, comment (its block and short rule key the list it is in)."""
-
-
-def _spilled(item: Checked) -> Spilled:
-    row = item.row
-    return (
-        row.line,
-        row.reference or "",
-        item.client.id,
-        row.quantity,
-        row.commission,
-        row.tax,
-        row.other_fees,
-        row.comment,
-    )
 
 
 REFUSALS = {

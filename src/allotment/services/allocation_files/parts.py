@@ -121,7 +121,7 @@ def chunks(
                 raise InvalidInstruction("the file is empty: it needs a header row")
             chunk: list[tuple[int, list[str]]] = []
             for row in reader:
-                if not any(cell.strip() for cell in row):
+                if not "".join(row).strip():  # no cell holds anything but blanks
                     continue
                 chunk.append((reader.line_num, row))
                 if len(chunk) >= chunk_rows:
