@@ -21,6 +21,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import MutableMapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allotment.adapters.database import claims, dryrun
 from allotment.adapters.database.claims import Claim
+from allotment.adapters.database.uow import SqlUnitOfWorkFactory
 from allotment.bootstrap import Container
 from allotment.domain.errors import (
     AllotmentError,
@@ -119,12 +121,21 @@ class IdempotencyMiddleware:
         the caller, the claim, the request's digest and whether the key was this request's
         to claim. No claim for a caller the application will refuse, nor for a key too long
         or empty."""
-        caller = self._caller_of(request, headers)
-        if caller is None or not key or len(key) > MAX_KEY_LENGTH:
-            return caller, None, "", False
-        claim = Claim(caller.company_id, key, secrets.token_hex(16))
-        digest = _digest(request.scope, headers, body, caller.subject)
-        return caller, claim, digest, self._reserve(claim, digest)
+        with self._one_connection():
+            caller = self._caller_of(request, headers)
+            if caller is None or not key or len(key) > MAX_KEY_LENGTH:
+                return caller, None, "", False
+            claim = Claim(caller.company_id, key, secrets.token_hex(16))
+            digest = _digest(request.scope, headers, body, caller.subject)
+            return caller, claim, digest, self._reserve(claim, digest)
+
+    def _one_connection(self) -> AbstractContextManager[object]:
+        """The look-ups of who calls and the claim on one pooled connection where each of
+        their statements stands alone anyway (PostgreSQL's autocommit)."""
+        factory = self.box.uow
+        if isinstance(factory, SqlUnitOfWorkFactory):
+            return factory.shared_single()
+        return nullcontext()
 
     def _caller_of(self, request: Request, headers: dict[bytes, bytes]) -> Caller | None:
         """The verified caller's company (whose keys these are) and subject (part of the
