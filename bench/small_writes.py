@@ -7,12 +7,19 @@ processes behind nginx). Prints requests/s, p50 and p99 latency, the server's CP
 
     python bench/small_writes.py [--clients 4] [--workers 2] [--seconds 30] [--via-proxy]
                                  [--baseline-dir OTHER_CHECKOUT] [--rounds 3]
+    python bench/small_writes.py --in-process 1500 [--baseline-dir OTHER_CHECKOUT] [--rounds 3]
 
 With --baseline-dir the same bench runs against another checkout's `.venv/bin/allotment`,
 alternating with this one (--rounds times each), and prints both sides' medians and the ratio.
 Every run gets a database of its own (`allotment demo` of the side that serves it), and ends with
 `allotment ledger check`. PostgreSQL is ALLOTMENT_BENCH_POSTGRES_URL (or
 ALLOTMENT_TEST_POSTGRES_URL); without one the bench runs one worker on SQLite.
+
+--in-process N measures what the server spends on each request without a server or a second
+client: the same requests, one at a time, handed straight to the ASGI application in this
+process (each checkout's own, run by its own Python), and the process's CPU time per request
+(the app's share alone, PostgreSQL's left out). On a host shared with other work it is the
+steadier figure: it does not depend on how the host schedules the workers and the clients.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -55,10 +63,15 @@ def main() -> None:
     parser.add_argument("--via-proxy", action="store_true", help="three serve processes + nginx")
     parser.add_argument("--baseline-dir", type=Path, help="another checkout to compare with")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each side, alternating")
+    parser.add_argument("--in-process", type=int, metavar="N", help="N requests, in process")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     admin_url = os.environ.get("ALLOTMENT_BENCH_POSTGRES_URL") or os.environ.get(
         "ALLOTMENT_TEST_POSTGRES_URL"
     )
+    if args.in_process:
+        in_process(args, admin_url)
+        return
     if args.via_proxy and (not admin_url or cluster.missing()):
         print(f"--via-proxy: skipped ({cluster.missing() or 'set ALLOTMENT_BENCH_POSTGRES_URL'})")
         return
@@ -252,7 +265,11 @@ def prepare(base: str) -> dict[str, str]:
 
 # The load: raw HTTP/1.1 on kept-alive connections (the client's own cost kept small) ---------
 def etna_request(host: str, headers: dict[str, str], number: int) -> bytes:
-    body = json.dumps(
+    return _request("PUT", "/v1.0/allocations/simple", host, headers, etna_body(number))
+
+
+def etna_body(number: int) -> bytes:
+    return json.dumps(
         {
             "FromAccount": AVERAGE,
             "ToAccount": CLIENT,
@@ -265,7 +282,6 @@ def etna_request(host: str, headers: dict[str, str], number: int) -> bytes:
             "Comment": f"small write {number}",
         }
     ).encode()
-    return _request("PUT", "/v1.0/allocations/simple", host, headers, body)
 
 
 def deposit_request(host: str, headers: dict[str, str]) -> bytes:
@@ -398,6 +414,171 @@ def db_cpu(url: str) -> dict[int, float]:
 
 def _spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+# In process: the app's CPU per request, one request at a time -------------------------------
+def in_process(args: argparse.Namespace, admin_url: str | None) -> None:
+    if args.child:
+        print(json.dumps(asyncio.run(drive(args.in_process))))
+        return
+    sides = [("this", HERE)] + ([("baseline", args.baseline_dir)] if args.baseline_dir else [])
+    spent: dict[str, list[float]] = {name: [] for name, _ in sides}
+    for round_ in range(args.rounds):
+        for name, checkout in sides:
+            cpu, wall = measured_in_process(checkout, admin_url, args.in_process)
+            spent[name].append(cpu)
+            print(
+                f"round {round_ + 1} {name:<8} app CPU {cpu:6.2f} ms/request"
+                f" | wall {wall:6.2f} ms/request",
+                flush=True,
+            )
+    print()
+    for name, _ in sides:
+        print(
+            f"  {name:<8} median of {len(spent[name])}: "
+            f"{statistics.median(spent[name]):6.2f} ms of app CPU per request"
+        )
+
+
+def measured_in_process(
+    checkout: Path, admin_url: str | None, requests: int
+) -> tuple[float, float]:
+    """One child process of `checkout`'s Python on a database of its own."""
+    python = checkout / ".venv" / "bin" / "python"
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="small-writes-")))
+        if admin_url:
+            url = stack.enter_context(postgres_database(admin_url))
+        else:
+            url = f"sqlite:///{folder / 'bench.db'}"
+        env = {
+            **os.environ,
+            "ALLOTMENT_DATABASE_URL": url,
+            "ALLOTMENT_SECRET_KEY": SECRET,
+            "ALLOTMENT_VAR_DIR": str(folder / "var"),
+            "ALLOTMENT_LOG_LEVEL": "WARNING",
+            "ALLOTMENT_FAST_PASSWORD_HASHING": "true",
+        }
+        subprocess.run(
+            [str(python.parent / "allotment"), "demo"], env=env, check=True, capture_output=True
+        )
+        command = [str(python), __file__, "--child", "--in-process", str(requests)]
+        done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+        cpu, wall = json.loads(done.stdout.strip().splitlines()[-1])
+        return cpu, wall
+
+
+async def drive(requests: int) -> tuple[float, float]:
+    """The demo's login and set-up, 200 requests to warm up, then `requests` keyed writes
+    (ETNA PUTs and deposits, alternating) handed to the application one at a time."""
+    from allotment.entrypoints.http.app import create_app
+
+    app = create_app()
+    life = ASGILife(app)
+    await life.start()
+    login = {"Username": "demo", "Password": "demo", "Et-App-Key": APP_KEY}
+    token = json.loads((await asgi_call(app, "POST", "/token", login, b""))[1])["Token"]
+    headers = {"Authorization": f"Bearer {token}", "Et-App-Key": APP_KEY}
+    for path, body in (
+        (
+            "/api/v1/ledger/opening-positions",
+            {"account_id": AVERAGE, "symbol": "AAPL", "quantity": SHARES, "price": "135.89"},
+        ),
+        ("/api/v1/ledger/deposits", {"account_id": CLIENT, "amount": "9000000000"}),
+    ):
+        status, _ = await asgi_call(app, "POST", path, headers, json.dumps(body).encode())
+        assert status == 201, (path, status)
+    deposit = json.dumps({"account_id": AVERAGE, "amount": "1.00", "currency": "USD"}).encode()
+
+    async def one(number: int) -> None:
+        keyed = {**headers, "Idempotency-Key": uuid.uuid4().hex}
+        if number % 2:
+            body = etna_body(number)
+            status, answer = await asgi_call(app, "PUT", "/v1.0/allocations/simple", keyed, body)
+        else:
+            status, answer = await asgi_call(app, "POST", "/api/v1/ledger/deposits", keyed, deposit)
+        assert status in (200, 201), (status, answer)
+
+    for number in range(200):
+        await one(number)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for number in range(requests):
+        await one(number)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    await life.stop()
+    return cpu * 1000 / requests, wall * 1000 / requests
+
+
+HOST = "127.0.0.1:8000"
+
+
+async def asgi_call(
+    app: Any, method: str, path: str, headers: dict[str, str], body: bytes
+) -> tuple[int, bytes]:
+    """One HTTP request as a server hands it to the application."""
+    raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    raw += [(b"host", HOST.encode()), (b"content-length", str(len(body)).encode())]
+    if body:
+        raw.append((b"content-type", b"application/json"))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    sent = False
+    answer: dict[str, Any] = {"status": 0, "body": b""}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # no disconnect while the answer is written
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return answer["status"], answer["body"]
+
+
+class ASGILife:
+    """The application's lifespan (startup and shutdown), as a server runs it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        self.started = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"].startswith("lifespan.startup"):
+                self.started.set()
+
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        self.task = asyncio.create_task(self.app(scope, self.queue.get, send))
+        await self.queue.put({"type": "lifespan.startup"})
+        await self.started.wait()
+
+    async def stop(self) -> None:
+        await self.queue.put({"type": "lifespan.shutdown"})
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 30)
 
 
 if __name__ == "__main__":

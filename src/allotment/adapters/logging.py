@@ -77,7 +77,13 @@ def configure(level: str, stream: TextIO | None = None) -> None:
     to it. Like `logging.basicConfig`, it leaves a root logger that something else (a test
     runner's capture) already handles alone, unless a stream is given."""
     structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # A line below the level is dropped before anything is added to it (the standard
+        # library would drop it only after every processor ran; decision 0052).
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_SHARED,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,

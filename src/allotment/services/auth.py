@@ -78,11 +78,20 @@ def app_key_checked(key: str, company_id: int) -> Iterator[None]:
         _APP_KEY_CHECKED.reset(reset)
 
 
-def check_app_key(uow: UnitOfWork, key: str | None) -> int:
-    """The company an ETNA application key belongs to; Forbidden when missing or unknown."""
+def app_key_known(key: str | None) -> int | None:
+    """The company of `key` when this request checked it already (`app_key_checked`), else
+    None: what `check_app_key` answers without reading it."""
     checked = _APP_KEY_CHECKED.get()
     if key and checked is not None and checked[0] == key:
         return checked[1]
+    return None
+
+
+def check_app_key(uow: UnitOfWork, key: str | None) -> int:
+    """The company an ETNA application key belongs to; Forbidden when missing or unknown."""
+    known = app_key_known(key)
+    if known is not None:
+        return known
     record = uow.identity.app_key(key) if key else None
     if record is None or not record.active:
         raise Forbidden("Application key is not defined or does not exist")

@@ -68,7 +68,11 @@ def record(
 def visible_account(uow: UnitOfWork, ctx: Context, account_id: str) -> Account:
     """The account if the caller may see it: another company's is unknown (404), another
     client's within the company is forbidden (403)."""
-    account = uow.accounts.account(account_id)
+    return check_visible(uow.accounts.account(account_id), ctx, account_id)
+
+
+def check_visible(account: Account | None, ctx: Context, account_id: str) -> Account:
+    """`visible_account`'s checks on an account read already (None: not found)."""
     if account is None or account.company_id != ctx.company_id:
         raise NotFound(f"account {account_id} does not exist", account_id=account_id)
     if not ctx.principal.may_act_for_client(account.client_id):

@@ -21,13 +21,25 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
 from allotment.adapters.database import behind
 
 _HELD: weakref.WeakKeyDictionary[Connection, Pipeline] = weakref.WeakKeyDictionary()
 """Each connection's pipeline, for a COPY to leave first (`leave`)."""
+_ANSWERING: dict[Connection, Callable[..., None]] = {}
+"""The connections in pipeline mode now, each with what its statements call once sent."""
+_LISTENING: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""The engines whose statements are seen by `_sent`: one listener each, for good (listening
+on each connection as it entered pipeline mode, and no longer after, cost more than the
+pipeline saved on a small write; decision 0052)."""
+
+
+def _sent(connection: Connection, *args: Any) -> None:
+    answer = _ANSWERING.get(connection)
+    if answer is not None:
+        answer(connection, *args)
 
 
 class Pipeline:
@@ -37,6 +49,9 @@ class Pipeline:
         self._connection = connection
         self._held = held
         _HELD[connection] = self
+        if connection.dialect.name == "postgresql" and connection.engine not in _LISTENING:
+            event.listen(connection.engine, "after_cursor_execute", _sent)
+            _LISTENING.add(connection.engine)
         self._open: tuple[AbstractContextManager[Any], Callable[..., None]] | None = None
         self.unanswered = False
         """Statements were sent since the last wait for answers."""
@@ -52,7 +67,7 @@ class Pipeline:
         assert raw is not None
         manager = raw.pipeline()
         answer = self._answering(manager.__enter__())
-        event.listen(connection, "after_cursor_execute", answer)
+        _ANSWERING[connection] = answer
         self._open = (manager, answer)
         try:
             yield
@@ -77,10 +92,10 @@ class Pipeline:
         raised unless the unit of work `failed` already (it is rolled back anyway)."""
         if self._open is None:
             return
-        manager, answer = self._open
+        manager, _ = self._open
         self._open = None
         self.unanswered = False
-        event.remove(self._connection, "after_cursor_execute", answer)
+        _ANSWERING.pop(self._connection, None)
         failure = self._connection.dialect.loaded_dbapi.Error
         if failed:
             with suppress(failure):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,6 +14,7 @@ from fastapi.security import (
     HTTPBasicCredentials,
     HTTPBearer,
 )
+from starlette.concurrency import run_in_threadpool
 
 from allotment.bootstrap import Container
 from allotment.domain.errors import Forbidden, Unauthorized
@@ -22,7 +23,8 @@ from allotment.services import auth
 from allotment.services.context import Context
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
+    """Async: nothing to wait for, so not a trip to the thread pool (decision 0052)."""
     found: Container = request.app.state.container
     return found
 
@@ -57,13 +59,10 @@ def resolve_principal(request: Request, box: Container, *, allow_basic: bool = F
     """The verified caller, once per request: the answer (or the refusal) is kept on the
     request, so that the idempotency middleware, which authenticates before it claims a key,
     and the route verify a password once between them."""
+    known = known_principal(request, allow_basic=allow_basic)
+    if known is not None:
+        return known
     basic = bearer_token(request) is None
-    refused = getattr(request.state, "auth_refused", None)
-    if isinstance(refused, Unauthorized) and (allow_basic or not basic):
-        raise refused
-    cached = getattr(request.state, "principal", None)
-    if isinstance(cached, Principal) and (allow_basic or not basic):
-        return cached
     try:
         principal = _verified_principal(request, box, allow_basic=allow_basic)
     except Unauthorized as error:
@@ -72,6 +71,19 @@ def resolve_principal(request: Request, box: Container, *, allow_basic: bool = F
         raise
     request.state.principal = principal
     return principal
+
+
+def known_principal(request: Request, *, allow_basic: bool = False) -> Principal | None:
+    """The caller this request verified already (the refusal raised again), or None when it
+    is still to be verified: what `resolve_principal` answers without the database."""
+    basic = bearer_token(request) is None
+    refused = getattr(request.state, "auth_refused", None)
+    if isinstance(refused, Unauthorized) and (allow_basic or not basic):
+        raise refused
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal) and (allow_basic or not basic):
+        return cached
+    return None
 
 
 def _verified_principal(request: Request, box: Container, *, allow_basic: bool) -> Principal:
@@ -103,17 +115,22 @@ BearerDeclared = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 BasicDeclared = Annotated[HTTPBasicCredentials | None, Depends(BASIC)]
 
 
-def context_for(dialect: str, *, allow_basic: bool = False) -> Callable[..., Context]:
+def context_for(dialect: str, *, allow_basic: bool = False) -> Callable[..., Awaitable[Context]]:
     """A dependency that authenticates the caller and builds the service context."""
 
-    def dependency(request: Request, box: ContainerDep, _bearer: BearerDeclared) -> Context:
-        found = resolve_principal(request, box, allow_basic=allow_basic)
+    async def dependency(request: Request, box: ContainerDep, _bearer: BearerDeclared) -> Context:
+        # A caller verified already (a keyed write's) needs no trip to the thread pool.
+        found = known_principal(request, allow_basic=allow_basic)
+        if found is None:
+            found = await run_in_threadpool(
+                resolve_principal, request, box, allow_basic=allow_basic
+            )
         return Context(principal=found, dialect=dialect, now=box.clock.now())
 
-    def with_basic(
+    async def with_basic(
         request: Request, box: ContainerDep, _bearer: BearerDeclared, _basic: BasicDeclared
     ) -> Context:
-        return dependency(request, box, _bearer)
+        return await dependency(request, box, _bearer)
 
     return with_basic if allow_basic else dependency
 

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import MutableMapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allotment.adapters.database import claims, dryrun
 from allotment.adapters.database.claims import Claim
+from allotment.adapters.database.uow import SqlUnitOfWorkFactory
 from allotment.bootstrap import Container
 from allotment.domain.errors import (
     AllotmentError,
@@ -78,15 +80,23 @@ class IdempotencyMiddleware:
             return
         key = raw_key.decode("latin-1").strip()
         request = Request(scope)
+        # The body is in memory already (the text guard outside read it whole): reading it
+        # first lets the caller's check and the claim go to the thread pool together.
+        body = await _read_all(receive)
+        if body is None:
+            return  # the client went away (or its body was refused as too large): nothing to do
         try:
-            caller = await run_in_threadpool(self._caller_of, request, headers)
+            caller, claim, digest, claimed = await run_in_threadpool(
+                self._claim, request, headers, key, body
+            )
         except Exception as failure:
             await self._fail(request, failure, send)
             return
         if caller is None:
-            await self.app(scope, receive, send)  # the application answers 401 or 403 itself
+            # The application answers 401 or 403 itself.
+            await self.app(scope, _replaying(body), send)
             return
-        if not key or len(key) > MAX_KEY_LENGTH:
+        if claim is None:
             # Refused rather than ignored: the caller would believe its retries were safe.
             error = InvalidInstruction(
                 f"the Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
@@ -95,24 +105,37 @@ class IdempotencyMiddleware:
             response = renderer_for(request)(request, 422, error, error.message, [])
             await response(scope, _no_receive, send)
             return
-        body = await _read_all(receive)
-        if body is None:
-            return  # the client went away (or its body was refused as too large): nothing to do
-        claim = Claim(caller.company_id, key, secrets.token_hex(16))
-        digest = _digest(scope, headers, body, caller.subject)
-        try:
-            claimed = await run_in_threadpool(self._reserve, claim, digest)
-            if not claimed:
-                await self._replay(request, claim, digest, send)
-                return
-        except Exception as failure:
-            await self._fail(request, failure, send)
+        if not claimed:
+            await self._replay(request, claim, digest, send)
             return
         if caller.app_key is None:
             await self._run(scope, body, send, claim)
             return
         with auth.app_key_checked(caller.app_key, caller.company_id):  # the route reads it once
             await self._run(scope, body, send, claim)
+
+    def _claim(
+        self, request: Request, headers: dict[bytes, bytes], key: str, body: bytes
+    ) -> tuple[Caller | None, Claim | None, str, bool]:
+        """Who calls, then (a sane key of a caller the application accepts) the key claimed:
+        the caller, the claim, the request's digest and whether the key was this request's
+        to claim. No claim for a caller the application will refuse, nor for a key too long
+        or empty."""
+        with self._one_connection():
+            caller = self._caller_of(request, headers)
+            if caller is None or not key or len(key) > MAX_KEY_LENGTH:
+                return caller, None, "", False
+            claim = Claim(caller.company_id, key, secrets.token_hex(16))
+            digest = _digest(request.scope, headers, body, caller.subject)
+            return caller, claim, digest, self._reserve(claim, digest)
+
+    def _one_connection(self) -> AbstractContextManager[object]:
+        """The look-ups of who calls and the claim on one pooled connection where each of
+        their statements stands alone anyway (PostgreSQL's autocommit)."""
+        factory = self.box.uow
+        if isinstance(factory, SqlUnitOfWorkFactory):
+            return factory.shared_single()
+        return nullcontext()
 
     def _caller_of(self, request: Request, headers: dict[bytes, bytes]) -> Caller | None:
         """The verified caller's company (whose keys these are) and subject (part of the
@@ -185,14 +208,6 @@ class IdempotencyMiddleware:
 
     async def _run(self, scope: Scope, body: bytes, send: Send, claim: Claim) -> None:
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
-        delivered = False
-
-        async def replay_body() -> Message:
-            nonlocal delivered
-            if delivered:
-                return {"type": "http.disconnect"}
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -206,7 +221,7 @@ class IdempotencyMiddleware:
         renewal = asyncio.create_task(self._keep_leased(claim))
         try:
             with claims.holding(claim):
-                await self.app(scope, replay_body, capture)
+                await self.app(scope, _replaying(body), capture)
         finally:
             renewal.cancel()
             await run_in_threadpool(self._store, claim, captured)
@@ -303,6 +318,20 @@ async def _read_all(receive: Receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _replaying(body: bytes) -> Receive:
+    """The body read already, as the application reads it: once, then a disconnect."""
+    delivered = False
+
+    async def replay_body() -> Message:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay_body
 
 
 async def _no_receive() -> Message:

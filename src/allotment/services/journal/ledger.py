@@ -22,7 +22,13 @@ from allotment.domain.ledger import (
 )
 from allotment.domain.numbers import fits_storage, is_multiple_of
 from allotment.services.clearing import open_session
-from allotment.services.context import Context, record, visible_account, visible_account_ids
+from allotment.services.context import (
+    Context,
+    check_visible,
+    record,
+    visible_account,
+    visible_account_ids,
+)
 from allotment.services.journal import Journal
 from allotment.services.ports import (
     DanglingReference,
@@ -31,7 +37,7 @@ from allotment.services.ports import (
     StoredEntry,
     UnitOfWork,
 )
-from allotment.services.registry import house_account
+from allotment.services.registry import house_account, house_account_id
 
 
 class LedgerRefused(RuleViolation):
@@ -131,13 +137,20 @@ def move_cash(
     """Deposit cash into, or withdraw it from, an account (against the external account)."""
     ctx.require(Scope.WRITE)
     _check_amount(amount, "amount")
-    account = visible_account(uow, ctx, account_id)
+    # The account and the external account in one read (decision 0052), checked in the order
+    # they were read in before.
+    external_id = house_account_id(ctx.company_id, AccountRole.EXTERNAL)
+    found = uow.accounts.accounts_by_ids([account_id, external_id])
+    account = check_visible(found.get(account_id), ctx, account_id)
     _require_house_rules(ctx, account)
     _require_open(account)
     currency = currency or account.currency
     if not is_multiple_of(amount, Decimal("0.01")):
         raise InvalidInstruction("cash amounts are in whole cents", amount=amount)
-    external = house_account(uow, ctx.company_id, AccountRole.EXTERNAL)
+    external = found.get(external_id)
+    if external is None:
+        role = AccountRole.EXTERNAL.value
+        raise NotFound(f"the company has no {role} account", role=role)
     entry = cash_entry(account.id, external.id, currency, amount if deposit else -amount)
     accounts = {account.id: account, external.id: external}
     # Read and drawn before the lock, the lock taken with the balances in one statement, and

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -18,6 +18,42 @@ from allotment.adapters.database import tables as t
 from allotment.services.ports import IdempotencyRecord
 
 IN_PROGRESS, BOOKED, DONE = "in_progress", "booked", "done"
+
+# Built once: a keyed write claims, marks and completes its key (decision 0052).
+_K = t.idempotency_keys
+# Bound under names of no column: an UPDATE would take a parameter named like one for its SET.
+_MINE = (_K.c.company_id == bindparam("of_company"), _K.c.key == bindparam("of_key"))
+_CLAIM = {
+    "postgresql": pg_insert(_K).on_conflict_do_nothing().returning(_K.c.key),
+    "sqlite": sqlite_insert(_K).on_conflict_do_nothing().returning(_K.c.key),
+}
+_TAKE_OVER = (
+    update(_K)
+    .where(
+        *_MINE,
+        _K.c.state == IN_PROGRESS,
+        _K.c.request_hash == bindparam("of_hash"),
+        (_K.c.leased_until.is_(None)) | (_K.c.leased_until < bindparam("now")),
+    )
+    .values(leased_until=bindparam("until"), claim_token=bindparam("token"))
+    .returning(_K.c.key)
+)
+_MARK = (
+    update(_K)
+    .where(*_MINE, _K.c.claim_token == bindparam("token"))
+    .where(_K.c.state != DONE)
+    .values(state=BOOKED)
+    .returning(_K.c.key)
+)
+_GET = select(_K).where(*_MINE)
+_ANSWER = {
+    "state": DONE,
+    "status_code": bindparam("status"),
+    "content_type": bindparam("type"),
+    "body": bindparam("answer"),
+}
+_COMPLETE = update(_K).where(*_MINE).values(_ANSWER)
+_COMPLETE_MINE = update(_K).where(*_MINE, _K.c.claim_token == bindparam("token")).values(_ANSWER)
 
 
 def _record(row: Row[tuple[object, ...]]) -> IdempotencyRecord:
@@ -49,7 +85,6 @@ class SqlIdempotencyRepository:
     ) -> bool:
         """Claim the key, or take over the claim of the same request whose lease has passed
         without a booking; False when the key is taken (an answer, or a claim still held)."""
-        k = t.idempotency_keys
         values = {
             "company_id": company_id,
             "key": key,
@@ -59,25 +94,21 @@ class SqlIdempotencyRepository:
             "leased_until": leased_until or now,
             "claim_token": token,
         }
-        builder = pg_insert if self._db.dialect.name == "postgresql" else sqlite_insert
+        claim = _CLAIM["postgresql" if self._db.dialect.name == "postgresql" else "sqlite"]
         # RETURNING, not rowcount: psycopg reports -1 rows for INSERT ... ON CONFLICT DO NOTHING.
-        claimed = self._db.execute(
-            builder(k).values(**values).on_conflict_do_nothing().returning(k.c.key)
-        ).first()
+        claimed = self._db.execute(claim, values).first()
         if claimed is not None:
             return True
-        expired = (k.c.leased_until.is_(None)) | (k.c.leased_until < now)
         taken_over = self._db.execute(
-            update(k)
-            .where(
-                k.c.company_id == company_id,
-                k.c.key == key,
-                k.c.state == IN_PROGRESS,
-                k.c.request_hash == request_hash,
-                expired,
-            )
-            .values(leased_until=values["leased_until"], claim_token=token)
-            .returning(k.c.key)
+            _TAKE_OVER,
+            {
+                "of_company": company_id,
+                "of_key": key,
+                "of_hash": request_hash,
+                "now": now,
+                "until": values["leased_until"],
+                "token": token,
+            },
         ).first()
         return taken_over is not None
 
@@ -93,21 +124,13 @@ class SqlIdempotencyRepository:
     def mark_booked(self, company_id: int, key: str, token: str) -> bool:
         """In the booking transaction: the key's request has booked; False when the claim is
         no longer this token's (a retry took it over), and then nothing may be committed."""
-        k = t.idempotency_keys
         marked = self._db.execute(
-            update(k)
-            .where(k.c.company_id == company_id, k.c.key == key, k.c.claim_token == token)
-            .where(k.c.state != DONE)
-            .values(state=BOOKED)
-            .returning(k.c.key)
+            _MARK, {"of_company": company_id, "of_key": key, "token": token}
         ).first()
         return marked is not None
 
     def get(self, company_id: int, key: str) -> IdempotencyRecord | None:
-        k = t.idempotency_keys
-        row = self._db.execute(
-            select(k).where(k.c.company_id == company_id, k.c.key == key)
-        ).first()
+        row = self._db.execute(_GET, {"of_company": company_id, "of_key": key}).first()
         return None if row is None else _record(row)
 
     def find(self, key: str, company_id: int | None = None) -> list[IdempotencyRecord]:
@@ -127,12 +150,16 @@ class SqlIdempotencyRepository:
         body: bytes,
         token: str | None = None,
     ) -> None:
-        k = t.idempotency_keys
-        query = update(k).where(k.c.company_id == company_id, k.c.key == key)
-        if token is not None:
-            query = query.where(k.c.claim_token == token)
         self._db.execute(
-            query.values(state=DONE, status_code=status_code, content_type=content_type, body=body)
+            _COMPLETE if token is None else _COMPLETE_MINE,
+            {
+                "of_company": company_id,
+                "of_key": key,
+                "token": token,
+                "status": status_code,
+                "type": content_type,
+                "answer": body,
+            },
         )
 
     def release(self, company_id: int, key: str, token: str | None = None) -> None:

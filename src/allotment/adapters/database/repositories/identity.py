@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import Connection, Row, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
 
 from allotment.adapters.database import tables as t
 from allotment.domain.identity import Company
 from allotment.services.ports import ApiClientRecord, AppKeyRecord, UserRecord
+
+# Built once: the look-ups every request makes (who calls, its app key, its company's time
+# zone) skip building the statement and its cache key each time (decision 0052).
+_COMPANY = select(t.companies).where(t.companies.c.id == bindparam("company_id"))
+_USER = select(t.users).where(t.users.c.username == bindparam("username"))
+_USER_CLIENTS = select(t.user_clients.c.client_id).where(
+    t.user_clients.c.user_id == bindparam("user_id")
+)
+_API_CLIENT = select(t.api_clients).where(t.api_clients.c.client_id == bindparam("client_id"))
+_APP_KEY = select(t.app_keys).where(t.app_keys.c.key == bindparam("key"))
 
 
 def _company(row: Row[tuple[object, ...]]) -> Company:
@@ -36,7 +46,7 @@ class SqlIdentityRepository:
         return Company(id=company_id[0], name=name, tax_rate=tax_rate, currency=currency)
 
     def company(self, company_id: int) -> Company | None:
-        row = self._db.execute(select(t.companies).where(t.companies.c.id == company_id)).first()
+        row = self._db.execute(_COMPANY, {"company_id": company_id}).first()
         return _company(row) if row else None
 
     def company_by_name(self, name: str) -> Company | None:
@@ -68,7 +78,7 @@ class SqlIdentityRepository:
             self._db.execute(insert(t.user_clients), rows)
 
     def user_by_username(self, username: str) -> UserRecord | None:
-        row = self._db.execute(select(t.users).where(t.users.c.username == username)).first()
+        row = self._db.execute(_USER, {"username": username}).first()
         return self._user(row) if row else None
 
     def user(self, company_id: int, user_id: int) -> UserRecord | None:
@@ -117,9 +127,7 @@ class SqlIdentityRepository:
     def _user(self, row: Row[tuple[object, ...]]) -> UserRecord:
         client_ids: frozenset[int] | None = None
         if not row.all_clients:
-            listed = self._db.execute(
-                select(t.user_clients.c.client_id).where(t.user_clients.c.user_id == row.id)
-            ).scalars()
+            listed = self._db.execute(_USER_CLIENTS, {"user_id": row.id}).scalars()
             client_ids = frozenset(int(client_id) for client_id in listed)
         return UserRecord(
             id=row.id,
@@ -149,9 +157,7 @@ class SqlIdentityRepository:
         return int(result.inserted_primary_key[0])
 
     def api_client(self, client_id: str) -> ApiClientRecord | None:
-        row = self._db.execute(
-            select(t.api_clients).where(t.api_clients.c.client_id == client_id)
-        ).first()
+        row = self._db.execute(_API_CLIENT, {"client_id": client_id}).first()
         return self._api_client(row) if row else None
 
     def api_clients(self, company_id: int) -> list[ApiClientRecord]:
@@ -189,7 +195,7 @@ class SqlIdentityRepository:
         return int(result.inserted_primary_key[0])
 
     def app_key(self, key: str) -> AppKeyRecord | None:
-        row = self._db.execute(select(t.app_keys).where(t.app_keys.c.key == key)).first()
+        row = self._db.execute(_APP_KEY, {"key": key}).first()
         return self._app_key(row) if row else None
 
     def app_keys(self, company_id: int) -> list[AppKeyRecord]:

@@ -121,27 +121,30 @@ def _default(value: object) -> object:
     raise TypeError(f"cannot record {type(value).__name__} in an audit event")
 
 
+_AUDIT = insert(t.audit_events).inline()
+"""Built once (decision 0052); inline: its key is not asked for (no RETURNING), so it can be
+pipelined."""
+
+
 class SqlAuditRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     def add(self, event: AuditEvent) -> None:
         self._db.execute(
-            # inline: its key is not asked for (no RETURNING), so it can be pipelined.
-            insert(t.audit_events)
-            .inline()
-            .values(
-                company_id=event.company_id,
-                at=event.at,
-                actor=event.actor,
-                actor_kind=event.actor_kind,
-                action=event.action,
-                object_type=event.object_type,
-                object_id=event.object_id,
-                before=_json(event.before),
-                after=_json(event.after),
-                dialect=event.dialect,
-            )
+            _AUDIT,
+            {
+                "company_id": event.company_id,
+                "at": event.at,
+                "actor": event.actor,
+                "actor_kind": event.actor_kind,
+                "action": event.action,
+                "object_type": event.object_type,
+                "object_id": event.object_id,
+                "before": _json(event.before),
+                "after": _json(event.after),
+                "dialect": event.dialect,
+            },
         )
         dryrun.note(event)
 

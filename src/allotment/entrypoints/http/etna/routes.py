@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from allotment.adapters import metrics
+from allotment.bootstrap import Container
 from allotment.domain.errors import (
     Conflict,
     Forbidden,
@@ -34,7 +36,7 @@ from allotment.domain.errors import (
 from allotment.domain.identity import Scope
 from allotment.domain.ledger import BookingCode
 from allotment.entrypoints.http.bodies import parse_json
-from allotment.entrypoints.http.deps import ContainerDep, resolve_principal
+from allotment.entrypoints.http.deps import ContainerDep, known_principal, resolve_principal
 from allotment.entrypoints.http.etna.wire import (
     MultilegAllocationRequest,
     SimpleAllocationRequest,
@@ -83,10 +85,10 @@ async def raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(raw_body)]
 
 
-def _caller(scope: Scope) -> Callable[..., Context]:
+def _caller(scope: Scope) -> Callable[..., Awaitable[Context]]:
     """Authenticate as ETNA does: the application key first (403), then the token (401)."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         box: ContainerDep,
         app_key: Annotated[
@@ -96,20 +98,40 @@ def _caller(scope: Scope) -> Callable[..., Context]:
             str | None, Header(description="Bearer token from POST /token")
         ] = None,
     ) -> Context:
-        with box.uow(write=False) as uow:
-            app_company_id = auth.check_app_key(uow, app_key)
-        if authorization is None:
-            raise Unauthorized("Authorization has been denied for this request")
-        principal = resolve_principal(request, box)
-        if principal.company_id != app_company_id:
-            raise Forbidden("Application key is not defined or does not exist")
-        if not principal.has(scope):
-            raise Unauthorized(
-                f"the access level of the token is not sufficient: it needs {scope.value}"
-            )
-        return Context(principal=principal, dialect=DIALECT, now=box.clock.now())
+        # A keyed write checked its app key and token already: no trip to the thread pool.
+        company_id = auth.app_key_known(app_key)
+        if company_id is None or authorization is None or known_principal(request) is None:
+            return await run_in_threadpool(_checked, request, box, scope, app_key, authorization)
+        return _context(request, box, scope, company_id, authorization)
 
     return dependency
+
+
+def _checked(
+    request: Request, box: Container, scope: Scope, app_key: str | None, authorization: str | None
+) -> Context:
+    with box.uow(write=False) as uow:
+        app_company_id = auth.check_app_key(uow, app_key)
+    return _context(request, box, scope, app_company_id, authorization)
+
+
+def _context(
+    request: Request,
+    box: Container,
+    scope: Scope,
+    app_company_id: int,
+    authorization: str | None,
+) -> Context:
+    if authorization is None:
+        raise Unauthorized("Authorization has been denied for this request")
+    principal = resolve_principal(request, box)
+    if principal.company_id != app_company_id:
+        raise Forbidden("Application key is not defined or does not exist")
+    if not principal.has(scope):
+        raise Unauthorized(
+            f"the access level of the token is not sufficient: it needs {scope.value}"
+        )
+    return Context(principal=principal, dialect=DIALECT, now=box.clock.now())
 
 
 Writer = Annotated[Context, Depends(_caller(Scope.WRITE))]

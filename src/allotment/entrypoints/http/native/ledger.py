@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Query, status
+from starlette.concurrency import run_in_threadpool
 
+from allotment.bootstrap import Container
 from allotment.domain.errors import NotFound
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
@@ -29,7 +31,7 @@ from allotment.entrypoints.http.native.schemas import (
     ReverseIn,
 )
 from allotment.services.clearing import on_trade_date
-from allotment.services.context import visible_account_ids
+from allotment.services.context import Context, visible_account_ids
 from allotment.services.journal import ledger
 from allotment.services.ports import AllocationRow, EntryFilter, StoredEntry
 
@@ -38,33 +40,30 @@ Limit = Query(default=100, ge=1, le=1000)
 
 
 @router.post("/ledger/deposits", response_model=EntryCreated, status_code=status.HTTP_201_CREATED)
-def deposit(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+async def deposit(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
     """Cash into an account from the external account (one balanced journal entry)."""
-    with box.uow() as uow:
-        entry_id = ledger.move_cash(
-            uow,
-            on_trade_date(ctx, body.trade_date),
-            body.account_id,
-            body.amount,
-            deposit=True,
-            currency=body.currency,
-        )
-        uow.commit()
-    return EntryCreated(entry_id=entry_id)
+    return await run_in_threadpool(_move_cash, box, ctx, body, True)
 
 
 @router.post(
     "/ledger/withdrawals", response_model=EntryCreated, status_code=status.HTTP_201_CREATED
 )
-def withdraw(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
+async def withdraw(body: CashIn, ctx: NativeContext, box: ContainerDep) -> EntryCreated:
     """Cash out of an account to the external account; never below the account's floor."""
+    return await run_in_threadpool(_move_cash, box, ctx, body, False)
+
+
+def _move_cash(box: Container, ctx: Context, body: CashIn, deposit: bool) -> EntryCreated:
+    """A deposit or a withdrawal, booked on the thread pool: the endpoint itself is async so
+    that its answer is not sent to the thread pool a second time to be checked (decision
+    0052)."""
     with box.uow() as uow:
         entry_id = ledger.move_cash(
             uow,
             on_trade_date(ctx, body.trade_date),
             body.account_id,
             body.amount,
-            deposit=False,
+            deposit=deposit,
             currency=body.currency,
         )
         uow.commit()
