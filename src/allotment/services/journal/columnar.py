@@ -19,7 +19,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from itertools import accumulate, chain, compress, count, repeat
+from functools import cached_property
+from itertools import accumulate, chain, compress, count, islice, repeat
 from operator import add, and_, attrgetter, is_not, itemgetter, lt, mul, neg, sub
 
 from allotment.domain.accounts import AccountRole
@@ -35,6 +36,7 @@ from allotment.domain.ledger import (
     cost_after,
 )
 from allotment.domain.numbers import ZERO
+from allotment.services.journal import int_columns
 from allotment.services.journal.requests import BookingRequest
 from allotment.services.journal.uniform import (
     UniformItems,
@@ -123,7 +125,7 @@ def decide_columns(
 ) -> Decided:
     """Each item's code, in order, as the general path decides it, the accepted items'
     entries by columns, and their balances moved in `state` (see the module docstring)."""
-    run = _Runs(state, terms, keys, values)
+    run = Runs(state, terms, keys, values)
     start, stop, stops = indexes.start, indexes.stop, 0
     while start < stop:
         end = run.columns(requests, start, stop) if stops < MAX_STOPS else start
@@ -136,7 +138,7 @@ def decide_columns(
     return run.decided
 
 
-class _Runs:
+class Runs:
     def __init__(
         self,
         state: LedgerState,
@@ -179,8 +181,7 @@ class _Runs:
         """Decide the items from `start` on, column by column, up to the first one that must be
         decided on its own; returns its index (`stop` when there is none)."""
         items = requests[start:stop]
-        shape = self.shape
-        codes = [shape(r) if isinstance(r, BookingRequest) else r for r in items]
+        codes = self.shape.codes(items)
         ok = list(compress(count(), map(_OK.__eq__, codes)))
         taking: list[BookingRequest] = list(map(items.__getitem__, ok))  # type: ignore[arg-type]
         clients = list(map(_CLIENT_ID, taking))
@@ -188,8 +189,11 @@ class _Runs:
         if repeated is not None:  # a client met twice: decided on its own, after the first
             stop = start + ok[repeated]
             del ok[repeated:], taking[repeated:], clients[repeated:]
-        moves = _Moves(self, taking, clients)
-        accepted = moves.first_refused()
+        moves = Moves(self, taking, clients)
+        try:
+            accepted = int_columns.first_refused(moves, taking) if taking else 0
+        except int_columns.Inexact:
+            accepted = moves.first_refused()
         if accepted < len(taking):
             stop = start + ok[accepted]
         self.decided.codes.extend(codes[: stop - start])
@@ -229,6 +233,11 @@ def _running(start: Decimal, moves: Iterable[Decimal]) -> list[Decimal]:
     return list(accumulate(moves, add, initial=start))
 
 
+def _sum(moves: list[Decimal], count: int, start: Decimal) -> Decimal:
+    """A balance after the first `count` moves (what `_running` gives at `count`)."""
+    return sum(islice(moves, count), start)
+
+
 def _refused_running(running: list[Decimal], floor: Decimal | None) -> Iterable[bool]:
     """Each move's refusal by a floor: the balance shrinks below it."""
     if floor is None:
@@ -237,14 +246,14 @@ def _refused_running(running: list[Decimal], floor: Decimal | None) -> Iterable[
     return map(and_, map(lt, after, running), map(lt, after, repeat(floor)))
 
 
-class _Moves:
+class Moves:
     """One run's columns, every item taken as accepted (see `first_refused`)."""
 
-    def __init__(self, runs: _Runs, taking: list[BookingRequest], clients: list[str]) -> None:
+    def __init__(self, runs: Runs, taking: list[BookingRequest], clients: list[str]) -> None:
         self.runs, self.clients, self.count = runs, clients, len(taking)
         terms, items, balances = runs.terms, runs.items, runs.state.balances
         self.quantities = list(map(_QUANTITIES, taking))
-        values = list(map(runs.values.__getitem__, self.quantities))
+        self.values = values = list(map(runs.values.__getitem__, self.quantities))
         if items.fee_id is None:
             fees: list[Decimal | None] = [None] * self.count
         else:
@@ -270,16 +279,27 @@ class _Moves:
         self.their_position = balances.get(items.their_security) or _NOTHING
         self.their_money = balances.get(items.their_cash) or _NOTHING
         self.fee_money = balances.get(items.fee_key) or _NOTHING
-        self.their_quantities = _running(self.their_position.quantity, self.their_moves)
-        self.their_moneys = _running(self.their_money.quantity, self.their_cash)
         self.fee_rows = list(compress(count(), map(is_not, fees, repeat(None))))
         self.fees = [fee for fee in fees if fee is not None]
-        self.fee_moneys = _running(self.fee_money.quantity, self.fees)
         self._their_costs: list[Decimal] | None = None
+
+    @cached_property
+    def their_quantities(self) -> list[Decimal]:
+        """The counterparty's position before the first move, then after each."""
+        return _running(self.their_position.quantity, self.their_moves)
+
+    @cached_property
+    def their_moneys(self) -> list[Decimal]:
+        return _running(self.their_money.quantity, self.their_cash)
+
+    @cached_property
+    def fee_moneys(self) -> list[Decimal]:
+        return _running(self.fee_money.quantity, self.fees)
 
     def first_refused(self) -> int:
         """The position of the first item a floor or the premium rule refuses (`count` when
-        none is): up to it, every item is accepted with the balances computed here."""
+        none is): up to it, every item is accepted with the balances computed here. (What
+        `int_columns.first_refused` answers on integers, where they are exact.)"""
         runs, n = self.runs, self.count
         floors = runs.items.floors
         firsts = [
@@ -357,11 +377,14 @@ class _Moves:
                 strict=True,
             )
         )
-        balances[items.their_security] = Balance(self.their_quantities[r], self.their_costs()[r])
-        balances[items.their_cash] = Balance(self.their_moneys[r], self.their_money.cost_amount)
+        their = _sum(self.their_moves, r, self.their_position.quantity)
+        balances[items.their_security] = Balance(their, self.their_costs()[r])
+        their = _sum(self.their_cash, r, self.their_money.quantity)
+        balances[items.their_cash] = Balance(their, self.their_money.cost_amount)
         charged = bisect_left(self.fee_rows, r)
         if charged:
-            balances[items.fee_key] = Balance(self.fee_moneys[charged], self.fee_money.cost_amount)
+            fee = _sum(self.fees, charged, self.fee_money.quantity)
+            balances[items.fee_key] = Balance(fee, self.fee_money.cost_amount)
             runs.charged_any = True
         decided = runs.decided
         first = len(decided.indexes)
