@@ -186,6 +186,19 @@ _COUNTERPARTY_BELOW_ITS_FLOOR_GROWING = (
 def test_the_uniform_path_decides_books_and_moves_balances_as_the_general_path(
     batch: tuple[list[BookingRequest], dict[BalanceKey, Balance]],
 ) -> None:
+    for on_integers in (False, True):
+        columnar.CHECK_ON_INTEGERS = on_integers
+        try:
+            _same_as_the_general_path(batch)
+        finally:
+            columnar.CHECK_ON_INTEGERS = False
+
+
+def _same_as_the_general_path(
+    batch: tuple[list[BookingRequest], dict[BalanceKey, Balance]],
+) -> None:
+    """Both uniform deciders (the columnar one with its floors checked on Decimals, then on
+    integers) against the general path."""
     requests, balances = batch
     terms = uniform_terms(requests)
     assert terms is not None

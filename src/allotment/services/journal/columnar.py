@@ -20,23 +20,21 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cached_property
-from itertools import accumulate, chain, compress, count, islice, repeat
+from itertools import accumulate, chain, compress, count, filterfalse, islice, repeat
 from operator import add, and_, attrgetter, is_not, itemgetter, lt, mul, neg, sub
 
 from allotment.domain.accounts import AccountRole
-from allotment.domain.entry_columns import EntryColumns, PostingLine
 from allotment.domain.ledger import (
-    AssetKind,
     Balance,
     BalanceKey,
     BookingCode,
-    JournalEntry,
     LedgerState,
     above_cost,
     cost_after,
 )
 from allotment.domain.numbers import ZERO
 from allotment.services.journal import int_columns
+from allotment.services.journal.decided import Decided as Decided
 from allotment.services.journal.requests import BookingRequest
 from allotment.services.journal.uniform import (
     UniformItems,
@@ -56,63 +54,6 @@ _FIRST, _SECOND = itemgetter(0), itemgetter(1)
 _CLIENT_ID = attrgetter("client.id")
 _QUANTITIES = attrgetter("quantity")
 _FEES = (attrgetter("commission"), attrgetter("tax"), attrgetter("other_fees"))
-
-
-class Decided:
-    """What deciding a uniform batch gives: a code per item, and the accepted items (their
-    indexes, in order) with their entries by columns."""
-
-    def __init__(self, terms: UniformTerms) -> None:
-        self.buying = terms.side == "Buy"
-        self.terms = terms
-        self.codes: list[BookingCode] = []
-        self.indexes: list[int] = []
-        self.clients: list[str] = []
-        self.quantities: list[Decimal] = []
-        self.client_cash: list[Decimal] = []
-        self.their_cash: list[Decimal] = []
-        self.fees: list[Decimal] = []
-        self.fee_rows: list[int] = []
-
-    def add_entry(self, index: int, client_id: str, entry: JournalEntry) -> None:
-        """An entry decided item by item (`Trade.entry`'s lines)."""
-        amounts = [posting.amount for posting in entry.postings]
-        self.indexes.append(index)
-        self.clients.append(client_id)
-        self.quantities.append(amounts[1])
-        buyer, seller = amounts[2], amounts[3]
-        self.client_cash.append(buyer if self.buying else seller)
-        self.their_cash.append(seller if self.buying else buyer)
-        if len(amounts) > 4:
-            self.fee_rows.append(len(self.indexes) - 1)
-            self.fees.append(amounts[4])
-
-    def columns(self) -> EntryColumns:
-        """The accepted items' entries, line for line as `Trade.entry` makes them."""
-        terms = self.terms
-        security, currency = str(terms.instrument.id), terms.instrument.currency
-        counterparty, clients, price = terms.counterparty.id, self.clients, terms.price
-        seller, buyer = (counterparty, clients) if self.buying else (clients, counterparty)
-        buyer_cash, seller_cash = (
-            (self.client_cash, self.their_cash)
-            if self.buying
-            else (self.their_cash, self.client_cash)
-        )
-        sec, cash = AssetKind.SECURITY, AssetKind.CASH
-        lines = [
-            PostingLine(0, seller, sec, security, list(map(neg, self.quantities)), price),
-            PostingLine(1, buyer, sec, security, self.quantities, price),
-            PostingLine(2, buyer, cash, currency, buyer_cash),
-            PostingLine(3, seller, cash, currency, seller_cash),
-        ]
-        if self.fee_rows:
-            assert terms.fee_account is not None
-            lines.append(
-                PostingLine(4, terms.fee_account.id, cash, currency, self.fees, rows=self.fee_rows)
-            )
-        entries = EntryColumns("trade", len(self.indexes), lines)
-        entries.check()
-        return entries
 
 
 def decide_columns(
@@ -190,15 +131,28 @@ class Runs:
             stop = start + ok[repeated]
             del ok[repeated:], taking[repeated:], clients[repeated:]
         moves = Moves(self, taking, clients)
-        try:
-            accepted = int_columns.first_refused(moves, taking) if taking else 0
-        except int_columns.Inexact:
-            accepted = moves.first_refused()
+        accepted = _first_refused(moves, taking)
         if accepted < len(taking):
             stop = start + ok[accepted]
         self.decided.codes.extend(codes[: stop - start])
         moves.apply(accepted, [start + i for i in ok[:accepted]])
         return stop
+
+
+CHECK_ON_INTEGERS = False
+"""Check a run's floors on int64 columns (`int_columns`) rather than on its Decimal columns.
+Both answer alike (a property test holds them together); off, because the integers measured
+slower: converting each Decimal into units costs more than the comparison it saves
+(decision 0047)."""
+
+
+def _first_refused(moves: Moves, taking: list[BookingRequest]) -> int:
+    if CHECK_ON_INTEGERS and taking:
+        try:
+            return int_columns.first_refused(moves, taking)
+        except int_columns.Inexact:
+            pass
+    return moves.first_refused()
 
 
 def _first_repeat(clients: list[str]) -> int | None:
@@ -222,6 +176,17 @@ def _fee_sum(commission: Decimal, tax: Decimal, other: Decimal) -> Decimal | Non
         if amount:
             fees += amount
     return fees
+
+
+def _fee_sums(taking: list[BookingRequest]) -> list[Decimal | None]:
+    """`_fee_sum` of each item, added in C (zero, then the commission, the tax and the other
+    fees) where every zero fee is a plain 0, whose addition changes no digit; the fees of an
+    item a run takes are never negative, so a sum of zero is an item charged nothing."""
+    columns = [list(map(get, taking)) for get in _FEES]
+    if not all(all(map(ZERO.same_quantum, filterfalse(None, column))) for column in columns):
+        return list(map(_fee_sum, *columns))
+    sums = map(add, map(add, map(add, repeat(ZERO), columns[0]), columns[1]), columns[2])
+    return [fee if fee else None for fee in sums]
 
 
 def _first_true(flags: Iterable[bool], otherwise: int) -> int:
@@ -257,7 +222,7 @@ class Moves:
         if items.fee_id is None:
             fees: list[Decimal | None] = [None] * self.count
         else:
-            fees = list(map(_fee_sum, *(map(get, taking) for get in _FEES)))
+            fees = _fee_sums(taking)
         moved = [ZERO if fee is None else fee for fee in fees]
         none = [ZERO] * self.count
         client_fees, their_fees = (moved, none) if terms.fees_paid_by_client else (none, moved)
