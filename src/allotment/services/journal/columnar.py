@@ -11,7 +11,8 @@ be refused (or that names a client met earlier in the run), every item is accept
 is taken as it stands: its balances go into the state, its entries into `EntryColumns` (no
 posting, entry or balance object per item). The item where the run stopped is decided by
 `UniformItems`, which places the refusal exactly and gives its code, and a new run starts after
-it. Many stops in one call end the runs: the rest is decided item by item.
+it. Many stops in one call end the runs: the rest is decided item by item. A run's floors can
+be checked on int64 columns instead (`int_columns`, `CHECK_ON_INTEGERS`).
 """
 
 from __future__ import annotations
