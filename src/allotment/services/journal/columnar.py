@@ -11,7 +11,8 @@ be refused (or that names a client met earlier in the run), every item is accept
 is taken as it stands: its balances go into the state, its entries into `EntryColumns` (no
 posting, entry or balance object per item). The item where the run stopped is decided by
 `UniformItems`, which places the refusal exactly and gives its code, and a new run starts after
-it. Many stops in one call end the runs: the rest is decided item by item.
+it. Many stops in one call end the runs: the rest is decided item by item. A run's floors can
+be checked on int64 columns instead (`int_columns`, `CHECK_ON_INTEGERS`).
 """
 
 from __future__ import annotations
@@ -19,22 +20,22 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from itertools import accumulate, chain, compress, count, repeat
+from functools import cached_property
+from itertools import accumulate, chain, compress, count, filterfalse, islice, repeat
 from operator import add, and_, attrgetter, is_not, itemgetter, lt, mul, neg, sub
 
 from allotment.domain.accounts import AccountRole
-from allotment.domain.entry_columns import EntryColumns, PostingLine
 from allotment.domain.ledger import (
-    AssetKind,
     Balance,
     BalanceKey,
     BookingCode,
-    JournalEntry,
     LedgerState,
     above_cost,
     cost_after,
 )
 from allotment.domain.numbers import ZERO
+from allotment.services.journal import int_columns
+from allotment.services.journal.decided import Decided as Decided
 from allotment.services.journal.requests import BookingRequest
 from allotment.services.journal.uniform import (
     UniformItems,
@@ -56,63 +57,6 @@ _QUANTITIES = attrgetter("quantity")
 _FEES = (attrgetter("commission"), attrgetter("tax"), attrgetter("other_fees"))
 
 
-class Decided:
-    """What deciding a uniform batch gives: a code per item, and the accepted items (their
-    indexes, in order) with their entries by columns."""
-
-    def __init__(self, terms: UniformTerms) -> None:
-        self.buying = terms.side == "Buy"
-        self.terms = terms
-        self.codes: list[BookingCode] = []
-        self.indexes: list[int] = []
-        self.clients: list[str] = []
-        self.quantities: list[Decimal] = []
-        self.client_cash: list[Decimal] = []
-        self.their_cash: list[Decimal] = []
-        self.fees: list[Decimal] = []
-        self.fee_rows: list[int] = []
-
-    def add_entry(self, index: int, client_id: str, entry: JournalEntry) -> None:
-        """An entry decided item by item (`Trade.entry`'s lines)."""
-        amounts = [posting.amount for posting in entry.postings]
-        self.indexes.append(index)
-        self.clients.append(client_id)
-        self.quantities.append(amounts[1])
-        buyer, seller = amounts[2], amounts[3]
-        self.client_cash.append(buyer if self.buying else seller)
-        self.their_cash.append(seller if self.buying else buyer)
-        if len(amounts) > 4:
-            self.fee_rows.append(len(self.indexes) - 1)
-            self.fees.append(amounts[4])
-
-    def columns(self) -> EntryColumns:
-        """The accepted items' entries, line for line as `Trade.entry` makes them."""
-        terms = self.terms
-        security, currency = str(terms.instrument.id), terms.instrument.currency
-        counterparty, clients, price = terms.counterparty.id, self.clients, terms.price
-        seller, buyer = (counterparty, clients) if self.buying else (clients, counterparty)
-        buyer_cash, seller_cash = (
-            (self.client_cash, self.their_cash)
-            if self.buying
-            else (self.their_cash, self.client_cash)
-        )
-        sec, cash = AssetKind.SECURITY, AssetKind.CASH
-        lines = [
-            PostingLine(0, seller, sec, security, list(map(neg, self.quantities)), price),
-            PostingLine(1, buyer, sec, security, self.quantities, price),
-            PostingLine(2, buyer, cash, currency, buyer_cash),
-            PostingLine(3, seller, cash, currency, seller_cash),
-        ]
-        if self.fee_rows:
-            assert terms.fee_account is not None
-            lines.append(
-                PostingLine(4, terms.fee_account.id, cash, currency, self.fees, rows=self.fee_rows)
-            )
-        entries = EntryColumns("trade", len(self.indexes), lines)
-        entries.check()
-        return entries
-
-
 def decide_columns(
     state: LedgerState,
     terms: UniformTerms,
@@ -123,7 +67,7 @@ def decide_columns(
 ) -> Decided:
     """Each item's code, in order, as the general path decides it, the accepted items'
     entries by columns, and their balances moved in `state` (see the module docstring)."""
-    run = _Runs(state, terms, keys, values)
+    run = Runs(state, terms, keys, values)
     start, stop, stops = indexes.start, indexes.stop, 0
     while start < stop:
         end = run.columns(requests, start, stop) if stops < MAX_STOPS else start
@@ -136,7 +80,7 @@ def decide_columns(
     return run.decided
 
 
-class _Runs:
+class Runs:
     def __init__(
         self,
         state: LedgerState,
@@ -179,8 +123,7 @@ class _Runs:
         """Decide the items from `start` on, column by column, up to the first one that must be
         decided on its own; returns its index (`stop` when there is none)."""
         items = requests[start:stop]
-        shape = self.shape
-        codes = [shape(r) if isinstance(r, BookingRequest) else r for r in items]
+        codes = self.shape.codes(items)
         ok = list(compress(count(), map(_OK.__eq__, codes)))
         taking: list[BookingRequest] = list(map(items.__getitem__, ok))  # type: ignore[arg-type]
         clients = list(map(_CLIENT_ID, taking))
@@ -188,13 +131,29 @@ class _Runs:
         if repeated is not None:  # a client met twice: decided on its own, after the first
             stop = start + ok[repeated]
             del ok[repeated:], taking[repeated:], clients[repeated:]
-        moves = _Moves(self, taking, clients)
-        accepted = moves.first_refused()
+        moves = Moves(self, taking, clients)
+        accepted = _first_refused(moves, taking)
         if accepted < len(taking):
             stop = start + ok[accepted]
         self.decided.codes.extend(codes[: stop - start])
         moves.apply(accepted, [start + i for i in ok[:accepted]])
         return stop
+
+
+CHECK_ON_INTEGERS = False
+"""Check a run's floors on int64 columns (`int_columns`) rather than on its Decimal columns.
+Both answer alike (a property test holds them together); off, because the integers measured
+slower: converting each Decimal into units costs more than the comparison it saves
+(decision 0047)."""
+
+
+def _first_refused(moves: Moves, taking: list[BookingRequest]) -> int:
+    if CHECK_ON_INTEGERS and taking:
+        try:
+            return int_columns.first_refused(moves, taking)
+        except int_columns.Inexact:
+            pass
+    return moves.first_refused()
 
 
 def _first_repeat(clients: list[str]) -> int | None:
@@ -220,6 +179,17 @@ def _fee_sum(commission: Decimal, tax: Decimal, other: Decimal) -> Decimal | Non
     return fees
 
 
+def _fee_sums(taking: list[BookingRequest]) -> list[Decimal | None]:
+    """`_fee_sum` of each item, added in C (zero, then the commission, the tax and the other
+    fees) where every zero fee is a plain 0, whose addition changes no digit; the fees of an
+    item a run takes are never negative, so a sum of zero is an item charged nothing."""
+    columns = [list(map(get, taking)) for get in _FEES]
+    if not all(all(map(ZERO.same_quantum, filterfalse(None, column))) for column in columns):
+        return list(map(_fee_sum, *columns))
+    sums = map(add, map(add, map(add, repeat(ZERO), columns[0]), columns[1]), columns[2])
+    return [fee if fee else None for fee in sums]
+
+
 def _first_true(flags: Iterable[bool], otherwise: int) -> int:
     return next(compress(count(), flags), otherwise)
 
@@ -227,6 +197,11 @@ def _first_true(flags: Iterable[bool], otherwise: int) -> int:
 def _running(start: Decimal, moves: Iterable[Decimal]) -> list[Decimal]:
     """A balance before the first move, then after each (`balance + move`, in order)."""
     return list(accumulate(moves, add, initial=start))
+
+
+def _sum(moves: list[Decimal], count: int, start: Decimal) -> Decimal:
+    """A balance after the first `count` moves (what `_running` gives at `count`)."""
+    return sum(islice(moves, count), start)
 
 
 def _refused_running(running: list[Decimal], floor: Decimal | None) -> Iterable[bool]:
@@ -237,18 +212,18 @@ def _refused_running(running: list[Decimal], floor: Decimal | None) -> Iterable[
     return map(and_, map(lt, after, running), map(lt, after, repeat(floor)))
 
 
-class _Moves:
+class Moves:
     """One run's columns, every item taken as accepted (see `first_refused`)."""
 
-    def __init__(self, runs: _Runs, taking: list[BookingRequest], clients: list[str]) -> None:
+    def __init__(self, runs: Runs, taking: list[BookingRequest], clients: list[str]) -> None:
         self.runs, self.clients, self.count = runs, clients, len(taking)
         terms, items, balances = runs.terms, runs.items, runs.state.balances
         self.quantities = list(map(_QUANTITIES, taking))
-        values = list(map(runs.values.__getitem__, self.quantities))
+        self.values = values = list(map(runs.values.__getitem__, self.quantities))
         if items.fee_id is None:
             fees: list[Decimal | None] = [None] * self.count
         else:
-            fees = list(map(_fee_sum, *(map(get, taking) for get in _FEES)))
+            fees = _fee_sums(taking)
         moved = [ZERO if fee is None else fee for fee in fees]
         none = [ZERO] * self.count
         client_fees, their_fees = (moved, none) if terms.fees_paid_by_client else (none, moved)
@@ -270,16 +245,27 @@ class _Moves:
         self.their_position = balances.get(items.their_security) or _NOTHING
         self.their_money = balances.get(items.their_cash) or _NOTHING
         self.fee_money = balances.get(items.fee_key) or _NOTHING
-        self.their_quantities = _running(self.their_position.quantity, self.their_moves)
-        self.their_moneys = _running(self.their_money.quantity, self.their_cash)
         self.fee_rows = list(compress(count(), map(is_not, fees, repeat(None))))
         self.fees = [fee for fee in fees if fee is not None]
-        self.fee_moneys = _running(self.fee_money.quantity, self.fees)
         self._their_costs: list[Decimal] | None = None
+
+    @cached_property
+    def their_quantities(self) -> list[Decimal]:
+        """The counterparty's position before the first move, then after each."""
+        return _running(self.their_position.quantity, self.their_moves)
+
+    @cached_property
+    def their_moneys(self) -> list[Decimal]:
+        return _running(self.their_money.quantity, self.their_cash)
+
+    @cached_property
+    def fee_moneys(self) -> list[Decimal]:
+        return _running(self.fee_money.quantity, self.fees)
 
     def first_refused(self) -> int:
         """The position of the first item a floor or the premium rule refuses (`count` when
-        none is): up to it, every item is accepted with the balances computed here."""
+        none is): up to it, every item is accepted with the balances computed here. (What
+        `int_columns.first_refused` answers on integers, where they are exact.)"""
         runs, n = self.runs, self.count
         floors = runs.items.floors
         firsts = [
@@ -357,11 +343,14 @@ class _Moves:
                 strict=True,
             )
         )
-        balances[items.their_security] = Balance(self.their_quantities[r], self.their_costs()[r])
-        balances[items.their_cash] = Balance(self.their_moneys[r], self.their_money.cost_amount)
+        their = _sum(self.their_moves, r, self.their_position.quantity)
+        balances[items.their_security] = Balance(their, self.their_costs()[r])
+        their = _sum(self.their_cash, r, self.their_money.quantity)
+        balances[items.their_cash] = Balance(their, self.their_money.cost_amount)
         charged = bisect_left(self.fee_rows, r)
         if charged:
-            balances[items.fee_key] = Balance(self.fee_moneys[charged], self.fee_money.cost_amount)
+            fee = _sum(self.fees, charged, self.fee_money.quantity)
+            balances[items.fee_key] = Balance(fee, self.fee_money.cost_amount)
             runs.charged_any = True
         decided = runs.decided
         first = len(decided.indexes)
