@@ -29,7 +29,7 @@ from allotment.domain.ledger import (
     LedgerState,
 )
 from allotment.services.journal import book as booking
-from allotment.services.journal import columnar, int_columns
+from allotment.services.journal import columnar
 from allotment.services.journal.columnar import decide_columns
 from allotment.services.journal.requests import BookingRequest, accounts_of
 from allotment.services.journal.uniform import (
@@ -179,26 +179,110 @@ _COUNTERPARTY_BELOW_ITS_FLOOR_GROWING = (
 """The counterparty's cash below its floor and growing: not checked either."""
 
 
+_PAST_INT64 = (
+    [
+        BookingRequest(
+            _account(f"C{n}"),
+            _account("AVG", AccountRole.AVERAGE),
+            INSTRUMENT,
+            "Buy",
+            Decimal(n),
+            Decimal("10.00"),
+            Decimal("0.125"),
+            fee_account=_account("FEE", AccountRole.FEE),
+        )
+        for n in (2, 3, 4)
+    ],
+    {
+        BalanceKey("AVG", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50)),
+        BalanceKey("C2", AssetKind.CASH, "USD"): Balance(Decimal("1E+19")),
+        BalanceKey("C3", AssetKind.CASH, "USD"): Balance(Decimal("30.125")),
+        BalanceKey("C4", AssetKind.CASH, "USD"): Balance(Decimal("40.12")),
+    },
+)
+"""Cash past int64, and a fee finer than the cent."""
+
+_FINER_THAN_INT64_HOLDS = (
+    [_PAST_INT64[0][0]._replace(commission=Decimal("1E-19"))],
+    {BalanceKey("AVG", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50))},
+)
+"""A fee of 19 digits after the point."""
+
+_A_FLOOR_FINER_THAN_THE_CASH = (
+    [
+        BookingRequest(
+            _account("C2", kind=AccountType.MARGIN, credit="0.005"),
+            _account("AVG", AccountRole.AVERAGE),
+            INSTRUMENT,
+            "Buy",
+            Decimal(1),
+            Decimal("10.00"),
+        )
+    ],
+    {
+        BalanceKey("AVG", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50)),
+        BalanceKey("C2", AssetKind.CASH, "USD"): Balance(Decimal("9.99")),
+    },
+)
+"""A credit limit of half a cent: the cash may end at -0.01 only if the floor is below it."""
+
+_THE_FEE_TIPS_IT = (
+    [
+        BookingRequest(
+            _account(f"C{n}"),
+            _account("AVG", AccountRole.AVERAGE),
+            INSTRUMENT,
+            "Buy",
+            Decimal(1),
+            Decimal("10.00"),
+            Decimal("0.01"),
+            fee_account=_account("FEE", AccountRole.FEE),
+        )
+        for n in (2, 3)
+    ],
+    {
+        BalanceKey("AVG", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50)),
+        BalanceKey("C2", AssetKind.CASH, "USD"): Balance(Decimal("10.01")),
+        BalanceKey("C3", AssetKind.CASH, "USD"): Balance(Decimal("10.00")),
+    },
+)
+"""The second client has the trade's value, not its fee."""
+
+_THE_SECOND_EMPTIES_THE_COUNTERPARTY = (
+    [
+        BookingRequest(
+            _account(f"C{n}"), _account("C1"), INSTRUMENT, "Buy", Decimal(3), Decimal(10)
+        )
+        for n in (2, 3)
+    ],
+    {
+        BalanceKey("C1", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50)),
+        BalanceKey("C2", AssetKind.CASH, "USD"): Balance(Decimal(100)),
+        BalanceKey("C3", AssetKind.CASH, "USD"): Balance(Decimal(100)),
+    },
+)
+"""The counterparty's position runs out at the second item."""
+
+
 @settings(max_examples=400, deadline=None)
 @given(batches())
 @example(_UNCHANGED_BUT_BELOW_ITS_FLOOR)
 @example(_COUNTERPARTY_BELOW_ITS_FLOOR_GROWING)
+@example(_PAST_INT64)
+@example(_FINER_THAN_INT64_HOLDS)
+@example(_A_FLOOR_FINER_THAN_THE_CASH)
+@example(_THE_FEE_TIPS_IT)
+@example(_THE_SECOND_EMPTIES_THE_COUNTERPARTY)
 def test_the_uniform_path_decides_books_and_moves_balances_as_the_general_path(
     batch: tuple[list[BookingRequest], dict[BalanceKey, Balance]],
 ) -> None:
-    for on_integers in (False, True):
-        columnar.CHECK_ON_INTEGERS = on_integers
-        try:
-            _same_as_the_general_path(batch)
-        finally:
-            columnar.CHECK_ON_INTEGERS = False
+    _same_as_the_general_path(batch)
 
 
 def _same_as_the_general_path(
     batch: tuple[list[BookingRequest], dict[BalanceKey, Balance]],
 ) -> None:
-    """Both uniform deciders (the columnar one with its floors checked on Decimals, then on
-    integers) against the general path."""
+    """Both uniform deciders (item by item and column by column) against the general path."""
     requests, balances = batch
     terms = uniform_terms(requests)
     assert terms is not None
@@ -265,133 +349,6 @@ class _General:
         assert {k: (str(b.quantity), str(b.cost_amount)) for k, b in state.balances.items()} == {
             k: (str(b.quantity), str(b.cost_amount)) for k, b in self.state.balances.items()
         }
-
-
-_PAST_INT64 = (
-    [
-        BookingRequest(
-            _account(f"C{n}"),
-            _account("AVG", AccountRole.AVERAGE),
-            INSTRUMENT,
-            "Buy",
-            Decimal(n),
-            Decimal("10.00"),
-            Decimal("0.125"),
-            fee_account=_account("FEE", AccountRole.FEE),
-        )
-        for n in (2, 3, 4)
-    ],
-    {
-        BalanceKey("AVG", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50)),
-        BalanceKey("C2", AssetKind.CASH, "USD"): Balance(Decimal("1E+19")),
-        BalanceKey("C3", AssetKind.CASH, "USD"): Balance(Decimal("30.125")),
-        BalanceKey("C4", AssetKind.CASH, "USD"): Balance(Decimal("40.12")),
-    },
-)
-"""Cash past int64 (its run is checked on Decimals), and a fee finer than the cent."""
-
-_FINER_THAN_INT64_HOLDS = (
-    [_PAST_INT64[0][0]._replace(commission=Decimal("1E-19"))],
-    {BalanceKey("AVG", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50))},
-)
-"""A fee of 19 digits after the point: no int64 scale holds it, the Decimals decide."""
-
-_A_FLOOR_FINER_THAN_THE_CASH = (
-    [
-        BookingRequest(
-            _account("C2", kind=AccountType.MARGIN, credit="0.005"),
-            _account("AVG", AccountRole.AVERAGE),
-            INSTRUMENT,
-            "Buy",
-            Decimal(1),
-            Decimal("10.00"),
-        )
-    ],
-    {
-        BalanceKey("AVG", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50)),
-        BalanceKey("C2", AssetKind.CASH, "USD"): Balance(Decimal("9.99")),
-    },
-)
-"""A credit limit of half a cent: the cash may end at -0.01 only if the floor is below it."""
-
-_THE_FEE_TIPS_IT = (
-    [
-        BookingRequest(
-            _account(f"C{n}"),
-            _account("AVG", AccountRole.AVERAGE),
-            INSTRUMENT,
-            "Buy",
-            Decimal(1),
-            Decimal("10.00"),
-            Decimal("0.01"),
-            fee_account=_account("FEE", AccountRole.FEE),
-        )
-        for n in (2, 3)
-    ],
-    {
-        BalanceKey("AVG", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50)),
-        BalanceKey("C2", AssetKind.CASH, "USD"): Balance(Decimal("10.01")),
-        BalanceKey("C3", AssetKind.CASH, "USD"): Balance(Decimal("10.00")),
-    },
-)
-"""The second client has the trade's value, not its fee."""
-
-_THE_SECOND_EMPTIES_THE_COUNTERPARTY = (
-    [
-        BookingRequest(
-            _account(f"C{n}"), _account("C1"), INSTRUMENT, "Buy", Decimal(3), Decimal(10)
-        )
-        for n in (2, 3)
-    ],
-    {
-        BalanceKey("C1", AssetKind.SECURITY, "7"): Balance(Decimal(5), Decimal(50)),
-        BalanceKey("C2", AssetKind.CASH, "USD"): Balance(Decimal(100)),
-        BalanceKey("C3", AssetKind.CASH, "USD"): Balance(Decimal(100)),
-    },
-)
-"""The counterparty's position runs out at the second item."""
-
-
-@settings(max_examples=300, deadline=None)
-@given(batches())
-@example(_PAST_INT64)
-@example(_FINER_THAN_INT64_HOLDS)
-@example(_A_FLOOR_FINER_THAN_THE_CASH)
-@example(_THE_FEE_TIPS_IT)
-@example(_THE_SECOND_EMPTIES_THE_COUNTERPARTY)
-@example(_COUNTERPARTY_BELOW_ITS_FLOOR_GROWING)
-def test_the_integer_checks_of_a_run_answer_as_its_decimal_checks(
-    batch: tuple[list[BookingRequest], dict[BalanceKey, Balance]],
-) -> None:
-    """`int_columns.first_refused` (what a run's floors are checked by, on int64) places the
-    first refusal where the Decimal columns place it, or declines the run (`Inexact`) where
-    int64 cannot hold its figures exactly."""
-    requests, balances = batch
-    terms = uniform_terms(requests)
-    assert terms is not None
-    runs = columnar.Runs(
-        LedgerState(accounts_of(requests), _copied(balances)),
-        terms,
-        uniform_keys(terms, requests),
-        trade_values(terms, requests),
-    )
-    codes = runs.shape.codes(requests)
-    taking: list[BookingRequest] = []
-    for request, code in zip(requests, codes, strict=True):
-        if code is BookingCode.OK:
-            if request.client.id in {r.client.id for r in taking}:
-                break
-            taking.append(request)
-    moves = columnar.Moves(runs, taking, [r.client.id for r in taking])
-    expected = moves.first_refused()
-    try:
-        answered = int_columns.first_refused(moves, taking)
-    except int_columns.Inexact:
-        figures = [b.quantity for b in balances.values()]
-        figures += [f for r in taking for f in (r.commission, r.tax, r.other_fees)]
-        assert any(abs(f) >= 2**40 or int_columns.scale_of(f) > 9 for f in figures)
-        return
-    assert answered == expected
 
 
 def test_a_batch_with_two_counterparties_or_two_prices_is_not_uniform() -> None:

@@ -11,8 +11,7 @@ be refused (or that names a client met earlier in the run), every item is accept
 is taken as it stands: its balances go into the state, its entries into `EntryColumns` (no
 posting, entry or balance object per item). The item where the run stopped is decided by
 `UniformItems`, which places the refusal exactly and gives its code, and a new run starts after
-it. Many stops in one call end the runs: the rest is decided item by item. A run's floors can
-be checked on int64 columns instead (`int_columns`, `CHECK_ON_INTEGERS`).
+it. Many stops in one call end the runs: the rest is decided item by item.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from allotment.domain.ledger import (
     cost_after,
 )
 from allotment.domain.numbers import ZERO
-from allotment.services.journal import int_columns
 from allotment.services.journal.decided import Decided as Decided
 from allotment.services.journal.requests import BookingRequest
 from allotment.services.journal.uniform import (
@@ -132,28 +130,12 @@ class Runs:
             stop = start + ok[repeated]
             del ok[repeated:], taking[repeated:], clients[repeated:]
         moves = Moves(self, taking, clients)
-        accepted = _first_refused(moves, taking)
+        accepted = moves.first_refused()
         if accepted < len(taking):
             stop = start + ok[accepted]
         self.decided.codes.extend(codes[: stop - start])
         moves.apply(accepted, [start + i for i in ok[:accepted]])
         return stop
-
-
-CHECK_ON_INTEGERS = False
-"""Check a run's floors on int64 columns (`int_columns`) rather than on its Decimal columns.
-Both answer alike (a property test holds them together); off, because the integers measured
-slower: converting each Decimal into units costs more than the comparison it saves
-(decision 0047)."""
-
-
-def _first_refused(moves: Moves, taking: list[BookingRequest]) -> int:
-    if CHECK_ON_INTEGERS and taking:
-        try:
-            return int_columns.first_refused(moves, taking)
-        except int_columns.Inexact:
-            pass
-    return moves.first_refused()
 
 
 def _first_repeat(clients: list[str]) -> int | None:
@@ -264,8 +246,7 @@ class Moves:
 
     def first_refused(self) -> int:
         """The position of the first item a floor or the premium rule refuses (`count` when
-        none is): up to it, every item is accepted with the balances computed here. (What
-        `int_columns.first_refused` answers on integers, where they are exact.)"""
+        none is): up to it, every item is accepted with the balances computed here."""
         runs, n = self.runs, self.count
         floors = runs.items.floors
         firsts = [
