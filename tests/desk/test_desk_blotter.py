@@ -3,6 +3,7 @@ paging, the caller's clients only, and a booked preview that is exactly what was
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,7 @@ from allotment.bootstrap import Container
 from allotment.domain.allocation.model import Method
 from allotment.domain.errors import Forbidden, InvalidInstruction
 from allotment.domain.identity import ALL_SCOPES, Principal, PrincipalKind, Scope
-from allotment.services import blocks
+from allotment.services import blocks, calendar
 from allotment.services.context import Context
 from allotment.services.desk import blocks as desk_blocks
 from allotment.services.desk.blocks import Participant
@@ -43,19 +44,38 @@ def add_blocks(box: Container, count: int) -> None:
         uow.commit()
 
 
+def business_day(box: Container, ctx: Context) -> date:
+    """The demo company's date in its time zone (New York): the day its blocks are of."""
+    with box.uow(write=False) as uow:
+        return calendar.company_business_date(uow, ctx)
+
+
+def test_a_desk_day_is_the_companys_day_in_its_time_zone() -> None:
+    """A block created at 01:00 UTC in New York's evening is on the New York day before; a
+    day on which the clocks go forward is 23 hours long."""
+    start, end = desk_blocks.day_bounds(date(2026, 12, 7), "America/New_York")
+    assert (start, end) == (
+        datetime(2026, 12, 7, 5, tzinfo=UTC),
+        datetime(2026, 12, 8, 5, tzinfo=UTC),
+    )
+    start, end = desk_blocks.day_bounds(date(2026, 3, 8), "America/New_York")
+    assert (end - start).total_seconds() == 23 * 3600
+
+
 def test_the_blotter_pages_newest_first_without_gaps_or_repeats(demo_container: Container) -> None:
     add_blocks(demo_container, 5)
     ctx = ctx_of(demo_container)
+    day = business_day(demo_container, ctx)
     seen: list[int] = []
     before = None
     with demo_container.uow(write=False) as uow:
         while True:
-            page = desk_blocks.blotter(uow, ctx, ctx.today, before_id=before, limit=2)
+            page = desk_blocks.blotter(uow, ctx, day, before_id=before, limit=2)
             seen += [row.block.id or 0 for row in page.rows]
             if page.next_before_id is None:
                 break
             before = page.next_before_id
-        everything = desk_blocks.blotter(uow, ctx, ctx.today, limit=100)
+        everything = desk_blocks.blotter(uow, ctx, day, limit=100)
     assert seen == sorted(seen, reverse=True)
     assert seen == [row.block.id for row in everything.rows]
     assert 195 in seen and len(seen) >= 6
@@ -72,10 +92,11 @@ def test_the_blotter_filters_by_instrument_status_account_and_date(
         )
         assert desk_blocks.book_preview(uow, ctx, previewed, "T1").accepted
         uow.commit()
+    today = business_day(demo_container, ctx)
     with demo_container.uow(write=False) as uow:
 
         def ids(**filters: object) -> list[int]:
-            day = filters.pop("day", ctx.today)
+            day = filters.pop("day", today)
             page = desk_blocks.blotter(uow, ctx, day, **filters)  # type: ignore[arg-type]
             return [row.block.id or 0 for row in page.rows]
 
@@ -83,7 +104,7 @@ def test_the_blotter_filters_by_instrument_status_account_and_date(
         aapl_open = ids(symbol="AAPL", status="open")
         by_participant = ids(account_id="1574444-01")
         by_average = ids(account_id="6687")
-        yesterday = ids(day=ctx.today.replace(year=ctx.today.year - 1))
+        yesterday = ids(day=today.replace(year=today.year - 1))
         with pytest.raises(InvalidInstruction):
             ids(status="lost")
     assert 195 in bhp and all(i != 195 for i in aapl_open) and len(aapl_open) >= 2

@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
+from allotment.services import demo
 from tests.desk.support import BOOKING, log_in
 
 
@@ -49,7 +51,8 @@ def test_the_exceptions_queue_lists_a_blocks_remainder_until_it_is_allocated(
     desk: TestClient,
 ) -> None:
     token = log_in(desk)
-    day = {"day": datetime.now(UTC).date().isoformat()}  # the demo's blocks are of today
+    # The demo's blocks are of today in the demo company's time zone.
+    day = {"day": datetime.now(ZoneInfo(demo.TIME_ZONE)).date().isoformat()}
     partial = {"csrf_token": token, "method": "Unit", "weight:1574444-01": "25"}
     rest = {"csrf_token": token, "method": "Unit", "weight:987558-01": "75"}
 

@@ -43,7 +43,7 @@ def blotter(
     before: int | None = None,
 ) -> Response:
     """Today's blocks across every dialect, newest first, filtered and paged on the server."""
-    day = day or found.ctx.today
+    day = day or found.business_day()
     error = None
     rows: list[desk_blocks.BlotterRow] = []
     next_before = None

@@ -18,7 +18,7 @@ router = APIRouter(prefix=f"{PREFIX}/eod", include_in_schema=False)
 
 @router.get("")
 def end_of_day(request: Request, found: Reader, day: date | None = None) -> Response:
-    day = day or found.ctx.today
+    day = day or found.business_day()
     with found.box.uow(write=False) as uow:
         report = clearing.get_report(uow, found.ctx, day)
     values = {

@@ -13,6 +13,7 @@ from allotment.domain.accounts import AccountRole
 from allotment.domain.identity import Scope
 from allotment.entrypoints.web.rendering import PREFIX, page
 from allotment.entrypoints.web.session import Reader
+from allotment.services import calendar
 from allotment.services.desk import blocks as desk_blocks
 from allotment.services.desk import records as desk_records
 from allotment.services.journal import ledger
@@ -25,7 +26,7 @@ SHOWN = 50
 
 @router.get("/exceptions")
 def exceptions(request: Request, found: Reader, day: date | None = None) -> Response:
-    day = day or found.ctx.today
+    day = day or found.business_day()
     error_account = house_account_id(found.ctx.company_id, AccountRole.ERROR)
     with found.box.uow(write=False) as uow:
         remainders = desk_blocks.blotter(uow, found.ctx, day, limit=SHOWN, unallocated_only=True)
@@ -42,7 +43,8 @@ def exceptions(request: Request, found: Reader, day: date | None = None) -> Resp
             ),
         )
         symbols = {str(i.id): i.symbol for i in uow.instruments.list()}
-        refused = desk_records.refusals(uow, found.ctx, *desk_blocks.day_bounds(day), SHOWN)
+        zone = calendar.company_time_zone(uow, found.ctx.company_id)
+        refused = desk_records.refusals(uow, found.ctx, *desk_blocks.day_bounds(day, zone), SHOWN)
         admin = found.ctx.principal.has(Scope.ADMIN)
         keys = desk_records.keys_in_flight(uow, found.ctx, SHOWN) if admin else None
     values = {

@@ -5,7 +5,7 @@ token), the CSRF check of every form, login and logout."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -17,6 +17,7 @@ from allotment.bootstrap import Container
 from allotment.domain.errors import Unauthorized
 from allotment.entrypoints.http.deps import ContainerDep
 from allotment.entrypoints.web.rendering import PREFIX, page
+from allotment.services import calendar
 from allotment.services.context import Context
 from allotment.services.desk import sessions as desk
 
@@ -35,6 +36,12 @@ class Caller:
     @property
     def csrf(self) -> str:
         return self.session.csrf_token
+
+    def business_day(self) -> date:
+        """The company's date in its own time zone: the day a page shows unless it is asked
+        for another (the UTC date is tomorrow in New York every evening)."""
+        with self.box.uow(write=False) as uow:
+            return calendar.company_business_date(uow, self.ctx)
 
 
 def lifetime(box: Container) -> desk.Lifetime:

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from allotment.domain.allocation.fees import FeeSchedule, Side
 from allotment.domain.allocation.model import Method
 from allotment.domain.errors import InvalidInstruction
 from allotment.domain.identity import Scope
 from allotment.domain.instruments import Instrument
-from allotment.services import blocks, preview
+from allotment.services import blocks, calendar, preview
 from allotment.services.blocktrade import children as blocktrade
 from allotment.services.blocktrade.checks import line_checker, master_price
 from allotment.services.blocktrade.reading import BlockAllocation, BlockTradeBlockAllocation
@@ -60,9 +61,13 @@ class BlotterPage:
     next_before_id: int | None
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=UTC)
-    return start, start + timedelta(days=1)
+def day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
+    """`day` in the company's time zone, as the UTC instants it starts and ends at (a day
+    with a clock change is 23 or 25 hours long)."""
+    zone = ZoneInfo(time_zone)
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def blotter(
@@ -77,7 +82,8 @@ def blotter(
     limit: int = 50,
     unallocated_only: bool = False,
 ) -> BlotterPage:
-    """The blocks created on `day` (UTC), newest first, `limit` at a time."""
+    """The blocks created on `day` (in the company's time zone), newest first, `limit` at a
+    time."""
     ctx.require(Scope.READ)
     if status is not None and status not in STATUSES:
         raise InvalidInstruction(f"status must be one of {', '.join(STATUSES)}", status=status)
@@ -89,7 +95,7 @@ def blotter(
         instrument_id = instrument.id
     if account_id:
         visible_account(uow, ctx, account_id)
-    start, end = day_bounds(day)
+    start, end = day_bounds(day, calendar.company_time_zone(uow, ctx.company_id))
     repository: BlotterRepository = uow.desk
     found = repository.blotter(
         BlotterQuery(
