@@ -155,8 +155,7 @@ def _book_uniform(
             ctx.dialect,
             entry_ids,
         )
-        taken = list(map(requests.__getitem__, accepted))
-        booked = list(zip(taken, map(values.__getitem__, map(_QUANTITY, taken)), strict=True))
+        booked = list(map(values.__getitem__, map(_QUANTITY, map(requests.__getitem__, accepted))))
         return _write_allocations(batch, accepted, booked, entry_ids, allocation_ids)
 
     if _chunked(len(requests)):
@@ -222,8 +221,8 @@ class _Batch:
             ctx.dialect,
             entry_ids,
         )
-        booked = [(self.requests[i], self.values[i]) for i in accepted]
-        return _write_allocations(self, accepted, booked, entry_ids, allocation_ids)
+        values = list(map(self.values.__getitem__, accepted))
+        return _write_allocations(self, accepted, values, entry_ids, allocation_ids)
 
 
 def _chunked(count: int) -> bool:
@@ -388,13 +387,14 @@ def _write_accepted(
 def _write_allocations(
     batch: _Batch,
     accepted: Sequence[int],
-    booked: Sequence[tuple[BookingRequest | BookingCode, Decimal]],
+    values: Sequence[Decimal],
     entry_ids: Sequence[int],
     allocation_ids: Sequence[int],
 ) -> dict[int, tuple[int, int]]:
     """The allocation rows of the accepted items (with their trade values) and their fairness
     rows; (allocation id, entry id) per item index."""
-    rows = allocation_rows(batch.uow, batch.ctx, booked, entry_ids)
+    taken: list[BookingRequest] = list(map(batch.requests.__getitem__, accepted))  # type: ignore[arg-type]
+    rows = allocation_rows(batch.uow, batch.ctx, taken, values, entry_ids)
     batch.uow.allocations.add_many(rows, allocation_ids)
     record_booked(batch.uow, batch.ctx, batch.requests, zip(accepted, allocation_ids, strict=True))
     return dict(zip(accepted, zip(allocation_ids, entry_ids, strict=True), strict=True))

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cached_property
 from itertools import accumulate, chain, compress, count, filterfalse, islice, repeat
-from operator import add, and_, attrgetter, is_not, itemgetter, lt, mul, neg, sub
+from operator import add, and_, attrgetter, ge, is_not, itemgetter, lt, mul, neg, sub
 
 from allotment.domain.accounts import AccountRole
 from allotment.domain.ledger import (
@@ -67,8 +67,9 @@ def decide_columns(
     entries by columns, and their balances moved in `state` (see the module docstring)."""
     run = Runs(state, terms, keys, values)
     start, stop, stops = indexes.start, indexes.stop, 0
+    step = Step(run.shape, requests, indexes)
     while start < stop:
-        end = run.columns(requests, start, stop) if stops < MAX_STOPS else start
+        end = run.columns(step, start) if stops < MAX_STOPS else start
         if end < stop:
             run.one(requests, end)
             end += 1
@@ -76,6 +77,45 @@ def decide_columns(
         start = end
     run.touch()
     return run.decided
+
+
+class Step:
+    """What the runs of one call share, computed once: each item's shape code (it depends on
+    the item and the shared terms only, never on a balance), the items those codes accept
+    (their positions, requests and clients), and for each of them the one before it naming
+    the same client (-1 for none). A run from the k-th accepted item ends at the first one
+    whose client was met at k or later: found by one scan of that run, not of the rest."""
+
+    def __init__(
+        self,
+        shape: UniformShape,
+        requests: Sequence[BookingRequest | BookingCode],
+        indexes: range,
+    ) -> None:
+        self.base, self.stop = indexes.start, indexes.stop
+        self.codes = shape.codes(requests[self.base : self.stop])
+        self.ok = list(compress(count(self.base), map(_OK.__eq__, self.codes)))
+        self.taking: list[BookingRequest] = list(map(requests.__getitem__, self.ok))  # type: ignore[arg-type]
+        self.clients = list(map(_CLIENT_ID, self.taking))
+        self.previous = _previous_same(self.clients)
+
+    def run_end(self, first: int) -> int:
+        """The position (among the accepted items) of the first one from `first` on whose
+        client is met a second time from `first` on; their count when there is none."""
+        return next(
+            compress(count(first), map(ge, islice(self.previous, first, None), repeat(first))),
+            len(self.previous),
+        )
+
+
+def _previous_same(clients: list[str]) -> list[int]:
+    """For each position, the last one before it naming the same client, or -1."""
+    last: dict[str, int] = {}
+    previous = [-1] * len(clients)
+    for position, client in enumerate(clients):
+        previous[position] = last.get(client, -1)
+        last[client] = position
+    return previous
 
 
 class Runs:
@@ -115,39 +155,19 @@ class Runs:
         if self.charged_any or items.charged_any:
             touched.add(items.fee_key)
 
-    def columns(
-        self, requests: Sequence[BookingRequest | BookingCode], start: int, stop: int
-    ) -> int:
+    def columns(self, step: Step, start: int) -> int:
         """Decide the items from `start` on, column by column, up to the first one that must be
-        decided on its own; returns its index (`stop` when there is none)."""
-        items = requests[start:stop]
-        codes = self.shape.codes(items)
-        ok = list(compress(count(), map(_OK.__eq__, codes)))
-        taking: list[BookingRequest] = list(map(items.__getitem__, ok))  # type: ignore[arg-type]
-        clients = list(map(_CLIENT_ID, taking))
-        repeated = _first_repeat(clients)
-        if repeated is not None:  # a client met twice: decided on its own, after the first
-            stop = start + ok[repeated]
-            del ok[repeated:], taking[repeated:], clients[repeated:]
-        moves = Moves(self, taking, clients)
+        decided on its own; returns its index (the step's stop when there is none)."""
+        first = bisect_left(step.ok, start)
+        end = step.run_end(first)
+        stop = step.ok[end] if end < len(step.ok) else step.stop
+        moves = Moves(self, step.taking[first:end], step.clients[first:end])
         accepted = moves.first_refused()
-        if accepted < len(taking):
-            stop = start + ok[accepted]
-        self.decided.codes.extend(codes[: stop - start])
-        moves.apply(accepted, [start + i for i in ok[:accepted]])
+        if accepted < end - first:
+            stop = step.ok[first + accepted]
+        self.decided.codes.extend(step.codes[start - step.base : stop - step.base])
+        moves.apply(accepted, step.ok[first : first + accepted])
         return stop
-
-
-def _first_repeat(clients: list[str]) -> int | None:
-    """The position of the first client named a second time, or None."""
-    if len(set(clients)) == len(clients):
-        return None
-    seen: set[str] = set()
-    for position, client in enumerate(clients):
-        if client in seen:
-            return position
-        seen.add(client)
-    return None  # pragma: no cover
 
 
 def _fee_sum(commission: Decimal, tax: Decimal, other: Decimal) -> Decimal | None:
