@@ -132,23 +132,33 @@ class Result:
 
 
 # One run: a database, the servers, the load --------------------------------------------------
+def demo_database(
+    stack: ExitStack, allotment: Path, admin_url: str | None
+) -> tuple[Path, str, dict[str, str]]:
+    """A database of the run's own (PostgreSQL when a server is named, else a SQLite file in a
+    temporary folder) with the demo loaded: the folder, the database's URL and the environment
+    that serves it."""
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="small-writes-")))
+    if admin_url:
+        url = stack.enter_context(postgres_database(admin_url))
+    else:
+        url = f"sqlite:///{folder / 'bench.db'}"
+    env = {
+        **os.environ,
+        "ALLOTMENT_DATABASE_URL": url,
+        "ALLOTMENT_SECRET_KEY": SECRET,
+        "ALLOTMENT_VAR_DIR": str(folder / "var"),
+        "ALLOTMENT_LOG_LEVEL": "WARNING",
+        "ALLOTMENT_FAST_PASSWORD_HASHING": "true",
+    }
+    subprocess.run([str(allotment), "demo"], env=env, check=True, capture_output=True)
+    return folder, url, env
+
+
 def run(checkout: Path, admin_url: str | None, args: argparse.Namespace) -> Result:
     allotment = checkout / ".venv" / "bin" / "allotment"
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="small-writes-")))
-        if admin_url:
-            url = stack.enter_context(postgres_database(admin_url))
-        else:
-            url = f"sqlite:///{folder / 'bench.db'}"
-        env = {
-            **os.environ,
-            "ALLOTMENT_DATABASE_URL": url,
-            "ALLOTMENT_SECRET_KEY": SECRET,
-            "ALLOTMENT_VAR_DIR": str(folder / "var"),
-            "ALLOTMENT_LOG_LEVEL": "WARNING",
-            "ALLOTMENT_FAST_PASSWORD_HASHING": "true",
-        }
-        subprocess.run([str(allotment), "demo"], env=env, check=True, capture_output=True)
+        folder, url, env = demo_database(stack, allotment, admin_url)
         workers = args.workers if admin_url else 1
         if args.via_proxy:
             ports = [cluster.free_port() for _ in range(3)]
@@ -446,22 +456,7 @@ def measured_in_process(
     """One child process of `checkout`'s Python on a database of its own."""
     python = checkout / ".venv" / "bin" / "python"
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="small-writes-")))
-        if admin_url:
-            url = stack.enter_context(postgres_database(admin_url))
-        else:
-            url = f"sqlite:///{folder / 'bench.db'}"
-        env = {
-            **os.environ,
-            "ALLOTMENT_DATABASE_URL": url,
-            "ALLOTMENT_SECRET_KEY": SECRET,
-            "ALLOTMENT_VAR_DIR": str(folder / "var"),
-            "ALLOTMENT_LOG_LEVEL": "WARNING",
-            "ALLOTMENT_FAST_PASSWORD_HASHING": "true",
-        }
-        subprocess.run(
-            [str(python.parent / "allotment"), "demo"], env=env, check=True, capture_output=True
-        )
+        _, _, env = demo_database(stack, python.parent / "allotment", admin_url)
         command = [str(python), __file__, "--child", "--in-process", str(requests)]
         done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
         cpu, wall = json.loads(done.stdout.strip().splitlines()[-1])
