@@ -276,12 +276,6 @@ _THE_SECOND_EMPTIES_THE_COUNTERPARTY = (
 def test_the_uniform_path_decides_books_and_moves_balances_as_the_general_path(
     batch: tuple[list[BookingRequest], dict[BalanceKey, Balance]],
 ) -> None:
-    _same_as_the_general_path(batch)
-
-
-def _same_as_the_general_path(
-    batch: tuple[list[BookingRequest], dict[BalanceKey, Balance]],
-) -> None:
     """Both uniform deciders (item by item and column by column) against the general path."""
     requests, balances = batch
     terms = uniform_terms(requests)

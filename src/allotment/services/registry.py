@@ -60,7 +60,11 @@ def create_company(
 
 
 def house_account(uow: UnitOfWork, company_id: int, role: AccountRole) -> Account:
-    account = uow.accounts.account(house_account_id(company_id, role))
+    return check_house(uow.accounts.account(house_account_id(company_id, role)), role)
+
+
+def check_house(account: Account | None, role: AccountRole) -> Account:
+    """`house_account`'s check on an account read already (None: the company has none)."""
     if account is None:
         raise NotFound(f"the company has no {role.value} account", role=role.value)
     return account

@@ -14,6 +14,7 @@ from allotment.domain.errors import AllotmentError
 from allotment.domain.instruments import Instrument
 from allotment.domain.numbers import is_multiple_of
 from allotment.services.allocation_files.columns import FileRow, RowReader, RowRefused
+from allotment.services.allocation_files.kept import Kept
 from allotment.services.clearing import on_trade_date, open_session
 from allotment.services.context import Context, visible_account
 from allotment.services.ports import UnitOfWork
@@ -46,12 +47,16 @@ class RowChecker:
                 self._instruments[("isin", instrument.isin.upper())] = instrument
             if instrument.cusip:
                 self._instruments[("cusip", instrument.cusip.upper())] = instrument
-        self._accounts: dict[str, Account | str] = {}
+        self._accounts: Kept[str, Account | str] = Kept(ACCOUNTS_KEPT)
         self._dates: dict[date, str | None] = {}
-        self._multiples: dict[tuple[Decimal, Decimal], bool] = {}
-        self._named: dict[tuple[str, str, str | None], Instrument | RowRefused] = {}
-        self._pairs: dict[tuple[str, str], tuple[Account, Account]] = {}
-        self._traded: dict[tuple[str, str, str | None, Decimal, Decimal], Instrument] = {}
+        self._multiples: Kept[tuple[Decimal, Decimal], bool] = Kept(MULTIPLES_KEPT)
+        self._named: Kept[tuple[str, str, str | None], Instrument | RowRefused] = Kept(
+            MULTIPLES_KEPT
+        )
+        self._pairs: Kept[tuple[str, str], tuple[Account, Account]] = Kept(ACCOUNTS_KEPT)
+        self._traded: Kept[tuple[str, str, str | None, Decimal, Decimal], Instrument] = Kept(
+            MULTIPLES_KEPT
+        )
         self._reader: RowReader | None = None
 
     def instrument_by_id(self, instrument_id: int) -> Instrument:
@@ -70,16 +75,11 @@ class RowChecker:
         if instrument is None:
             instrument = self._instrument(name, row.identifier_type, row.identifier, row.currency)
             self._increments(name, instrument, row.quantity, row.price)
-            if len(self._traded) >= MULTIPLES_KEPT:
-                self._traded.clear()
-            self._traded[traded] = instrument
+            self._traded.keep(traded, instrument)
         pair = (row.average_account_id, row.account_id)
         accounts = self._pairs.get(pair)
         if accounts is None:
-            accounts = self._accounts_of(name, *pair)
-            if len(self._pairs) >= ACCOUNTS_KEPT:
-                self._pairs.clear()
-            self._pairs[pair] = accounts
+            accounts = self._pairs.keep(pair, self._accounts_of(name, *pair))
         average, client = accounts
         trade_date = row.trade_date
         if trade_date is not None:
@@ -105,8 +105,6 @@ class RowChecker:
         """The instrument a row names, found and judged once per distinct naming."""
         known = self._named.get((kind, identifier, currency))
         if known is None:
-            if len(self._named) >= MULTIPLES_KEPT:
-                self._named.clear()
             instrument = self._instruments.get((kind, identifier.upper()))
             if instrument is None:
                 column = name.get("identifier", kind)
@@ -116,7 +114,7 @@ class RowChecker:
                 known = RowRefused(name["currency"], reason)
             else:
                 known = instrument
-            self._named[(kind, identifier, currency)] = known
+            self._named.keep((kind, identifier, currency), known)
         if isinstance(known, RowRefused):
             raise RowRefused(known.column, known.reason)
         return known
@@ -135,9 +133,7 @@ class RowChecker:
         """`is_multiple_of`, answered once per value and increment (values repeat)."""
         known = self._multiples.get((value, increment))
         if known is None:
-            if len(self._multiples) >= MULTIPLES_KEPT:
-                self._multiples.clear()
-            known = self._multiples[(value, increment)] = is_multiple_of(value, increment)
+            known = self._multiples.keep((value, increment), is_multiple_of(value, increment))
         return known
 
     def prefetch(self, account_ids: set[str]) -> None:
@@ -173,10 +169,7 @@ class RowChecker:
     def _account(self, account_id: str, column: str, average: bool) -> Account:
         found = self._accounts.get(account_id)
         if found is None:
-            if len(self._accounts) >= ACCOUNTS_KEPT:
-                self._accounts.clear()
-            found = self._lookup(account_id, average)
-            self._accounts[account_id] = found
+            found = self._accounts.keep(account_id, self._lookup(account_id, average))
         if isinstance(found, str):
             raise RowRefused(column, found)
         if average and found.role is not AccountRole.AVERAGE:

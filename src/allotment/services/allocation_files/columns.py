@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from allotment.domain.errors import InvalidInstruction
 from allotment.domain.numbers import ZERO, fits_storage
+from allotment.services.allocation_files.kept import Kept
 
 KEPT = 10_000
 """Distinct texts kept per cache, with what they read as (a value or a refusal)."""
@@ -204,11 +205,13 @@ class RowReader:
         self._pick = itemgetter(*(present.index(f) if f in positions else blank for f in TEXTS))
         self._required = frozenset(layout.required)
         self._default = f"{layout.name}:{digest[:24]}:"
-        self._dates: dict[str, date | RowRefused] = {}
-        self._numbers = {field: dict[str, Decimal | RowRefused]() for field in NUMBERS}
-        self._instruments: dict[tuple[str, ...], tuple[str, str] | RowRefused] = {}
-        self._sides: dict[tuple[str, str], tuple[str, bool] | RowRefused] = {}
-        self._rows: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        self._dates: Kept[tuple[str, ...], date | RowRefused] = Kept(KEPT)
+        self._numbers = {
+            field: Kept[tuple[str, ...], Decimal | RowRefused](KEPT) for field in NUMBERS
+        }
+        self._instruments: Kept[tuple[str, ...], tuple[str, str] | RowRefused] = Kept(KEPT)
+        self._sides: Kept[tuple[str, ...], tuple[str, bool] | RowRefused] = Kept(KEPT)
+        self._rows: Kept[tuple[str, ...], tuple[Any, ...]] = Kept(KEPT)
 
     def _texts(self, cells: Sequence[str]) -> tuple[str, ...]:
         """The row's texts in `TEXTS` order, stripped, taken at once."""
@@ -235,9 +238,7 @@ class RowReader:
         known = self._rows.get(shared)
         if known is None:
             row = self._read(line, texts)
-            if len(self._rows) >= KEPT:
-                self._rows.clear()
-            self._rows[shared] = row[4:16]
+            self._rows.keep(shared, row[4:16])
             return row
         reference, average, account = texts[:3]
         if len(reference) > 100:
@@ -366,18 +367,16 @@ class RowReader:
         raise RowRefused(column, f"{text!r} is not a date (YYYYMMDD or YYYY-MM-DD)")
 
 
-def _known(cache: dict[Any, Any], key: tuple[str, ...], read: Callable[..., Any]) -> Any:
+def _known(cache: Kept[Any, Any], key: tuple[str, ...], read: Callable[..., Any]) -> Any:
     """What `read(*key)` answers, read once per distinct key (a refusal is kept too and raised
-    again); the cache is emptied when it holds `KEPT` keys."""
+    again)."""
     known = cache.get(key)
     if known is None:
-        if len(cache) >= KEPT:
-            cache.clear()
         try:
             known = read(*key)
         except RowRefused as refused:
             known = refused
-        cache[key] = known
+        cache.keep(key, known)
     if isinstance(known, RowRefused):
         raise RowRefused(known.column, known.reason)
     return known

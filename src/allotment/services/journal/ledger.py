@@ -37,7 +37,7 @@ from allotment.services.ports import (
     StoredEntry,
     UnitOfWork,
 )
-from allotment.services.registry import house_account, house_account_id
+from allotment.services.registry import check_house, house_account, house_account_id
 
 
 class LedgerRefused(RuleViolation):
@@ -147,10 +147,7 @@ def move_cash(
     currency = currency or account.currency
     if not is_multiple_of(amount, Decimal("0.01")):
         raise InvalidInstruction("cash amounts are in whole cents", amount=amount)
-    external = found.get(external_id)
-    if external is None:
-        role = AccountRole.EXTERNAL.value
-        raise NotFound(f"the company has no {role} account", role=role)
+    external = check_house(found.get(external_id), AccountRole.EXTERNAL)
     entry = cash_entry(account.id, external.id, currency, amount if deposit else -amount)
     accounts = {account.id: account, external.id: external}
     # Read and drawn before the lock, the lock taken with the balances in one statement, and
